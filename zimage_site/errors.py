@@ -21,6 +21,7 @@ class Problem:
     key: str | None = None
     fix: str | None = None
     context: str | None = None  # an excerpt of the source, already formatted
+    kind: str | None = None     # e.g. "placeholder": warnings that --allow-placeholders tolerates
 
     def location(self) -> str:
         parts = []

@@ -1,0 +1,210 @@
+"""Landing-page blocks: `:::` containers in Markdown, rendered by `templates/blocks/<name>.html`.
+
+Each block function takes a `Block` (its arguments, raw body, inner tokens, where it is) and
+returns HTML. Authors write Markdown or a little YAML; the partials decide the markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from markdown_it.token import Token
+
+from zimage_site.errors import Problem, SiteError
+from zimage_site.markdown import plain_text, section_line
+from zimage_site.yamlfile import Field, Validation, _check, parse_yaml
+
+if TYPE_CHECKING:
+    from zimage_site.markdown import MarkdownRenderer
+    from zimage_site.render import PageContext
+
+
+@dataclass
+class Block:
+    name: str
+    args: list[str]
+    tokens: list[Token]          # the inner tokens (for Markdown bodies)
+    raw: str                     # the raw body text (for YAML bodies)
+    line: int | None             # line of the opening ::: in the file
+    md: "MarkdownRenderer"
+    env: dict
+
+    @property
+    def page(self) -> "PageContext":
+        return self.env["page"]
+
+    @property
+    def file(self) -> str:
+        return self.env["section"].file
+
+    def error(self, message: str, fix: str, line: int | None = None) -> SiteError:
+        return SiteError(Problem(message, file=self.file, line=line or self.line, fix=fix))
+
+    def arg(self, what: str, known: list[str]) -> str:
+        if len(self.args) != 1:
+            raise self.error(f"::: {self.name} takes exactly one {what}",
+                             f"write ::: {self.name} {what.upper().replace(' ', '-')} (one of: {', '.join(known) or 'none defined'})")
+        return self.args[0]
+
+    def no_args(self) -> None:
+        if self.args:
+            raise self.error(f"::: {self.name} takes no arguments, got {' '.join(self.args)!r}",
+                             f"write ::: {self.name} on its own line")
+
+    def yaml(self, spec: Field) -> Any:
+        """The body parsed as YAML and validated against `spec`, errors at their file line."""
+        offset = self.line or 0
+        data, lines = parse_yaml(self.raw, self.file, line_offset=offset)
+        v = Validation(self.file, lines)
+        value = _check(data, spec, "", v)
+        if v.problems:
+            for p in v.problems:
+                p.key = f"::: {self.name} {p.key or ''}".strip()
+            raise SiteError(v.problems)
+        return value
+
+    def markdown(self, tokens: list[Token] | None = None) -> str:
+        toks = self.md.transform(self.tokens if tokens is None else tokens, self.env)
+        return self.md.render_tokens(toks, self.env)
+
+    def split_by_headings(self, what: str) -> list[tuple[Token, str, str]]:
+        """Split a Markdown body at its ### headings: [(heading token, title text, body html)]."""
+        items: list[tuple[Token, str, list[Token]]] = []
+        toks, i, depth = self.tokens, 0, 0
+        while i < len(toks):
+            tok = toks[i]
+            depth += tok.type == "container_block_open"
+            depth -= tok.type == "container_block_close"
+            if tok.type == "heading_open" and depth == 0:
+                items.append((tok, toks[i + 1].content, []))
+                i += 3  # heading_open, inline, heading_close
+                continue
+            if not items:
+                raise self.error(f"text before the first ### {what} in ::: {self.name}",
+                                 f"start every {what} with a ### heading", section_line(tok))
+            items[-1][2].append(tok)
+            i += 1
+        if not items:
+            raise self.error(f"::: {self.name} has no ### {what}", f"write each {what} as a ### heading followed by its text")
+        return [(tok, title, self.markdown(body)) for tok, title, body in items]
+
+    def render(self, **context: Any) -> str:
+        return self.page.partial(f"blocks/{self.name}.html", **context)
+
+
+def stats(b: Block) -> str:
+    b.no_args()
+    items = b.yaml(Field(list, items=Field(dict, schema={"fact": Field(str), "label": Field(str, required=False)})))
+    cards = []
+    for i, item in enumerate(items):
+        key = item["fact"]
+        if key not in b.page.data.facts:
+            raise b.error(f"unknown fact {key!r} in ::: stats", f"add it to content/data/facts.yaml or use one of: "
+                          f"{', '.join(sorted(b.page.data.facts)) or '(none yet)'}", (b.line or 0) + 1 + i)
+        cards.append(b.page.fact_card(key, item.get("label")))
+    return b.render(cards=cards)
+
+
+def cta(b: Block) -> str:
+    b.no_args()
+    buttons = b.yaml(Field(list, items=Field(dict, schema={
+        "label": Field(str), "href": Field(str),
+        "style": Field(str, required=False, default="primary", choices=("primary", "secondary")),
+    })))
+    for button in buttons:
+        button["href"] = b.page.link(button["href"])
+        button["external"] = button["href"].startswith(("http://", "https://"))
+        if button["href"].startswith("#"):
+            b.env["out"].anchors.append((button["href"][1:], b.line))
+    return b.render(buttons=buttons)
+
+
+def _qa(b: Block, what: str) -> list[dict]:
+    return [{"id": tok.attrGet("id"), "title": title, "html": body} for tok, title, body in b.split_by_headings(what)]
+
+
+def faq(b: Block) -> str:
+    b.no_args()
+    items = _qa(b, "question")
+    b.env["out"].faq.extend({"question": it["title"], "answer": plain_text(it["html"])} for it in items)
+    return b.render(items=items)
+
+
+def cards(b: Block) -> str:
+    return b.render(items=_qa(b, "card"), variant=b.args[0] if b.args else None)
+
+
+def note(b: Block) -> str:
+    kinds = ("info", "tip", "warning")
+    kind = b.args[0] if b.args else "info"
+    if kind not in kinds or len(b.args) > 1:
+        raise b.error(f"unknown note kind {' '.join(b.args)!r}", f"write ::: note, or ::: note followed by one of: {', '.join(kinds)}")
+    return b.render(kind=kind, body=b.markdown())
+
+
+def figure(b: Block) -> str:
+    image_id = b.arg("image id", sorted(b.page.images.image_ids))
+    _require_image(b, image_id)
+    hero = b.env["section"].layout == "hero"
+    return b.render(view=b.page.images.view(image_id, b.page.lang, hero=hero))
+
+
+def gallery(b: Block) -> str:
+    b.no_args()
+    ids = b.yaml(Field(list, items=Field(str)))
+    for image_id in ids:
+        _require_image(b, image_id)
+    return b.render(views=[b.page.images.view(i, b.page.lang) for i in ids])
+
+
+def compare(b: Block) -> str:
+    set_id = b.arg("set id", sorted(b.page.images.set_ids))
+    if not b.page.images.has_set(set_id):
+        raise b.error(f"unknown comparison set {set_id!r}",
+                      f"use a set defined in content/images.yaml: {', '.join(sorted(b.page.images.set_ids)) or '(none yet)'}")
+    return b.render(set=b.page.images.comparison(set_id, b.page.lang))
+
+
+def chart(b: Block) -> str:
+    from zimage_site.charts import render_chart
+
+    chart_id = b.arg("chart id", [])
+    try:
+        svg = render_chart(chart_id, b.page.data.files, b.page.lang, b.page.strings)
+    except (KeyError, ValueError) as exc:
+        raise b.error(str(exc).strip("'\""), "use a chart id known to zimage_site/charts.py and the data it needs") from None
+    return b.render(chart=svg, id=chart_id)
+
+
+def _require_image(b: Block, image_id: str) -> None:
+    if not b.page.images.has_image(image_id):
+        raise b.error(f"unknown image {image_id!r}",
+                      f"add it to content/images.yaml or use one of: {', '.join(sorted(b.page.images.image_ids)) or '(none yet)'}")
+
+
+BLOCKS: dict[str, Callable[[Block], str]] = {
+    "stats": stats, "cta": cta, "faq": faq, "cards": cards, "note": note,
+    "figure": figure, "gallery": gallery, "compare": compare, "chart": chart,
+}
+
+
+def render_block(md: "MarkdownRenderer", open_tok: Token, inner: list[Token], env: dict) -> str:
+    section = env["section"]
+    words = open_tok.info.split()
+    line = section_line(open_tok)
+    if not words or words[0] not in BLOCKS:
+        name = words[0] if words else ""
+        raise SiteError(Problem(
+            f"unknown block ::: {name}".rstrip(), file=section.file, line=line,
+            fix=f"use one of: {', '.join(BLOCKS)} (see docs/content.md)"))
+    raw = ""
+    if open_tok.map:
+        src_lines = section.source.splitlines()
+        start, end = open_tok.map
+        body = src_lines[start + 1 : end]
+        if body and body[-1].strip().startswith(":::"):
+            body = body[:-1]
+        raw = "\n".join(body)
+    block = Block(words[0], words[1:], inner, raw, line, md, env)
+    return BLOCKS[words[0]](block)

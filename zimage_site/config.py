@@ -1,0 +1,146 @@
+"""The site configuration (`site.yaml` at the site root), loaded and validated once."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from zimage_site.errors import Problem, SiteError
+from zimage_site.yamlfile import Field, load_yaml, validate
+
+CONFIG_FILE = "site.yaml"
+
+
+def _url(value: str) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"{value!r} is not an absolute http(s) URL"
+    return None
+
+
+def _base_url(value: str) -> str | None:
+    return _url(value) or (None if value.endswith("/") else f"{value!r} must end with /")
+
+
+def _color(value: str) -> str | None:
+    return None if re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", value) else f"{value!r} is not a #rgb or #rrggbb colour"
+
+
+def _lang_path(value: str) -> str | None:
+    if value == "" or re.fullmatch(r"[a-z0-9-]+/", value):
+        return None
+    return f'{value!r} must be "" (the site root) or a folder name ending in / (e.g. "en/")'
+
+
+LANGUAGE = Field(dict, schema={
+    "locale": Field(str, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
+    "og_locale": Field(str, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
+    "name": Field(str, fix='the label of the language switch, e.g. "中文" or "EN"'),
+    "path": Field(str, check=_lang_path),
+    "title": Field(str, fix="the page title shown in search results"),
+    "description": Field(str, fix="one or two sentences for the meta description"),
+    "site_name": Field(str),
+})
+
+SCHEMA = {
+    "base_url": Field(str, check=_base_url, fix='the absolute URL the site is served from, e.g. "https://example.github.io/repo/"'),
+    "default_language": Field(str),
+    "languages": Field(dict, values=LANGUAGE),
+    "nav": Field(list, items=Field(str), fix="a list of section ids shown in the header navigation"),
+    "theme_color": Field(str, check=_color),
+    "social_image": Field(str, fix="a PNG or JPEG under static/, e.g. img/og.png"),
+    "favicon": Field(str, fix="an SVG under static/, e.g. favicon.svg"),
+    "repository": Field(str, check=_url, fix="the URL of this site's source repository"),
+    "links": Field(dict, required=False, default={}, values=Field(str, check=_url)),
+    "license": Field(dict, schema={"name": Field(str), "url": Field(str, check=_url)}),
+    "model": Field(dict, schema={
+        "name": Field(str),
+        "url": Field(str, check=_url),
+        "download_url": Field(str, check=_url),
+        "version": Field(str, required=False),
+        "date_published": Field(str, required=False),
+        "category": Field(str, required=False, default="MultimediaApplication"),
+        "operating_system": Field(str, required=False, default="Linux, Windows, macOS"),
+        "publisher": Field(str),
+    }),
+}
+
+
+@dataclass
+class Language:
+    code: str
+    locale: str
+    og_locale: str
+    name: str
+    path: str
+    title: str
+    description: str
+    site_name: str
+
+
+@dataclass
+class Config:
+    root: Path
+    base_url: str
+    default_language: str
+    languages: dict[str, Language]
+    nav: list[str]
+    theme_color: str
+    social_image: str
+    favicon: str
+    repository: str
+    links: dict[str, str]
+    license: dict
+    model: dict
+
+    @property
+    def base_path(self) -> str:
+        """The URL path the site lives under: "/" or "/repo/"."""
+        return urlsplit(self.base_url).path or "/"
+
+    def with_base_url(self, base_url: str) -> "Config":
+        problem = _base_url(base_url)
+        if problem:
+            raise SiteError(Problem(f"--base-url: {problem}",
+                                    fix="pass an absolute URL ending in /, e.g. --base-url https://example.github.io/repo/"))
+        clone = Config(**self.__dict__)
+        clone.base_url = base_url
+        return clone
+
+    def page_path(self, lang: str) -> str:
+        return self.base_path + self.languages[lang].path
+
+    def page_url(self, lang: str) -> str:
+        return self.base_url + self.languages[lang].path
+
+
+def load_config(root: Path) -> Config:
+    path = root / CONFIG_FILE
+    if not path.exists():
+        raise SiteError(Problem(f"no {CONFIG_FILE} in {root}", file=str(root),
+                                fix=f"run the command in the site folder or pass --root DIR (the folder holding {CONFIG_FILE})"))
+    raw, lines = load_yaml(path, CONFIG_FILE)
+    data = validate(raw, SCHEMA, CONFIG_FILE, lines)
+    problems = []
+
+    def add(key: str, message: str, fix: str) -> None:
+        problems.append(Problem(message, file=CONFIG_FILE, line=lines.get(key), key=key, fix=fix))
+
+    languages = {code: Language(code=code, **spec) for code, spec in data["languages"].items()}
+    if data["default_language"] not in languages:
+        add("default_language", f"{data['default_language']!r} is not one of the languages",
+            f"use one of: {', '.join(languages)}")
+    elif languages[data["default_language"]].path != "":
+        add(f"languages.{data['default_language']}.path", "the default language must be served at the site root",
+            'set its path to ""')
+    paths: dict[str, str] = {}
+    for code, lang in languages.items():
+        if lang.path in paths:
+            add(f"languages.{code}.path", f"the same path as language {paths[lang.path]!r}", "give each language its own path")
+        paths[lang.path] = code
+    if problems:
+        raise SiteError(problems)
+    data["languages"] = languages
+    return Config(root=root, **data)

@@ -1,0 +1,108 @@
+"""Sections: one Markdown file per section per language, with YAML front matter."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zimage_site.errors import Problem, Report, SiteError, rel
+from zimage_site.yamlfile import Field, parse_yaml, validate
+
+CONTENT_DIR = Path("content")
+LAYOUTS = ("section", "hero")
+_ID = re.compile(r"[a-z][a-z0-9-]*\Z")
+
+FRONT_MATTER = {
+    "id": Field(str, check=lambda v: None if _ID.match(v) else f"{v!r} is not a valid id",
+                fix="use lowercase letters, digits and dashes, starting with a letter, e.g. quick-start"),
+    "order": Field(int, fix="a whole number: the section's position on the page"),
+    "title": Field(str),
+    "nav": Field(str, required=False),
+    "description": Field(str, required=False),
+    "layout": Field(str, required=False, default="section", choices=LAYOUTS),
+}
+
+
+@dataclass
+class Section:
+    id: str
+    order: int
+    title: str
+    nav: str
+    description: str | None
+    layout: str
+    lang: str
+    path: Path       # absolute
+    file: str        # as shown to the user (relative to the site root)
+    source: str      # the whole file text
+    body_line: int   # 1-based line where the Markdown body starts
+    html: str = ""
+    faq: list[dict] = field(default_factory=list)  # questions and answers for JSON-LD
+
+
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.S | re.M)
+
+
+def parse_section(path: Path, lang: str, root: Path) -> Section:
+    shown = rel(path, root)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SiteError(Problem(f"the file is not UTF-8 text ({exc.reason})", file=shown, fix="save it as UTF-8")) from None
+    match = _FRONT.match(source)
+    if not match:
+        raise SiteError(Problem(
+            "the file has no front matter", file=shown, line=1,
+            fix="start the file with a YAML block between two --- lines: id, order, title (see docs/content.md)"))
+    meta, lines = parse_yaml(match.group(1), shown, line_offset=1)
+    meta = validate(meta, FRONT_MATTER, shown, lines)
+    return Section(
+        id=meta["id"], order=meta["order"], title=meta["title"], nav=meta["nav"] or meta["title"],
+        description=meta["description"], layout=meta["layout"], lang=lang, path=path, file=shown,
+        source=source, body_line=source[: match.end()].count("\n") + 1,
+    )
+
+
+def load_sections(root: Path, languages: list[str], default: str, report: Report) -> dict[str, list[Section]]:
+    """All sections of every language, sorted by order; problems collected across files."""
+    problems: list[Problem] = []
+    result: dict[str, list[Section]] = {}
+    for lang in languages:
+        folder = root / CONTENT_DIR / lang
+        sections: list[Section] = []
+        for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+            try:
+                sections.append(parse_section(path, lang, root))
+            except SiteError as exc:
+                problems.extend(exc.problems)
+        seen: dict[str, Section] = {}
+        for s in sections:
+            if s.id in seen:
+                problems.append(Problem(
+                    f"duplicate section id {s.id!r}, also used by {seen[s.id].file}", file=s.file,
+                    line=2, key="id", fix="give every section of a language its own id"))
+            seen[s.id] = s
+        result[lang] = sorted(sections, key=lambda s: (s.order, s.file))
+    if problems:
+        raise SiteError(problems)
+    if not result.get(default):
+        raise SiteError(Problem(f"no sections in {CONTENT_DIR / default}/", file=str(CONTENT_DIR / default),
+                                fix="add one Markdown file per section, e.g. content/zh/01-intro.md (see docs/content.md)"))
+    ref = {s.id: s for s in result[default]}
+    for lang, sections in result.items():
+        if lang == default:
+            continue
+        ids = {s.id for s in sections}
+        for sid, s in ref.items():
+            if sid not in ids:
+                report.warn(f"section {sid!r} has no {lang} translation; the {lang} page leaves it out",
+                            file=s.file, fix=f"add content/{lang}/{s.path.name} with id: {sid}")
+        for s in sections:
+            if s.id not in ref:
+                report.warn(f"section {s.id!r} exists only in {lang}", file=s.file,
+                            fix=f"add it to content/{default}/ or remove it")
+            elif s.order != ref[s.id].order:
+                report.warn(f"section {s.id!r} has order {s.order} here but {ref[s.id].order} in {default}",
+                            file=s.file, fix="use the same order in every language")
+    return result

@@ -1,0 +1,244 @@
+"""Rendering: one Jinja2 environment (autoescape on), UI strings, pages, sitemap.
+
+`PageContext` is everything one language's page needs while its sections and blocks render:
+the language, the data, the images, URL helpers and citations of sources.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape as xml_escape
+
+import jinja2
+from markupsafe import Markup, escape
+
+from zimage_site.data import Data, text
+from zimage_site.errors import Problem, Report, SiteError, rel
+from zimage_site.markdown import CITE, CITE_RE
+from zimage_site.yamlfile import load_yaml
+
+if TYPE_CHECKING:
+    from zimage_site.config import Config
+    from zimage_site.content import Section
+
+TEMPLATES_DIR = Path("templates")
+I18N_DIR = TEMPLATES_DIR / "i18n"
+
+
+# --------------------------------------------------------------------------- UI strings
+
+def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
+    """Merge templates/i18n/*.yaml ({key: {zh: …, en: …}}) into {lang: {key: text}}.
+    A key missing a language, or defined twice, is an error."""
+    strings: dict[str, dict[str, str]] = {lang: {} for lang in languages}
+    where: dict[str, str] = {}
+    problems: list[Problem] = []
+    folder = root / I18N_DIR
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        shown = rel(path, root)
+        raw, lines = load_yaml(path, shown)
+        if not isinstance(raw, dict):
+            problems.append(Problem("expected a mapping of keys", file=shown, line=1,
+                                    fix='write each string as key: {zh: "…", en: "…"}'))
+            continue
+        for key, value in raw.items():
+            if key in where:
+                problems.append(Problem(f"the string {key!r} is already defined in {where[key]}", file=shown,
+                                        line=lines.get(key), key=key, fix="keep one definition of each key"))
+                continue
+            where[key] = shown
+            if not isinstance(value, dict):
+                value = {}
+            for lang in languages:
+                if not isinstance(value.get(lang), str) or not value[lang].strip():
+                    problems.append(Problem(f"missing the {lang} text", file=shown, line=lines.get(key), key=key,
+                                            fix=f'write {key}: {{{", ".join(f"{code}: …" for code in languages)}}}'))
+                else:
+                    strings[lang][key] = value[lang]
+    if problems:
+        raise SiteError(problems)
+    return strings
+
+
+# --------------------------------------------------------------------------- Jinja
+
+def template_problem(exc: Exception, root: Path) -> Problem:
+    """A Jinja error as a Problem pointing at the template file and line."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        file = rel(exc.filename, root) if exc.filename else (exc.name or "template")
+        return Problem(f"template syntax error: {exc.message}", file=file, line=exc.lineno,
+                       fix="correct the Jinja2 syntax on that line")
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return Problem(f"template {exc.name!r} not found", file=str(TEMPLATES_DIR),
+                       fix=f"create {TEMPLATES_DIR / exc.name}")
+    file = line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        name = frame.f_code.co_filename
+        if name.endswith((".html", ".xml", ".txt")) and str(TEMPLATES_DIR) in name:
+            file, line = rel(name, root), lineno
+    return Problem(f"template error: {exc}", file=file or str(TEMPLATES_DIR), line=line,
+                   fix="check the variable or filter used on that line")
+
+
+def make_environment(root: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root / TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["text"] = text
+    return env
+
+
+def json_ld(data: Any) -> Markup:
+    """JSON for a <script type="application/ld+json">: cannot close the script element."""
+    dumped = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Markup(dumped.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+# --------------------------------------------------------------------------- pages
+
+@dataclass
+class PageContext:
+    lang: str
+    config: "Config"
+    data: Data
+    images: Any
+    report: Report
+    strings: dict[str, str]
+    jinja: jinja2.Environment
+    assets: dict[str, str]
+    root: Path
+    sections: list["Section"] = field(default_factory=list)
+
+    # -- helpers available to templates as well
+    def t(self, key: str) -> str:
+        try:
+            return self.strings[key]
+        except KeyError:
+            raise SiteError(Problem(f"unknown UI string {key!r}", file=str(I18N_DIR),
+                                    fix=f"add {key}: {{zh: …, en: …}} to a file in {I18N_DIR}/")) from None
+
+    def url(self, path: str = "") -> str:
+        """A root-relative URL under the site's base path."""
+        return self.config.base_path + path.lstrip("/")
+
+    def absolute(self, path: str = "") -> str:
+        return self.config.base_url + path.lstrip("/")
+
+    def asset(self, logical: str) -> str:
+        try:
+            return self.assets[logical]
+        except KeyError:
+            raise SiteError(Problem(f"unknown asset {logical!r}", file="static/",
+                                    fix=f"add static/{logical}, or use one of: {', '.join(sorted(self.assets))}")) from None
+
+    def link(self, href: str) -> str:
+        """Resolve an author's link: @name → site.yaml links, /path → under the base path."""
+        if href.startswith("@"):
+            return self.config.links[href[1:]]
+        if href.startswith("/") and not href.startswith("//"):
+            return self.url(href)
+        return href
+
+    def cite(self, source_id: str) -> Markup:
+        source = self.data.sources[source_id]
+        return Markup('<sup class="fact-src"><a href="#source-{id}" title="{title}">[{mark}]</a></sup>').format(
+            id=source_id, title=text(source["title"], self.lang), mark=Markup(CITE.format(source_id)))
+
+    def fact_html(self, key: str) -> Markup:
+        fact = self.data.facts[key]
+        return Markup('<span class="fact" data-fact="{key}">{value}</span>{cite}').format(
+            key=key, value=self.data.fact_display(key, self.lang), cite=self.cite(fact["source"]))
+
+    def fact_card(self, key: str, label: str | None = None) -> dict:
+        fact = self.data.facts[key]
+        return {
+            "key": key,
+            "value": self.data.fact_display(key, self.lang),
+            "label": label or text(fact.get("label"), self.lang),
+            "note": text(fact.get("note"), self.lang) if fact.get("note") else "",
+            "as_of": str(fact.get("as_of") or ""),
+            "verdict": fact["verdict"],
+            "cite": self.cite(fact["source"]),
+        }
+
+    def globals(self) -> dict[str, Any]:
+        return {"page": self, "lang": self.lang, "t": self.t, "url": self.url, "asset": self.asset,
+                "cite": self.cite, "config": self.config, "data": self.data.files,
+                "language": self.config.languages[self.lang]}
+
+    def partial(self, name: str, **context: Any) -> str:
+        try:
+            return self.jinja.get_template(name).render(**self.globals(), **context)
+        except jinja2.TemplateError as exc:
+            raise SiteError(template_problem(exc, self.root)) from None
+
+
+def number_sources(pages_html: str, page: PageContext) -> tuple[str, list[dict]]:
+    """Replace citation marks by numbers in order of first use; return the page's source list."""
+    order: dict[str, int] = {}
+
+    def number(match) -> str:
+        return str(order.setdefault(match.group(1), len(order) + 1))
+
+    html = CITE_RE.sub(number, pages_html)
+    sources = [{"n": n, "id": sid, "title": text(page.data.sources[sid]["title"], page.lang),
+                "url": page.data.sources[sid]["url"]} for sid, n in order.items()]
+    return html, sources
+
+
+def structured_data(page: PageContext, faq: list[dict]) -> Markup:
+    cfg, lang = page.config, page.config.languages[page.lang]
+    page_url = cfg.page_url(page.lang)
+    graph: list[dict] = [
+        {"@type": "WebPage", "@id": page_url + "#webpage", "url": page_url, "name": lang.title,
+         "description": lang.description, "inLanguage": lang.locale,
+         "isPartOf": {"@type": "WebSite", "name": lang.site_name, "url": cfg.base_url},
+         "primaryImageOfPage": page.absolute("assets/" + cfg.social_image),
+         "about": {"@id": page_url + "#software"}},
+        {"@type": "SoftwareApplication", "@id": page_url + "#software", "name": cfg.model["name"],
+         "url": cfg.model["url"], "downloadUrl": cfg.model["download_url"],
+         "applicationCategory": cfg.model["category"], "operatingSystem": cfg.model["operating_system"],
+         "license": cfg.license["url"], "isAccessibleForFree": True,
+         "offers": {"@type": "Offer", "price": "0", "priceCurrency": "USD"},
+         "publisher": {"@type": "Organization", "name": cfg.model["publisher"]},
+         **({"softwareVersion": cfg.model["version"]} if cfg.model.get("version") else {}),
+         **({"datePublished": cfg.model["date_published"]} if cfg.model.get("date_published") else {})},
+    ]
+    if faq:
+        graph.append({"@type": "FAQPage", "@id": page_url + "#faq", "inLanguage": lang.locale,
+                      "mainEntity": [{"@type": "Question", "name": q["question"],
+                                      "acceptedAnswer": {"@type": "Answer", "text": q["answer"]}} for q in faq]})
+    return json_ld({"@context": "https://schema.org", "@graph": graph})
+
+
+def alternates(config: "Config") -> list[dict]:
+    items = [{"hreflang": lang.locale, "href": config.page_url(code), "path": config.page_path(code),
+              "name": lang.name, "code": code} for code, lang in config.languages.items()]
+    items.append({"hreflang": "x-default", "href": config.page_url(config.default_language),
+                  "path": config.page_path(config.default_language), "name": "", "code": config.default_language})
+    return items
+
+
+def sitemap(config: "Config", lastmod: str | None = None) -> str:
+    alts = alternates(config)
+    links = "".join(f'\n    <xhtml:link rel="alternate" hreflang="{a["hreflang"]}" href="{xml_escape(a["href"])}"/>'
+                    for a in alts)
+    stamp = f"\n    <lastmod>{lastmod}</lastmod>" if lastmod else ""
+    urls = "".join(f"\n  <url>\n    <loc>{xml_escape(config.page_url(code))}</loc>{stamp}{links}\n  </url>"
+                   for code in config.languages)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            'xmlns:xhtml="http://www.w3.org/1999/xhtml">' + urls + "\n</urlset>\n")
+
+
+def robots(config: "Config") -> str:
+    return f"User-agent: *\nAllow: /\n\nSitemap: {config.base_url}sitemap.xml\n"

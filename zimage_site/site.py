@@ -1,0 +1,212 @@
+"""The build pipeline: config → content → images → render → write, each phase named and timed.
+
+    site = Site(root, base_url=..., strict=...)
+    result = site.build(out)          # atomic; raises SiteError and leaves `out` untouched
+
+`build_site(...)` is the one-call form used by the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import unquote
+
+import jinja2
+
+from zimage_site.assets import build_assets
+from zimage_site.config import Config, load_config
+from zimage_site.content import Section, load_sections
+from zimage_site.data import Data, load_data
+from zimage_site.errors import Problem, Report, SiteError
+from zimage_site.markdown import MarkdownRenderer
+from zimage_site.output import check_output_dir, staging
+from zimage_site.render import (PageContext, alternates, load_strings, make_environment, number_sources,
+                                robots, sitemap, structured_data)
+_ID_ATTR = re.compile(r'\sid="([^"]+)"')
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    languages: list[str]
+    sections: dict[str, int]
+    images: int
+    placeholders: int
+    warnings: list[Problem]
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        langs = " + ".join(self.languages)
+        counts = sorted(set(self.sections.values()))
+        each = f"{counts[0]} sections each" if len(counts) == 1 else \
+            ", ".join(f"{n} {lang}" for lang, n in self.sections.items()) + " sections"
+        n = len(self.warnings)
+        return (f"built {langs} ({len(self.languages)} pages, {each}), {self.images} images "
+                f"({self.placeholders} placeholders), {n} warning{'s' * (n != 1)} in {self.seconds:.2f} s → {self.out}")
+
+
+class Site:
+    def __init__(self, root: Path, *, base_url: str | None = None, strict: bool = False,
+                 allow_placeholders: bool = False, hash_assets: bool = True, inject_html: str = "") -> None:
+        self.root = Path(root)
+        self.base_url = base_url
+        self.strict = strict
+        self.allow_placeholders = allow_placeholders
+        self.hash_assets = hash_assets
+        self.inject_html = inject_html
+        self.report = Report()
+        self.timings: dict[str, float] = {}
+        self.config: Config
+        self.data: Data
+        self.sections: dict[str, list[Section]]
+        self.strings: dict[str, dict[str, str]]
+        self.jinja: jinja2.Environment
+        self.images = None
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    # -- phases
+    def load(self) -> None:
+        from zimage_site.images import ImageCatalog
+
+        with self.phase("config"):
+            self.config = load_config(self.root)
+            if self.base_url:
+                self.config = self.config.with_base_url(self.base_url)
+        with self.phase("content"):
+            languages = list(self.config.languages)
+            self.data = load_data(self.root)
+            self.sections = load_sections(self.root, languages, self.config.default_language, self.report)
+            self.strings = load_strings(self.root, languages)
+            self.jinja = make_environment(self.root)
+            self._check_nav()
+        with self.phase("images"):
+            self.images = ImageCatalog.load(self.root, self.report)
+
+    def _check_nav(self) -> None:
+        ids = {s.id for s in self.sections[self.config.default_language]}
+        unknown = [n for n in self.config.nav if n not in ids]
+        if unknown:
+            raise SiteError(Problem(f"nav lists unknown sections: {', '.join(unknown)}", file="site.yaml", key="nav",
+                                    fix=f"use section ids: {', '.join(s.id for s in self.sections[self.config.default_language])}"))
+
+    def render(self, out: Path) -> None:
+        """Render every output file into `out` (an empty folder)."""
+        with self.phase("assets"):
+            assets = build_assets(self.root, out, self.config.base_path, hash_names=self.hash_assets)
+        with self.phase("images"):
+            self.images.publish(out, self.config.base_path, self.report, allow_placeholders=self.allow_placeholders or not self.strict)
+        with self.phase("render"):
+            markdown = MarkdownRenderer()
+            pages = {}
+            for lang in self.config.languages:
+                pages[lang] = self.render_page(lang, assets, markdown)
+            self.render_404(assets)
+        with self.phase("write"):
+            for lang, html in pages.items():
+                target = out / self.config.languages[lang].path / "index.html"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(html, encoding="utf-8")
+            (out / "404.html").write_text(self._404, encoding="utf-8")
+            (out / "sitemap.xml").write_text(sitemap(self.config, _lastmod()), encoding="utf-8")
+            (out / "robots.txt").write_text(robots(self.config), encoding="utf-8")
+            (out / ".nojekyll").write_text("", encoding="utf-8")
+
+    def page_context(self, lang: str, assets: dict[str, str]) -> PageContext:
+        return PageContext(lang=lang, config=self.config, data=self.data, images=self.images, report=self.report,
+                           strings=self.strings[lang], jinja=self.jinja, assets=assets, root=self.root,
+                           sections=self.sections[lang])
+
+    def render_page(self, lang: str, assets: dict[str, str], markdown: MarkdownRenderer) -> str:
+        page = self.page_context(lang, assets)
+        anchors: list[tuple[Section, str, int]] = []
+        faq: list[dict] = []
+        for section in page.sections:
+            result = markdown.render_section(section, page)
+            anchors.extend((section, target, line) for target, line in result.anchors)
+            faq.extend(result.faq)
+        context = {
+            "sections": page.sections,
+            "nav": [s for s in page.sections if s.id in self.config.nav],
+            "alternates": alternates(self.config),
+            "canonical": self.config.page_url(lang),
+            "json_ld": structured_data(page, faq),
+            "live_reload": self.inject_html,
+        }
+        html = page.partial("page.html", **context)
+        html, sources = number_sources(html, page)
+        html = html.replace("<!--SOURCES-->", page.partial("sources.html", sources=sources))
+        self._check_anchors(html, anchors, page.sections)
+        return html
+
+    def render_404(self, assets: dict[str, str]) -> None:
+        page = self.page_context(self.config.default_language, assets)
+        self._404 = page.partial("404.html", alternates=alternates(self.config), live_reload=self.inject_html,
+                                 other=[self.page_context(code, assets) for code in self.config.languages
+                                        if code != self.config.default_language])
+
+    @staticmethod
+    def _check_anchors(html: str, anchors: list[tuple[Section, str, int]], sections: list[Section]) -> None:
+        if not anchors:
+            return
+        ids = set(_ID_ATTR.findall(html))
+        problems = []
+        known = ", ".join(s.id for s in sections)
+        for section, target, line in anchors:
+            if unquote(target) not in ids and target not in ids:
+                problems.append(Problem(f"link to #{target}: no section or heading on the page has that id",
+                                        file=section.file, line=line, fix=f"link to an existing id, e.g. a section: {known}"))
+        if problems:
+            raise SiteError(problems)
+
+    # -- the whole build
+    def build(self, out: Path) -> BuildResult:
+        start = time.perf_counter()
+        self.load()
+        check_output_dir(out, self.root)
+        with staging(out) as tmp:
+            self.render(tmp)
+            self._enforce_strict()
+        counts = getattr(self.images, "counts", {}) or {}
+        return BuildResult(out=out, languages=list(self.config.languages),
+                           sections={lang: len(s) for lang, s in self.sections.items()},
+                           images=counts.get("images", 0), placeholders=counts.get("placeholders", 0),
+                           warnings=list(self.report.warnings), seconds=time.perf_counter() - start,
+                           timings=dict(self.timings))
+
+    def _enforce_strict(self) -> None:
+        if not self.strict:
+            return
+        failing = [w for w in self.report.warnings if not (self.allow_placeholders and w.kind == "placeholder")]
+        if failing:
+            for w in failing:
+                w.fix = (w.fix + "; " if w.fix else "") + "this is an error because of --strict"
+            raise SiteError(failing)
+
+
+def _lastmod() -> str | None:
+    """The sitemap's <lastmod>: from SOURCE_DATE_EPOCH when set (CI sets it from the last commit),
+    else none, so that a rebuild of unchanged sources is byte-identical."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
+    return None
+
+
+def build_site(root: Path, out: Path | None = None, **options) -> BuildResult:
+    root = Path(root)
+    return Site(root, **options).build(Path(out) if out else root / "build")
