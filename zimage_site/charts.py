@@ -163,7 +163,7 @@ def _figure(ctx: _Ctx, *, svg: str, caption: str, table: str, series: Mapping[st
     )
     colon = "：" if ctx.lang == "zh" else ": "
     html = (
-        f'<figure class="chart chart--{escape(ctx.chart_id)}" id="{base}">'
+        f'<figure class="chart chart--{escape(ctx.chart_id)}" id="{base}-figure">'
         f"{svg}"
         f'<figcaption class="chart__caption">{escape(caption)}</figcaption>'
         f'<details class="chart__data"><summary>{escape(ctx.t("chart_data"))}</summary>{table}</details>'
