@@ -1,0 +1,356 @@
+"""The build engine on fixture sites: structure of the output, parsed, and the errors users meet."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from zimage_site.cli import main
+from zimage_site.site import build_site
+
+SECTION_IDS = ["intro", "faq"]
+
+
+def parse(path: Path):
+    return lxml.html.fromstring(path.read_bytes())
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --------------------------------------------------------------------------- good sites
+
+def test_minimal_site(site_factory, capsys):
+    root = site_factory("minimal")
+    code, out, err = run_cli(capsys, "build", "--root", str(root))
+    assert code == 0, err
+    assert re.fullmatch(r"built zh \(1 pages, 1 sections each\), 0 images \(0 placeholders\), 0 warnings in \d+\.\d\d s → .*build\n", out)
+    doc = parse(root / "build/index.html")
+    assert doc.get("lang") == "zh-CN"
+    assert [s.get("id") for s in doc.xpath("//main/section")] == ["hello"]
+    assert not (root / "build/en").exists()
+    assert (root / "build/404.html").exists() and (root / "build/.nojekyll").exists()
+
+
+@pytest.fixture
+def bilingual(site_factory):
+    root = site_factory("bilingual")
+    result = build_site(root)
+    return root, result
+
+
+def test_bilingual_pages_structure(bilingual):
+    root, result = bilingual
+    assert result.warnings == []
+    pages = {"zh": root / "build/index.html", "en": root / "build/en/index.html"}
+    for lang, path in pages.items():
+        doc = parse(path)
+        assert doc.get("lang") == {"zh": "zh-CN", "en": "en"}[lang]
+        assert [s.get("id") for s in doc.xpath("//main/section")] == SECTION_IDS
+        alts = {link.get("hreflang"): link.get("href") for link in doc.xpath('//link[@rel="alternate"]')}
+        assert alts == {"zh-CN": "https://fixture.example.org/", "en": "https://fixture.example.org/en/",
+                        "x-default": "https://fixture.example.org/"}
+        canonical = doc.xpath('//link[@rel="canonical"]/@href')
+        assert canonical == [alts["zh-CN" if lang == "zh" else "en"]]
+        meta = {m.get("property") or m.get("name"): m.get("content") for m in doc.xpath("//meta")}
+        assert meta["og:locale"] == {"zh": "zh_CN", "en": "en_US"}[lang]
+        assert meta["og:image"] == "https://fixture.example.org/assets/img/og.png"
+        assert meta["twitter:card"] == "summary_large_image"
+        assert meta["theme-color"] == "#112233"
+        assert meta["description"]
+        assert doc.xpath('//link[@rel="icon"]/@type') == ["image/svg+xml"]
+        # JSON-LD: WebPage, SoftwareApplication and the FAQ from the faq block
+        [script] = doc.xpath('//script[@type="application/ld+json"]')
+        graph = {node["@type"]: node for node in json.loads(script.text)["@graph"]}
+        assert set(graph) == {"WebPage", "SoftwareApplication", "FAQPage"}
+        questions = [q["name"] for q in graph["FAQPage"]["mainEntity"]]
+        assert questions == {"zh": ["需要多大显存？", "能商用吗？"], "en": ["How much memory?", "Commercial use?"]}[lang]
+        assert graph["FAQPage"]["mainEntity"][0]["acceptedAnswer"]["text"].startswith("16 GB")
+        # the language switch points at the other page
+        switch = doc.xpath("//a[@data-lang-switch]/@href")
+        assert switch == [{"zh": "/en/", "en": "/"}[lang]]
+        # no live-reload script in a build
+        assert "livereload" not in path.read_text()
+
+
+def test_facts_link_to_numbered_sources(bilingual):
+    root, _ = bilingual
+    doc = parse(root / "build/index.html")
+    facts = doc.xpath('//span[@class="fact"]')
+    assert [f.get("data-fact") for f in facts] == ["params", "steps", "score"]
+    assert facts[0].text == "60 亿" and facts[1].text == "8"
+    refs = [(a.get("href"), a.text) for a in doc.xpath('//sup[@class="fact-src"]/a')]
+    # readme is cited first, so it is [1]; the report second
+    assert refs[:2] == [("#source-readme", "[1]"), ("#source-readme", "[1]")]
+    assert ("#source-report", "[2]") in refs
+    sources = doc.xpath('//ol[@class="sources"]/li')
+    assert [(li.get("id"), li.get("value"), li.xpath("a/@href")[0]) for li in sources] == [
+        ("source-readme", "1", "https://github.com/example/model"),
+        ("source-report", "2", "https://arxiv.org/abs/0000.00000")]
+    assert sources[1].xpath("a")[0].text == "技术报告"
+    stats = doc.xpath('//div[@class="stat"]')
+    assert [s.get("data-fact") for s in stats] == ["params", "score"]
+    assert "测试得分" in stats[1].text_content()
+
+
+def test_blocks_render_through_partials(bilingual):
+    root, _ = bilingual
+    doc = parse(root / "build/index.html")
+    buttons = doc.xpath('//div[@class="cta"]/a')
+    assert [(b.get("href"), b.get("class")) for b in buttons] == [
+        ("https://github.com/Tongyi-MAI/Z-Image", "button button--primary"), ("#faq", "button button--secondary")]
+    details = doc.xpath('//div[@class="faq"]/details')
+    assert [d.xpath("summary")[0].text for d in details] == ["需要多大显存？", "能商用吗？"]
+    assert doc.xpath('//aside[contains(@class, "note--warning")]//strong')[0].text == "bf16"
+    assert [h.text for h in doc.xpath('//div[@class="cards"]/article/h3')] == ["Turbo", "Edit"]
+    # {data} role
+    assert "下载页面" in doc.xpath('//section[@id="intro"]')[0].text_content()
+    # heading ids are prefixed with their section, footnotes are unique per section
+    assert doc.xpath('//section[@id="faq"]//h3')[0].get("id") == "faq-小节标题"
+    assert doc.xpath('//*[starts-with(@id, "fn-faq-")]')
+
+
+def test_code_is_highlighted_with_classes_and_escaped(bilingual):
+    root, _ = bilingual
+    html = (root / "build/index.html").read_text()
+    doc = parse(root / "build/index.html")
+    [pre] = doc.xpath('//pre[@class="highlight"]')
+    assert pre.xpath(".//span[@class]"), "Pygments should mark tokens with classes"
+    assert not doc.xpath("//pre//*[@style]")
+    assert "<script>\")" not in html and "&lt;script&gt;" in html
+    css = next((root / "build/assets").glob("site.*.css")).read_text()
+    assert ".highlight .k" in css and "prefers-color-scheme: dark" in css
+
+
+def test_sitemap_robots_and_hashed_assets(bilingual):
+    root, _ = bilingual
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
+    tree = ET.parse(root / "build/sitemap.xml")
+    urls = tree.findall("s:url", ns)
+    assert [u.find("s:loc", ns).text for u in urls] == ["https://fixture.example.org/", "https://fixture.example.org/en/"]
+    for url in urls:
+        alts = {link.get("hreflang"): link.get("href") for link in url.findall("x:link", ns)}
+        assert alts == {"zh-CN": "https://fixture.example.org/", "en": "https://fixture.example.org/en/",
+                        "x-default": "https://fixture.example.org/"}
+    robots = (root / "build/robots.txt").read_text()
+    assert "Sitemap: https://fixture.example.org/sitemap.xml" in robots
+    doc = parse(root / "build/index.html")
+    [css] = doc.xpath('//link[@rel="stylesheet"]/@href')
+    [js] = doc.xpath("//script[@src]/@src")
+    assert re.fullmatch(r"/assets/site\.[0-9a-f]{10}\.css", css)
+    assert re.fullmatch(r"/assets/js/site\.[0-9a-f]{10}\.js", js)
+    assert (root / "build" / css.lstrip("/")).is_file() and (root / "build" / js.lstrip("/")).is_file()
+
+
+def test_sub_path_base_url(site_factory):
+    root = site_factory("bilingual")
+    build_site(root, base_url="https://example.github.io/repo/")
+    for page in ("index.html", "en/index.html", "404.html"):
+        doc = parse(root / "build" / page)
+        for el in doc.xpath("//*[@href or @src]"):
+            url = el.get("href") or el.get("src")
+            if url.startswith(("http://", "https://", "#")):
+                continue
+            assert url.startswith("/repo/"), f"{page}: {url}"
+            target = root / "build" / url.removeprefix("/repo/")
+            assert target.exists() or (target / "index.html").exists(), f"{page}: {url}"
+    doc = parse(root / "build/en/index.html")
+    assert doc.xpath('//link[@rel="canonical"]/@href') == ["https://example.github.io/repo/en/"]
+    assert doc.xpath("//a[@data-lang-switch]/@href") == ["/repo/"]
+    assert "https://example.github.io/repo/sitemap.xml" in (root / "build/robots.txt").read_text()
+
+
+def test_stale_files_disappear_and_rebuild_is_identical(site_factory):
+    root = site_factory("bilingual")
+    build_site(root)
+    (root / "build/stale.html").write_text("old")
+    first = (root / "build/index.html").read_bytes()
+    build_site(root)
+    assert not (root / "build/stale.html").exists()
+    assert (root / "build/index.html").read_bytes() == first
+    assert not [p for p in root.iterdir() if p.name.startswith(".build-")]
+
+
+def test_missing_translation_is_a_warning_and_strict_fails(site_factory, capsys):
+    root = site_factory("bilingual")
+    (root / "content/en/02-faq.md").unlink()
+    (root / "content/en/01-intro.md").write_text(
+        (root / "content/en/01-intro.md").read_text().replace("[FAQ](#faq)", "FAQ").replace('"#faq"', '"#intro"'))
+    code, out, err = run_cli(capsys, "build", "--root", str(root))
+    assert code == 0
+    assert "warning: content/zh/02-faq.md: section 'faq' has no en translation; the en page leaves it out" in err
+    assert "1 warning in" in out
+    code, out, err = run_cli(capsys, "build", "--root", str(root), "--strict", "--out", str(root / "strict-out"))
+    assert code == 1
+    assert "error: content/zh/02-faq.md: section 'faq' has no en translation" in err
+    assert "this is an error because of --strict" in err
+    assert not (root / "strict-out").exists()
+
+
+def test_output_folder_that_would_destroy_sources_is_refused(site_factory, capsys):
+    root = site_factory("minimal")
+    code, _, err = run_cli(capsys, "build", "--root", str(root), "--out", str(root))
+    assert code == 1
+    assert "is the site folder or contains it" in err
+    assert (root / "content/zh/01-hello.md").exists()
+
+
+def test_user_content_is_escaped_and_unsafe_attributes_dropped(site_factory):
+    root = site_factory("minimal")
+    page = root / "content/zh/01-hello.md"
+    page.write_text(page.read_text().replace("title: 你好", 'title: "<img src=x onerror=alert(1)>"')
+                    + "\n[链接](https://example.org){onclick=\"alert(1)\" .big}\n\n<script>alert(1)</script>\n"
+                    + "\n[坏链接](javascript:alert(1))\n")
+    build_site(root)
+    html = (root / "build/index.html").read_text()
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "onclick" not in html and 'class="big"' in html
+    assert "<script>alert(1)</script>" not in html
+    assert 'href="javascript:' not in html
+
+
+# --------------------------------------------------------------------------- broken sites
+
+def build_broken(capsys, root: Path) -> tuple[int, str]:
+    """Build once (good), break the site, build again: return (code, stderr); assert build/ survived."""
+    before = (root / "build/index.html").read_bytes()
+    code, out, err = run_cli(capsys, "build", "--root", str(root))
+    assert (root / "build/index.html").read_bytes() == before, "a failed build must leave build/ untouched"
+    assert "Traceback" not in err and out == ""
+    assert err.rstrip().endswith("build/ was left unchanged.")
+    return code, err
+
+
+@pytest.fixture
+def built(site_factory, capsys):
+    root = site_factory("bilingual")
+    assert main(["build", "--root", str(root)]) == 0
+    capsys.readouterr()
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_bad_front_matter_yaml(built, capsys):
+    edit(built / "content/zh/02-faq.md", "title: 常见问题", "title: [常见问题")
+    code, err = build_broken(capsys, built)
+    assert code == 1
+    assert err.startswith(
+        "error: content/zh/02-faq.md, line 4: this is not valid YAML\n"
+        "    title: [常见问题\n"
+        "           ^ while parsing a flow sequence that starts here: did not find expected ',' or ']'\n"
+        "  fix: check the indentation and quoting on that line;")
+
+
+def test_bad_front_matter_keys(built, capsys):
+    edit(built / "content/en/01-intro.md", "order: 1", "order: first\ntitel: typo")
+    code, err = build_broken(capsys, built)
+    assert code == 1
+    assert ('error: content/en/01-intro.md, line 4, key "titel": unknown key\n'
+            "  fix: remove it or correct the spelling; known keys here: id, order, title, nav, description, layout") in err
+    assert 'error: content/en/01-intro.md, line 3, key "order": expected a whole number, got a string' in err
+
+
+def test_missing_front_matter(built, capsys):
+    path = built / "content/en/02-faq.md"
+    path.write_text(path.read_text().split("---", 2)[2])
+    code, err = build_broken(capsys, built)
+    assert "error: content/en/02-faq.md, line 1: the file has no front matter\n  fix: start the file with a YAML block" in err
+
+
+def test_unknown_block(built, capsys):
+    edit(built / "content/zh/02-faq.md", "::: note warning", "::: gallary")
+    code, err = build_broken(capsys, built)
+    assert code == 1
+    assert err.startswith("error: content/zh/02-faq.md, line 21: unknown block ::: gallary\n"
+                          "  fix: use one of: stats, cta, faq, cards, note, figure, gallery, compare, chart")
+
+
+def test_duplicate_section_id(built, capsys):
+    edit(built / "content/zh/02-faq.md", "id: faq", "id: intro")
+    code, err = build_broken(capsys, built)
+    assert "error: content/zh/02-faq.md, line 2, key \"id\": duplicate section id 'intro', also used by content/zh/01-intro.md" in err
+
+
+def test_link_to_missing_anchor(built, capsys):
+    edit(built / "content/en/02-faq.md", "[above](#intro)", "[above](#intor)")
+    code, err = build_broken(capsys, built)
+    assert code == 1
+    assert err.startswith("error: content/en/02-faq.md, line 15: link to #intor: no section or heading on the page has that id\n"
+                          "  fix: link to an existing id, e.g. a section: intro, faq")
+
+
+def test_unknown_fact_and_data_keys(built, capsys):
+    edit(built / "content/zh/01-intro.md", "{fact}`steps`", "{fact}`stepz`")
+    code, err = build_broken(capsys, built)
+    assert err.startswith("error: content/zh/01-intro.md, line 10: unknown fact 'stepz' in {fact}`stepz`\n"
+                          "  fix: add it to content/data/facts.yaml or use one of: params, score, steps")
+    edit(built / "content/zh/01-intro.md", "{fact}`stepz`", "{data}`links.nothing`")
+    code, err = build_broken(capsys, built)
+    assert "error: content/zh/01-intro.md, line 10: no data at 'links.nothing' in {data}`links.nothing`" in err
+
+
+def test_unknown_fact_in_stats_block(built, capsys):
+    edit(built / "content/en/01-intro.md", "- fact: score", "- fact: scor")
+    code, err = build_broken(capsys, built)
+    assert "error: content/en/01-intro.md, line 22: unknown fact 'scor' in ::: stats" in err
+
+
+def test_bad_yaml_in_block_body(built, capsys):
+    edit(built / "content/en/01-intro.md", "  style: secondary", "  style: tertiary")
+    code, err = build_broken(capsys, built)
+    assert ("error: content/en/01-intro.md, line 17, key \"::: cta [1].style\": 'tertiary' is not one of: primary, secondary"
+            in err)
+
+
+def test_site_config_problems_are_reported_together(built, capsys):
+    edit(built / "site.yaml", "theme_color: \"#112233\"", "theme_color: blue\ncolour: red")
+    edit(built / "site.yaml", "  publisher: Example Lab\n", "")
+    edit(built / "site.yaml", "nav: [intro, faq]", "nav: intro")
+    code, err = build_broken(capsys, built)
+    assert code == 1
+    assert "error: site.yaml, line 20, key \"nav\": expected a list, got a string" in err
+    assert "error: site.yaml, line 21, key \"theme_color\": 'blue' is not a #rgb or #rrggbb colour" in err
+    assert "error: site.yaml, line 22, key \"colour\": unknown key" in err
+    assert "error: site.yaml, line 29, key \"model.publisher\": missing value" in err
+
+
+def test_missing_ui_translation(built, capsys):
+    (built / "templates/i18n/extra.yaml").write_text("new_key: {zh: 新}\n")
+    code, err = build_broken(capsys, built)
+    assert err.startswith('error: templates/i18n/extra.yaml, line 1, key "new_key": missing the en text')
+
+
+def test_template_syntax_error(built, capsys):
+    edit(built / "templates/blocks/note.html", "{{ body | safe }}", "{{ body | safe }")
+    code, err = build_broken(capsys, built)
+    assert err.startswith("error: templates/blocks/note.html, line 3: template syntax error:")
+
+
+def test_debug_shows_the_traceback(built, capsys):
+    edit(built / "content/zh/02-faq.md", "::: note warning", "::: nope")
+    code = main(["--debug", "build", "--root", str(built)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" in err and "unknown block ::: nope" in err
+
+
+def test_console_script_version_and_help():
+    out = subprocess.run([sys.executable, "-m", "zimage_site", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and re.fullmatch(r"zimage-site \d+\.\d+\.\d+\n", out.stdout)
+    out = subprocess.run([sys.executable, "-m", "zimage_site", "build", "--help"], capture_output=True, text=True)
+    for flag in ("--root", "--out", "--base-url", "--strict", "--allow-placeholders", "--generate"):
+        assert flag in out.stdout
