@@ -740,7 +740,7 @@ class _Checker:
         if fragment in target_page.ids:
             return
         where = "" if target == page.relpath else f" in {target_page.display}"
-        self.error("anchor", f"link to #{fragment} ({link.what}): no element with that id{where}",
+        self.error("anchor", f"link to {link.url.strip()} ({link.what}): no element with that id{where}",
                    file=page.display, line=link.line, fix=self._anchor_fix(fragment, target_page))
 
     def _anchor_fix(self, fragment: str, target: Page) -> str:
