@@ -44,8 +44,8 @@ def _check_id(value: str) -> str | None:
 def _check_size(value: int) -> str | None:
     if value % 16:
         return f"{value} is not a multiple of 16 (Z-Image works on 16-pixel blocks)"
-    if not 256 <= value <= 2048:
-        return f"{value} is out of range (256 to 2048 pixels)"
+    if not 64 <= value <= 2048:
+        return f"{value} is out of range (64 to 2048 pixels)"
     return None
 
 

@@ -1,0 +1,251 @@
+"""`ImageCatalog`: what the build knows about the images of the page.
+
+The engine loads the catalog, asks it whether an image or a comparison set exists (to check the
+content), calls `publish()` once per build to write the variants into the output folder, and then
+asks for `view()` / `gallery()` / `comparison()` dictionaries that the block templates render.
+Needs only Pillow.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+from zimage_site.errors import Problem, Report, SiteError
+from zimage_site.images.manifest import MANIFEST, ImageSpec, Manifest, load_manifest
+from zimage_site.images.store import Entry, Store
+from zimage_site.images.variants import EXT, MIME, VariantCache, VariantSet
+
+GENERATE_HINT = "pip install 'zimage-site[generate]' && zimage-site generate"
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+# `sizes` for each place an image is shown (the page is at most 60rem wide).
+SIZES = {
+    "hero": "100vw",
+    "figure": "(min-width: 64rem) 60rem, 100vw",
+    "gallery": "(min-width: 64rem) 30rem, (min-width: 40rem) 50vw, 100vw",
+}
+
+
+def _compare_sizes(n: int) -> str:
+    return f"(min-width: 64rem) {60 / n:.0f}rem, (min-width: 40rem) {100 / n:.0f}vw, 50vw"
+
+
+def prompt_lang(prompt: str) -> str:
+    return "zh" if _CJK.search(prompt) else "en"
+
+
+class ImageCatalog:
+    def __init__(self, root: Path, manifest: Manifest | None, *, allow_test_images: bool = False):
+        self.root = Path(root)
+        self.allow_test_images = allow_test_images  # tests only: accept images of the tiny test pipeline
+        self.manifest = manifest or Manifest()
+        self.store = Store(self.root)
+        self.cache = VariantCache(self.root)
+        self._entries: dict[str, Entry] | None = None
+        self._notes: list[str] = []
+        self._published: dict[str, dict] | None = None  # id → language-independent view parts
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def load(cls, root: Path, report: Report | None = None, *, allow_test_images: bool = False) -> "ImageCatalog":
+        """Load and validate `content/images.yaml` (SiteError listing every problem). No file: an
+        empty catalog."""
+        return cls(Path(root), load_manifest(Path(root)), allow_test_images=allow_test_images)
+
+    @property
+    def image_ids(self) -> list[str]:
+        return list(self.manifest.images)
+
+    @property
+    def set_ids(self) -> list[str]:
+        return list(self.manifest.sets)
+
+    def has_image(self, image_id: str) -> bool:
+        return image_id in self.manifest.images
+
+    def has_set(self, set_id: str) -> bool:
+        return set_id in self.manifest.sets
+
+    def spec(self, image_id: str) -> ImageSpec:
+        return self.manifest.images[image_id]
+
+    def _resolve(self) -> dict[str, Entry]:
+        if self._entries is None:
+            self._entries, self._notes = {}, []
+            for spec in self.manifest.images.values():
+                entry, notes = self.store.find(spec.id, spec.spec_hash, allow_test_images=self.allow_test_images)
+                self._notes.extend(f"images/{n}" for n in notes)
+                if entry is not None:
+                    self._entries[spec.id] = entry
+        return self._entries
+
+    @property
+    def missing(self) -> list[str]:
+        entries = self._resolve()
+        return [i for i in self.manifest.images if i not in entries]
+
+    @property
+    def counts(self) -> dict:
+        entries = self._resolve()
+        return {"images": len(entries), "placeholders": len(self.manifest.images) - len(entries)}
+
+    # ------------------------------------------------------------------ publishing
+
+    def publish(self, out_dir: Path, base_path: str, report: Report, *, allow_placeholders: bool = True) -> None:
+        """Write the variants of every stored image under out_dir/img/ and prepare the views.
+        Missing images become placeholders (one warning), or a SiteError when not allowed."""
+        entries = self._resolve()
+        missing = self.missing
+        if self._notes:
+            report.warn(Problem(
+                f"{len(self._notes)} file(s) in the image store were not used",
+                file="images/", context="\n".join(self._notes),
+                fix="run zimage-site generate to make them again (it replaces damaged files)"))
+        if missing:
+            ids = textwrap.fill(", ".join(missing), width=96)
+            if not allow_placeholders:
+                raise SiteError(Problem(
+                    f"{len(missing)} image(s) have not been generated yet, and placeholders are not allowed",
+                    file=self.manifest.file, context=ids,
+                    fix=f"generate them on a machine with an NVIDIA GPU:  {GENERATE_HINT}"))
+            noun = "image has" if len(missing) == 1 else "images have"
+            report.warn(Problem(
+                f"{len(missing)} {noun} not been generated yet; the page shows placeholders for them",
+                context=ids,
+                fix=f"generate them on a machine with an NVIDIA GPU:  {GENERATE_HINT}\n"
+                    "  (or build with --strict to make this an error)"))
+
+        base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
+        img_dir = Path(out_dir) / "img"
+        sources = []
+        for image_id, entry in entries.items():
+            spec = self.manifest.images[image_id]
+            sources.append((entry.png, entry.provenance["sha256"], spec.width, spec.height))
+        variant_sets = self.cache.ensure(sources) if sources else {}
+        if entries:
+            img_dir.mkdir(parents=True, exist_ok=True)
+
+        published: dict[str, dict] = {}
+        for image_id, spec in self.manifest.images.items():
+            entry = entries.get(image_id)
+            if entry is None:
+                published[image_id] = {"pending": True}
+                continue
+            vs = variant_sets[entry.provenance["sha256"]]
+            published[image_id] = self._copy_variants(image_id, vs, img_dir, base)
+        self._published = published
+
+    def _copy_variants(self, image_id: str, vs: VariantSet, img_dir: Path, base: str) -> dict:
+        stem = f"{image_id}.{vs.sha256[:10]}"
+        urls: dict[str, dict[int, str]] = {}
+        for fmt, files in vs.files.items():
+            urls[fmt] = {}
+            for w, name in files.items():
+                out_name = f"{stem}.{w}.{EXT[fmt]}"
+                target = img_dir / out_name
+                if not target.exists() or target.stat().st_size != (vs.folder / name).stat().st_size:
+                    shutil.copyfile(vs.folder / name, target)
+                urls[fmt][w] = base + "img/" + out_name
+        sources = [{"type": MIME[fmt], "srcset": ", ".join(f"{u} {w}w" for w, u in sorted(urls[fmt].items()))}
+                   for fmt in ("avif", "webp") if urls.get(fmt)]
+        return {
+            "pending": False,
+            "sources": sources,
+            "src": urls["jpeg"][vs.fallback],
+            "color": vs.color,
+            "preview": vs.preview,
+        }
+
+    # ------------------------------------------------------------------ views
+
+    def view(self, image_id: str, lang: str, *, hero: bool = False, sizes: str | None = None,
+             context: str = "figure") -> dict:
+        """Everything `templates/blocks/figure.html` needs for one image in one language.
+        Plain strings only: the templates escape them (autoescape)."""
+        if self._published is None:
+            raise RuntimeError("ImageCatalog.publish() must run before view()")
+        spec = self.manifest.images[image_id]
+        part = self._published[image_id]
+        entry = (self._entries or {}).get(image_id)
+        prov = entry.provenance if entry is not None else {}
+        if hero:
+            context = "hero"
+        view = {
+            "id": spec.id,
+            "lang": lang,
+            "pending": part["pending"],
+            "hero": hero,
+            "context": context,
+            "section": spec.section,
+            "width": spec.width,
+            "height": spec.height,
+            "aspect": f"{spec.width} / {spec.height}",
+            "size": f"{spec.width}×{spec.height}",
+            "alt": spec.alt.get(lang) or spec.alt.get("en", ""),
+            "caption": spec.caption.get(lang) or spec.caption.get("en", ""),
+            "label": (spec.label or {}).get(lang),
+            # The parameters as the model received them: from the provenance when generated.
+            "prompt": prov.get("prompt", spec.prompt),
+            "prompt_lang": prompt_lang(prov.get("prompt", spec.prompt)),
+            "seed": prov.get("seed", spec.seed),
+            "steps": prov.get("steps", spec.steps),
+            "guidance": prov.get("guidance_scale", spec.guidance),
+            "model": prov.get("model") if entry is not None else None,
+            "model_revision": prov.get("model_revision") if entry is not None else None,
+            "show_prompt": True,
+            "sizes": sizes or SIZES.get(context, SIZES["figure"]),
+            "loading": "eager" if hero else "lazy",
+            "decoding": None if hero else "async",
+            "fetchpriority": "high" if hero else None,
+        }
+        if part["pending"]:
+            view.update(sources=[], src=None, style=f"aspect-ratio: {spec.width} / {spec.height}")
+        else:
+            view.update(
+                sources=part["sources"], src=part["src"], color=part["color"],
+                style=(f"aspect-ratio: {spec.width} / {spec.height}; background: {part['color']} "
+                       f"url({part['preview']}) center / cover no-repeat"))
+        return view
+
+    def gallery(self, image_ids: list[str], lang: str) -> list[dict]:
+        """The views of a gallery block."""
+        return [self.view(i, lang, context="gallery") for i in image_ids]
+
+    def comparison(self, set_id: str, lang: str) -> dict:
+        """Everything `templates/blocks/compare.html` needs for one comparison set."""
+        s = self.manifest.sets[set_id]
+        n = len(s.image_ids)
+        items = [self.view(i, lang, context="compare", sizes=_compare_sizes(n)) for i in s.image_ids]
+        varies_prompt = s.varies == "prompt"
+        for item in items:
+            item["show_prompt"] = varies_prompt
+        first = items[0] if items else {}
+        return {
+            "id": s.id,
+            "lang": lang,
+            "section": s.section,
+            "varies": s.varies,
+            "title": s.title.get(lang) or s.title.get("en", ""),
+            "note": (s.note or {}).get(lang),
+            "items": items,
+            "count": n,
+            # The prompt all images share (None when the prompt is what the set varies).
+            "prompt": None if varies_prompt else first.get("prompt"),
+            "prompt_lang": first.get("prompt_lang"),
+            "pending": sum(1 for i in items if i["pending"]),
+        }
+
+
+def generate_missing(root: Path, report: Report) -> None:
+    """`zimage-site build --generate`: generate what the store lacks before building, when the
+    `generate` extra and a GPU are available; otherwise a warning, and the build goes on."""
+    from zimage_site.images.generate import generate_missing as _generate_missing
+
+    _generate_missing(Path(root), report)
+
+
+__all__ = ["ImageCatalog", "generate_missing", "MANIFEST"]
