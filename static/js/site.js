@@ -1,46 +1,105 @@
-// Progressive enhancements: the page works without them.
+// Progressive enhancements. The page works without them: every link, the FAQ and the
+// language switch are plain HTML. Loaded with `defer`; no framework, no dependencies.
 (() => {
   "use strict";
 
-  // The language switch keeps the reader's section: carry the current #section over.
-  const switches = document.querySelectorAll("[data-lang-switch]");
-  const setHash = (hash) => switches.forEach((a) => {
-    const url = new URL(a.href, location.href);
-    url.hash = hash || "";
-    a.href = url.href;
-  });
+  // ------------------------------------------------------------ language switch keeps the section
+  const switches = document.querySelectorAll("a[data-lang-switch]");
+  const setHash = (hash) => {
+    for (const a of switches) {
+      const url = new URL(a.href, location.href);
+      url.hash = hash && hash !== "#" ? hash : "";
+      a.href = url.href;
+    }
+  };
+  // the section under the reader's eyes wins over a stale #hash in the address bar
+  let current = location.hash;
+  for (const a of switches) {
+    a.addEventListener("click", () => setHash(current));
+  }
 
-  // Highlight the section being read in the navigation, and remember it for the switch.
-  const links = new Map([...document.querySelectorAll("[data-nav]")].map((a) => [a.dataset.nav, a]));
-  const sections = [...document.querySelectorAll("main section[id]")];
+  // ------------------------------------------------------------ navigation highlights the section read
+  const nav = document.querySelector(".site-nav ul");
+  const links = new Map([...document.querySelectorAll("a[data-nav]")].map((a) => [a.dataset.nav, a]));
+  const sections = [...document.querySelectorAll("main > section[id]")];
+  const mark = (id) => {
+    links.forEach((a, key) => {
+      if (key === id) a.setAttribute("aria-current", "true");
+      else a.removeAttribute("aria-current");
+    });
+    const a = links.get(id);
+    // keep the active item visible in the sideways-scrolling strip (phones), without moving the page
+    if (a && nav && nav.scrollWidth > nav.clientWidth) {
+      const left = a.offsetLeft - (nav.clientWidth - a.offsetWidth) / 2;
+      nav.scrollTo({ left: Math.max(0, left), behavior: "smooth" });
+    }
+  };
   if ("IntersectionObserver" in window && sections.length) {
+    const visible = new Set();
     const io = new IntersectionObserver((entries) => {
       for (const e of entries) {
-        if (!e.isIntersecting) continue;
-        setHash("#" + e.target.id);
-        links.forEach((a, id) => {
-          if (id === e.target.id) a.setAttribute("aria-current", "true");
-          else a.removeAttribute("aria-current");
-        });
+        if (e.isIntersecting) visible.add(e.target);
+        else visible.delete(e.target);
       }
-    }, { rootMargin: "-45% 0px -50% 0px" });
+      const first = sections.find((s) => visible.has(s));
+      if (!first) return;
+      current = first === sections[0] ? "" : "#" + first.id;
+      setHash(current);
+      mark(first.id);
+    }, { rootMargin: "-30% 0px -60% 0px" });
     sections.forEach((s) => io.observe(s));
   }
-  if (location.hash) setHash(location.hash);
-  addEventListener("hashchange", () => setHash(location.hash));
+  addEventListener("hashchange", () => { current = location.hash; setHash(current); });
+  if (current) setHash(current);
 
-  // Copy buttons: copy their data-copy text.
-  document.querySelectorAll("button.copy[data-copy]").forEach((button) => {
+  // ------------------------------------------------------------ copy buttons
+  const live = document.createElement("p");
+  live.className = "visually-hidden";
+  live.setAttribute("aria-live", "polite");
+  document.body.append(live);
+
+  const fallbackCopy = (text) => {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.cssText = "position:fixed;top:0;left:0;opacity:0;pointer-events:none";
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch { ok = false; }
+    area.remove();
+    if (!ok) throw new Error("copy refused");
+  };
+  const copy = async (text) => {
+    if (navigator.clipboard && window.isSecureContext) {
+      try { await navigator.clipboard.writeText(text); return; } catch { /* fall through */ }
+    }
+    fallbackCopy(text);
+  };
+
+  const zh = document.documentElement.lang.toLowerCase().startsWith("zh");
+  for (const button of document.querySelectorAll("button.copy[data-copy]")) {
     button.hidden = false;
+    const label = button.textContent;
+    let timer = 0;
     button.addEventListener("click", async () => {
-      const label = button.textContent;
+      let message;
       try {
-        await navigator.clipboard.writeText(button.dataset.copy);
-        button.textContent = document.documentElement.lang.startsWith("zh") ? "已复制" : "Copied";
+        await copy(button.dataset.copy);
+        message = button.dataset.copied || (zh ? "已复制" : "Copied");
+        button.dataset.state = "done";
       } catch {
-        button.textContent = "×";
+        message = button.dataset.failed || (zh ? "复制失败" : "Copy failed");
+        button.dataset.state = "failed";
       }
-      setTimeout(() => { button.textContent = label; }, 1500);
+      button.textContent = message;
+      live.textContent = message;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        button.textContent = label;
+        delete button.dataset.state;
+        live.textContent = "";
+      }, 1800);
     });
-  });
+  }
 })();
