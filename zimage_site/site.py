@@ -2,6 +2,7 @@
 
     site = Site(root, base_url=..., strict=...)
     result = site.build(out)          # atomic; raises SiteError and leaves `out` untouched
+    result = site.rebuild(out, changed_paths)   # the same, redoing only what the changed files feed
 
 `build_site(...)` is the one-call form used by the CLI and the tests.
 """
@@ -15,7 +16,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 from urllib.parse import unquote
 
 import jinja2
@@ -25,8 +26,8 @@ from zimage_site.config import Config, load_config
 from zimage_site.content import Section, load_sections
 from zimage_site.data import Data, load_data
 from zimage_site.errors import Problem, Report, SiteError
-from zimage_site.markdown import MarkdownRenderer
-from zimage_site.output import check_output_dir, staging
+from zimage_site.markdown import MarkdownRenderer, SectionRender
+from zimage_site.output import check_output_dir, link_files, list_files, staging
 from zimage_site.render import (PageContext, alternates, load_strings, make_environment, number_sources,
                                 robots, sitemap, structured_data)
 _ID_ATTR = re.compile(r'\sid="([^"]+)"')
@@ -70,6 +71,13 @@ class Site:
         self.strings: dict[str, dict[str, str]]
         self.jinja: jinja2.Environment
         self.images = None
+        # What a rebuild reuses from the last successful build (see rebuild()).
+        self._out: Path | None = None                  # its output folder
+        self._stale: set[str] | None = None            # parts to redo besides the changed ones; None: all
+        self._assets: dict[str, str] = {}              # asset URLs
+        self._produced: dict[str, set[str]] = {}       # output files written by the assets and images phases
+        self._warnings: dict[str, list[Problem]] = {}  # warnings of the parts that may be reused
+        self._sections: dict[tuple, tuple] = {}        # rendered sections, by language, path and source
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -79,23 +87,49 @@ class Site:
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
+    @contextmanager
+    def collect(self, part: str, redo: bool = True) -> Iterator[None]:
+        """Record the warnings of one reusable part; when it is reused (not redone), repeat them."""
+        if not redo:
+            for w in self._warnings.get(part, []):
+                self.report.warn(w)
+            yield
+            return
+        main, self.report = self.report, Report()
+        try:
+            yield
+        finally:
+            self._warnings[part], self.report = self.report.warnings, main
+            for w in self._warnings[part]:
+                main.warn(w)
+
     # -- phases
-    def load(self) -> None:
+    def load(self, parts: set[str] | None = None) -> None:
+        """Load the sources; with `parts` (see affected_parts), reload only those, keeping the rest."""
         from zimage_site.images import ImageCatalog
 
-        with self.phase("config"):
-            self.config = load_config(self.root)
-            if self.base_url:
-                self.config = self.config.with_base_url(self.base_url)
+        def redo(part: str) -> bool:
+            return parts is None or part in parts
+
+        if parts is None:
+            with self.phase("config"):
+                self.config = load_config(self.root)
+                if self.base_url:
+                    self.config = self.config.with_base_url(self.base_url)
         with self.phase("content"):
             languages = list(self.config.languages)
-            self.data = load_data(self.root)
-            self.sections = load_sections(self.root, languages, self.config.default_language, self.report)
-            self.strings = load_strings(self.root, languages)
-            self.jinja = make_environment(self.root)
+            if redo("data"):
+                self.data = load_data(self.root)
+            with self.collect("sections", redo("sections")):
+                if redo("sections"):
+                    self.sections = load_sections(self.root, languages, self.config.default_language, self.report)
+            if redo("templates"):
+                self.strings = load_strings(self.root, languages)
+                self.jinja = make_environment(self.root)
             self._check_nav()
-        with self.phase("images"):
-            self.images = ImageCatalog.load(self.root, self.report)
+        with self.phase("images"), self.collect("catalog", redo("images")):
+            if redo("images"):
+                self.images = ImageCatalog.load(self.root, self.report)
 
     def _check_nav(self) -> None:
         ids = {s.id for s in self.sections[self.config.default_language]}
@@ -104,12 +138,31 @@ class Site:
             raise SiteError(Problem(f"nav lists unknown sections: {', '.join(unknown)}", file="site.yaml", key="nav",
                                     fix=f"use section ids: {', '.join(s.id for s in self.sections[self.config.default_language])}"))
 
-    def render(self, out: Path) -> None:
-        """Render every output file into `out` (an empty folder)."""
+    def render(self, out: Path, parts: set[str] | None = None) -> None:
+        """Render every output file into `out` (an empty folder). With `parts`, the assets and images
+        whose sources did not change are linked from the previous output instead of being made again."""
+        def reuse(part: str) -> bool:
+            return parts is not None and part not in parts and part in self._produced
+
         with self.phase("assets"):
-            assets = build_assets(self.root, out, self.config.base_path, hash_names=self.hash_assets)
-        with self.phase("images"):
-            self.images.publish(out, self.config.base_path, self.report, allow_placeholders=self.allow_placeholders or not self.strict)
+            if reuse("assets"):
+                link_files(self._out, out, self._produced["assets"])
+                assets = self._assets
+            else:
+                self._produced.pop("assets", None)
+                assets = build_assets(self.root, out, self.config.base_path, hash_names=self.hash_assets)
+                self._produced["assets"] = list_files(out)
+            if assets != self._assets:
+                self._sections.clear()  # blocks may link assets
+            self._assets = assets
+        with self.phase("images"), self.collect("publish", not reuse("images")):
+            if reuse("images"):
+                link_files(self._out, out, self._produced["images"])
+            else:
+                self._produced.pop("images", None)
+                before = list_files(out)
+                self.images.publish(out, self.config.base_path, self.report, allow_placeholders=self.allow_placeholders or not self.strict)
+                self._produced["images"] = list_files(out) - before
         with self.phase("render"):
             markdown = MarkdownRenderer()
             pages = {}
@@ -136,7 +189,7 @@ class Site:
         anchors: list[tuple[Section, str, int]] = []
         faq: list[dict] = []
         for section in page.sections:
-            result = markdown.render_section(section, page)
+            result = self.render_section(section, page, markdown)
             anchors.extend((section, target, line) for target, line in result.anchors)
             faq.extend(result.faq)
         context = {
@@ -152,6 +205,26 @@ class Site:
         html = html.replace("<!--SOURCES-->", page.partial("sources.html", sources=sources))
         self._check_anchors(html, anchors, page.sections)
         return html
+
+    def render_section(self, section: Section, page: PageContext, markdown: MarkdownRenderer) -> SectionRender:
+        """Render one section, or reuse its last rendering when its source is unchanged (the cache is
+        emptied whenever anything else a section depends on changes)."""
+        key = (section.lang, str(section.path), section.source)
+        cached = self._sections.get(key)
+        if cached is None:
+            main, page.report = page.report, Report()
+            try:
+                result = markdown.render_section(section, page)
+            finally:
+                warnings, page.report = page.report.warnings, main
+                for w in warnings:
+                    main.warn(w)
+            cached = self._sections[key] = (section.html, section.faq, result, warnings)
+        else:
+            section.html, section.faq = cached[0], cached[1]
+            for w in cached[3]:
+                page.report.warn(w)
+        return cached[2]
 
     def render_404(self, assets: dict[str, str]) -> None:
         page = self.page_context(self.config.default_language, assets)
@@ -175,12 +248,34 @@ class Site:
 
     # -- the whole build
     def build(self, out: Path) -> BuildResult:
+        return self._build(out, None)
+
+    def rebuild(self, out: Path, changed: Iterable[Path]) -> BuildResult:
+        """Build again after the files in `changed` were edited, redoing only what they feed and reusing
+        the rest of the last successful build: its loaded sources, rendered sections and output files
+        (linked into the new output, never modified). Atomic like build(). The first build, and one
+        after site.yaml or an unknown file changed, is a full build."""
+        parts = affected_parts(self.root, changed)
+        if parts is None or self._stale is None or self._out is None or not self._out.is_dir():
+            return self._build(out, None)
+        return self._build(out, parts | self._stale)
+
+    def _build(self, out: Path, parts: set[str] | None) -> BuildResult:
         start = time.perf_counter()
-        self.load()
+        self.report = Report()
+        self.timings = {}
+        if parts is None:
+            self._produced.clear()
+            self._sections.clear()
+        elif parts - {"sections", "assets"}:
+            self._sections.clear()  # data, templates and images feed every section
+        self._stale = parts  # until this build succeeds, what it redoes stays to be redone
+        self.load(parts)
         check_output_dir(out, self.root)
         with staging(out) as tmp:
-            self.render(tmp)
+            self.render(tmp, parts)
             self._enforce_strict()
+        self._out, self._stale = out, set()
         counts = getattr(self.images, "counts", {}) or {}
         return BuildResult(out=out, languages=list(self.config.languages),
                            sections={lang: len(s) for lang, s in self.sections.items()},
@@ -196,6 +291,31 @@ class Site:
             for w in failing:
                 w.fix = (w.fix + "; " if w.fix else "") + "this is an error because of --strict"
             raise SiteError(failing)
+
+
+def affected_parts(root: Path, changed: Iterable[Path]) -> set[str] | None:
+    """The parts of the site that the changed files feed: "data", "sections", "templates", "assets",
+    "images"; None when everything must be reloaded (site.yaml, or a file of no known part)."""
+    parts = set()
+    root = Path(os.path.abspath(root))
+    for path in changed:
+        try:
+            name = Path(os.path.abspath(path)).relative_to(root).as_posix()
+        except ValueError:
+            return None
+        if name.startswith("content/data/"):
+            parts.add("data")
+        elif name == "content/images.yaml" or name.startswith("images/"):
+            parts.add("images")
+        elif name.startswith("content/"):
+            parts.add("sections")
+        elif name.startswith("templates/"):
+            parts.add("templates")
+        elif name.startswith("static/"):
+            parts.add("assets")
+        else:
+            return None
+    return parts
 
 
 def _lastmod() -> str | None:
