@@ -55,3 +55,28 @@ def swap_in(new: Path, out: Path) -> None:
     os.replace(new, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def list_files(folder: Path) -> set[str]:
+    """Every file under `folder`, as paths relative to it (with / separators)."""
+    folder = Path(folder)
+    found = set()
+    for parent, _dirs, files in os.walk(folder):
+        rel_parent = Path(parent).relative_to(folder)
+        found.update((rel_parent / name).as_posix() for name in files)
+    return found
+
+
+def link_files(src: Path, dst: Path, names: set[str] | list[str]) -> None:
+    """Bring files of a previous output into a new one: hard links where the file system allows them
+    (instant; the files are never written in place, so both outputs stay intact), copies otherwise."""
+    made: set[Path] = set()
+    for name in sorted(names):
+        target = Path(dst) / name
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        try:
+            os.link(Path(src) / name, target)
+        except OSError:
+            shutil.copy2(Path(src) / name, target)
