@@ -42,12 +42,13 @@ DEFAULT_STRINGS: dict[str, dict[str, str]] = {
         "chart_size_title": "模型规模对比：扩散 Transformer 与文本编码器参数量（十亿）",
         "chart_size_caption": "模型规模对比（单位：十亿参数）：深色为扩散 Transformer，浅色为文本编码器。",
         "chart_size_desc": "堆叠横向条形图，比较 {count} 个模型的参数量（十亿），每条分为扩散 Transformer 和文本编码器两段。{items}。",
-        "chart_size_item": "{name}：扩散 Transformer {dit}B，文本编码器 {te_name} {te}B，合计 {total}B",
+        "chart_size_item": "{name}：扩散 Transformer {dit}B，文本编码器（{te_name}）{te}B，合计 {total}B",
         "chart_size_dit": "扩散 Transformer",
         "chart_size_te": "文本编码器",
         "chart_size_total": "合计",
         "chart_unit_b": "十亿参数",
         "chart_list_sep": "；",
+        "chart_open_mark": "（{word}）",
     },
     "en": {
         "chart_source": "Source",
@@ -65,12 +66,13 @@ DEFAULT_STRINGS: dict[str, dict[str, str]] = {
         "chart_size_title": "Model size: diffusion transformer and text encoder parameters (billions)",
         "chart_size_caption": "Model size in billions of parameters: the dark segment is the diffusion transformer, the light one the text encoder.",
         "chart_size_desc": "Stacked horizontal bar chart comparing the parameter counts (billions) of {count} models, each bar split into the diffusion transformer and the text encoder. {items}.",
-        "chart_size_item": "{name}: diffusion transformer {dit}B, text encoder {te_name} {te}B, {total}B in all",
+        "chart_size_item": "{name}: diffusion transformer {dit}B, text encoder ({te_name}) {te}B, {total}B in all",
         "chart_size_dit": "Diffusion transformer",
         "chart_size_te": "Text encoder",
         "chart_size_total": "Total",
         "chart_unit_b": "billion parameters",
         "chart_list_sep": "; ",
+        "chart_open_mark": " ({word})",
     },
 }
 
@@ -155,13 +157,13 @@ def _figure(ctx: _Ctx, *, svg: str, caption: str, table: str, series: Mapping[st
         src = ctx.source(key)
         sources.append(f'<a href="{escape(src["url"])}">{escape(src["title"])}</a>')
     sep = "；" if ctx.lang == "zh" else "; "
+    colon = "：" if ctx.lang == "zh" else ": "
     as_of = series.get("as_of")
     as_of_html = (
-        f'<span class="chart__as-of">{escape(ctx.t("chart_as_of"))}: {escape(str(as_of))}</span>'
+        f'<span class="chart__as-of">{escape(ctx.t("chart_as_of"))}{colon}{escape(str(as_of))}</span>'
         if as_of
         else ""
     )
-    colon = "：" if ctx.lang == "zh" else ": "
     html = (
         f'<figure class="chart chart--{escape(ctx.chart_id)}" id="{base}-figure">'
         f"{svg}"
@@ -239,7 +241,8 @@ def _arena_elo(ctx: _Ctx) -> Markup:
     height = TOP + rows_h + AXIS_H
     title = ctx.t("chart_arena_title", date=date)
     items = ctx.t("chart_list_sep").join(
-        f"{e['name']} {_num(e['elo'])}" + (f" ({open_word})" if e.get("open") else "") for e in entries
+        f"{e['name']} {_num(e['elo'])}" + (ctx.t("chart_open_mark", word=open_word) if e.get("open") else "")
+        for e in entries
     )
     desc = ctx.t(
         "chart_arena_desc",
