@@ -1,0 +1,377 @@
+"""`zimage-site serve`: live reload in a real browser, error pages, sub-paths, safety, clean exit.
+
+Every test serves a copy of the real site (never the site itself) from a subprocess bound to a
+free loopback port, with its own TMPDIR so that leftover temporary files can be seen. Waits are
+bounded (Playwright's wait_for_function, or polling HTTP with a deadline); nothing sleeps to assert.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+SUB_PATH_URL = "https://example.github.io/repo/"
+WAIT_MS = 20_000
+
+
+# --------------------------------------------------------------------------- helpers
+
+def copy_site(dest: Path) -> Path:
+    """A copy of the real site's sources (the tests edit the copy, never the real content)."""
+    dest.mkdir(parents=True)
+    shutil.copy2(REPO / "site.yaml", dest / "site.yaml")
+    for name in ("content", "templates", "static", "images"):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    return dest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def first_section(root: Path, lang: str = "zh") -> Path:
+    return sorted((root / "content" / lang).glob("*.md"))[0]
+
+
+def stylesheet(root: Path) -> Path:
+    return sorted((root / "static" / "css").glob("*.css"))[-1]
+
+
+def save(path: Path, text: str) -> None:
+    """Save the way editors do: write a new file and rename it over the old one."""
+    tmp = path.with_name(f".{path.name}.saving")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    """A raw GET: http.client sends the path exactly as given (no normalisation of ../ or %2e)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def wait_http(port: int, path: str, predicate, timeout: float = 20.0) -> tuple[int, str]:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = get(port, path)
+            if predicate(*last):
+                return last
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for GET {path}; last response: {last and (last[0], last[1][:300])}")
+
+
+def wait_log(log: Path, predicate, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(encoding="utf-8", errors="replace")
+        if predicate(text):
+            return text
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting in the serve log:\n{log.read_text(encoding='utf-8')}")
+
+
+class Served:
+    def __init__(self, root: Path, port: int, base: str, log: Path, tmpdir: Path, proc: subprocess.Popen):
+        self.root, self.port, self.base, self.log, self.tmpdir, self.proc = root, port, base, log, tmpdir, proc
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}{self.base}{path}"
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def serving(tmp_path: Path, *args: str, base: str = "/"):
+    """Run `zimage-site serve` on a copy of the site; on exit, stop it with Ctrl-C (SIGINT) and check
+    that it exited cleanly, printed no traceback and left no temporary files."""
+    root = copy_site(tmp_path / "site")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    log = tmp_path / "serve.log"
+    port = free_port()
+    env = dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "zimage_site", "serve", "--root", str(root),
+                                 "--port", str(port), *args], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    served = Served(root, port, base, log, tmpdir, proc)
+    try:
+        try:
+            wait_log(log, lambda t: "Ctrl-C to stop" in t or proc.poll() is not None, timeout=60)
+            assert proc.poll() is None, f"serve exited early:\n{served.output()}"
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        yield served
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise AssertionError(f"serve did not stop on Ctrl-C:\n{served.output()}")
+    assert proc.returncode == 0, served.output()
+    assert "Traceback" not in served.output(), served.output()
+    assert list(tmpdir.iterdir()) == [], "serve left temporary files behind"
+
+
+# --------------------------------------------------------------------------- the browser
+
+def launch_chromium():
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    return pw, browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium fonts-noto-cjk)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    pw, browser = launch_chromium()
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+CONNECTED = "() => window.__liveReloadConnected === true"
+TRACK_CONNECTION = "document.addEventListener('LiveReloadConnect', () => { window.__liveReloadConnected = true; });"
+
+
+def open_page(browser, url: str):
+    page = browser.new_page()
+    page.add_init_script(TRACK_CONNECTION)  # runs again on every reload
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    page.wait_for_function(CONNECTED, timeout=WAIT_MS)
+    return page, errors
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("base_url", [None, SUB_PATH_URL], ids=["root", "sub-path"])
+def test_live_reload_css_hot_swap_and_error_page(browser, tmp_path, base_url):
+    args = ("--base-url", base_url) if base_url else ()
+    base = "/repo/" if base_url else "/"
+    with serving(tmp_path, *args, base=base) as served:
+        page, errors = open_page(browser, served.url())
+        assert page.evaluate("location.pathname") == base
+        assert page.get_attribute("html", "lang") == "zh-CN"
+        href = page.get_attribute("link[rel=stylesheet]", "href")
+        assert href.startswith(base + "assets/"), href
+        section_md = first_section(served.root)
+        original = section_md.read_text(encoding="utf-8")
+
+        # a Markdown edit shows up without any manual reload
+        save(section_md, original + "\n\n实时预览标记 live-edit-7311\n")
+        page.wait_for_function("() => document.body.innerText.includes('live-edit-7311')", timeout=WAIT_MS)
+        page.wait_for_function(CONNECTED, timeout=WAIT_MS)
+
+        # a stylesheet edit is swapped in place: the page is not reloaded (the marker survives)
+        page.evaluate("window.__notReloaded = 'yes'")
+        css = stylesheet(served.root)
+        save(css, css.read_text(encoding="utf-8") + "\nmain { outline: 3px solid rgb(1, 2, 3); }\n")
+        page.wait_for_function("() => getComputedStyle(document.querySelector('main')).outlineColor === 'rgb(1, 2, 3)'",
+                               timeout=WAIT_MS)
+        assert page.evaluate("window.__notReloaded") == "yes"
+        swapped = page.evaluate("new URL(document.querySelector('link[rel=stylesheet]').href).pathname")
+        assert swapped == base + "assets/site.css", swapped  # the same stylesheet, fetched again
+
+        # broken front matter: the page shows the error (file, line, fix) and keeps listening
+        broken = original.replace("\n", "\ntitle: [broken <b>title\n", 1)
+        save(section_md, broken)
+        page.wait_for_function("() => document.getElementById('zimage-site-build-error') !== null", timeout=WAIT_MS)
+        shown = page.inner_text("#zimage-site-build-error")
+        assert section_md.relative_to(served.root).as_posix() in shown
+        assert "line 2" in shown and "fix:" in shown
+        assert "[broken <b>title" in shown  # escaped in the HTML, so shown as text
+        assert page.locator("#zimage-site-build-error b").count() == 0
+        wait_log(served.log, lambda t: "the browser shows this error" in t)  # the terminal says it too
+        page.wait_for_function(CONNECTED, timeout=WAIT_MS)
+
+        # fixing it brings the page back by itself
+        save(section_md, original + "\n\n修好了 fixed-8423\n")
+        page.wait_for_function("() => !document.getElementById('zimage-site-build-error')"
+                               " && document.body.innerText.includes('fixed-8423')", timeout=WAIT_MS)
+        assert page.evaluate("location.pathname") == base
+        assert page.locator("main").count() == 1
+
+        # the English page lives under the same base path
+        status, body = get(served.port, base + "en/")
+        assert status == 200 and 'lang="en"' in body
+        assert errors == [], errors
+        page.close()
+
+
+@pytest.mark.browser
+def test_reload_keeps_the_section_being_read(browser, tmp_path):
+    with serving(tmp_path) as served:
+        page, _ = open_page(browser, served.url())
+        sections = page.eval_on_selector_all("main section[id]", "els => els.map(e => e.id)")
+        target = sections[3]
+        page.evaluate(f"document.getElementById('{target}').scrollIntoView({{behavior: 'instant'}})")
+        top = page.evaluate(f"document.getElementById('{target}').getBoundingClientRect().top")
+        # add text above the section being read: it moves down the page, the view follows it
+        section_md = first_section(served.root)
+        save(section_md, section_md.read_text(encoding="utf-8") + "\n\n" + "新增段落 added-2718\n\n" * 30)
+        page.wait_for_function("() => document.body.innerText.includes('added-2718')", timeout=WAIT_MS)
+        page.wait_for_function(
+            f"() => Math.abs(document.getElementById('{target}').getBoundingClientRect().top - ({top})) < 4",
+            timeout=WAIT_MS)
+        page.close()
+
+
+# --------------------------------------------------------------------------- HTTP only
+
+SECRET = "TOP-SECRET-5b2f0c"
+
+
+@pytest.mark.parametrize("base_url", [None, SUB_PATH_URL], ids=["root", "sub-path"])
+def test_traversal_cannot_read_outside_the_output(tmp_path, base_url):
+    args = ("--base-url", base_url) if base_url else ()
+    base = "/repo/" if base_url else "/"
+    with serving(tmp_path, *args, base=base) as served:
+        # secrets beside and above the private output folder (TMPDIR/zimage-site-serve-*/site-N/)
+        (served.tmpdir.parent / "secret.txt").write_text(SECRET)
+        status, _ = get(served.port, base + "index.html")
+        assert status == 200
+        attempts = []
+        for prefix in (base, "/"):
+            for up in (1, 2, 3, 4, 8):
+                attempts += [
+                    prefix + "../" * up + "secret.txt",
+                    prefix + "%2e%2e%2f" * up + "secret.txt",
+                    prefix + "%2E%2E/" * up + "secret.txt",
+                    prefix + "..%2f" * up + "secret.txt",
+                    prefix + ".%2e/" * up + "secret.txt",
+                    prefix + "%252e%252e%252f" * up + "secret.txt",
+                    prefix + "..%5c" * up + "secret.txt",
+                    prefix + "..\\" * up + "secret.txt",
+                    prefix + "assets/" + "../" * (up + 1) + "secret.txt",
+                    prefix + "../" * up + "etc/passwd",
+                    prefix + "%2e%2e%2f" * up + "etc/passwd",
+                ]
+        attempts += ["//etc/passwd", base + "/etc/passwd", base + "%2fetc%2fpasswd", "/..", base + "%00",
+                     base + "..%00/secret.txt", "/%2e%2e"]
+        for path in attempts:
+            status, body = get(served.port, path)
+            assert status != 200 or (SECRET not in body and "root:x:0:0" not in body), path
+            assert SECRET not in body and "root:x:0:0" not in body, path
+            assert status in (301, 302, 400, 403, 404), (path, status)
+        (served.tmpdir.parent / "secret.txt").unlink()
+
+
+def test_default_bind_address_is_loopback(tmp_path):
+    from zimage_site.cli import build_parser
+
+    args = build_parser().parse_args(["serve"])
+    assert args.host == "127.0.0.1" and args.port == 8000
+    with serving(tmp_path) as served:
+        assert f"http://127.0.0.1:{served.port}/" in served.output()
+        assert f"http://127.0.0.1:{served.port}/en/" in served.output()
+        listening = _listening_addresses(served.port)
+        assert listening, "no listening socket found in /proc/net"
+        assert all(addr in ("0100007F", "00000000000000000000000001000000") for addr in listening), listening
+
+
+def _listening_addresses(port: int) -> list[str]:
+    """Local addresses (hex, as /proc/net/tcp* writes them) of sockets listening on `port`."""
+    found = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            addr, hexport = fields[1].split(":")
+            if int(hexport, 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                found.append(addr)
+    return found
+
+
+def test_rebuilds_are_incremental_debounced_and_survive_errors(tmp_path):
+    with serving(tmp_path) as served:
+        root = served.root
+        # a save-all of several files is one rebuild
+        files = sorted((root / "content" / "zh").glob("*.md"))[:4]
+        for i, path in enumerate(files):
+            save(path, path.read_text(encoding="utf-8") + f"\n\nsave-all-{i}\n")
+        wait_http(served.port, "/", lambda s, b: all(f"save-all-{i}" in b for i in range(len(files))))
+        # a Markdown edit re-renders the page and nothing else (images and assets are reused)
+        one = files[0]
+        save(one, one.read_text(encoding="utf-8") + "\n\nsingle-edit\n")
+        wait_http(served.port, "/", lambda s, b: "single-edit" in b)
+        log = wait_log(served.log, lambda t: t.count("rebuilt in") >= 2)
+        rebuilt = [line for line in log.splitlines() if line.startswith("rebuilt in")]
+        assert len(rebuilt) == 2, log
+        assert "and 1 more" in rebuilt[0] or len(files) < 4
+        assert rebuilt[1].endswith("1 output file changed"), rebuilt[1]
+
+        # a template edit re-renders
+        base = root / "templates" / "base.html"
+        save(base, base.read_text(encoding="utf-8").replace("</head>", '<meta name="serve-test" content="tpl">\n</head>'))
+        wait_http(served.port, "/en/", lambda s, b: 'name="serve-test"' in b)
+
+        # an error in a data file: error page with the message, HTML-escaped; assets still served
+        facts = root / "content" / "data" / "facts.yaml"
+        good = facts.read_text(encoding="utf-8")
+        save(facts, "facts: [<script>alert(1)</script>\n")
+        status, body = wait_http(served.port, "/", lambda s, b: s == 500)
+        assert "content/data/facts.yaml" in body and "&lt;script&gt;alert(1)" in body
+        assert "<script>alert(1)" not in body
+        assert "/livereload.js" in body  # the error page reloads by itself
+        assert get(served.port, "/en/")[0] == 500
+        save(facts, good)
+        wait_http(served.port, "/", lambda s, b: s == 200 and "single-edit" in b)
+
+        # the preview never touches the site folder: no build/ appears
+        assert not (root / "build").exists()
+
+
+def test_build_output_has_no_live_reload_script(tmp_path):
+    root = copy_site(tmp_path / "site")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for page in out.rglob("*.html"):
+        assert "livereload" not in page.read_text(encoding="utf-8"), page
+
+
+def test_serve_refuses_a_folder_without_site_yaml(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "zimage_site", "serve", "--root", str(tmp_path),
+                           "--port", str(free_port())], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "no site.yaml" in proc.stderr and "Traceback" not in proc.stderr
