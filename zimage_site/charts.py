@@ -2,6 +2,7 @@
 
 `render_chart(chart_id, data, lang, strings)` returns one `<figure class="chart">` holding:
 
+- a `<figcaption>` first (HTML allows it only as the first or last child), then
 - an `<svg role="img" aria-labelledby="…">` with a `<title>` and a `<desc>` that states the numbers
   in words, so a screen reader gets the chart's message;
 - the same numbers as a real `<table>` inside a `<details>` (readable, copyable, printable);
@@ -166,8 +167,8 @@ def _figure(ctx: _Ctx, *, svg: str, caption: str, table: str, series: Mapping[st
     )
     html = (
         f'<figure class="chart chart--{escape(ctx.chart_id)}" id="{base}-figure">'
-        f"{svg}"
         f'<figcaption class="chart__caption">{escape(caption)}</figcaption>'
+        f"{svg}"
         f'<details class="chart__data"><summary>{escape(ctx.t("chart_data"))}</summary>{table}</details>'
         f'<p class="chart__source">{escape(ctx.t("chart_source"))}{colon}{sep.join(sources)}'
         f"{' ' + as_of_html if as_of_html else ''}</p>"
