@@ -359,7 +359,7 @@ def test_known_false_claims_are_not_in_the_sources(lang):
     for s in sections(lang):
         for claim in KNOWN_FALSE:
             assert claim not in s.body, f"{s.path.name}: {claim!r}"
-    page = (CONTENT / "data" / "page.yaml").read_text(encoding="utf-8")
+    page = (ROOT / "site.yaml").read_text(encoding="utf-8")
     for claim in KNOWN_FALSE:
         assert claim not in page, claim
 
@@ -390,7 +390,7 @@ def _is_model_name(token: str) -> bool:
 
 
 def test_page_titles_and_descriptions():
-    page = yaml.safe_load((CONTENT / "data" / "page.yaml").read_text(encoding="utf-8"))
+    page = yaml.safe_load((ROOT / "site.yaml").read_text(encoding="utf-8"))["languages"]
     assert len(page["zh"]["description"]) <= 90
     assert len(page["en"]["description"]) <= 155
     assert page["zh"]["title"] and page["en"]["title"]
@@ -403,7 +403,7 @@ def test_page_titles_and_descriptions():
     for lang in LANGS:
         for field in ("title", "description"):
             for number in re.findall(r"\d+(?:\.\d+)?", page[lang][field]):
-                assert number in displays, f"page.yaml {lang}.{field}: {number} is not a fact"
+                assert number in displays, f"site.yaml languages.{lang}.{field}: {number} is not a fact"
 
 
 # --------------------------------------------------------------------------- the charts
