@@ -1,0 +1,326 @@
+"""`zimage-site generate` end to end with a tiny random ZImagePipeline, offline, on the CPU.
+
+The tiny pipeline (tests/tiny_pipeline.py) is saved with `save_pretrained` and loaded by the same
+code a user runs (`--model <folder>`). Its images are noise and only ever go to temporary folders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("diffusers")
+pytest.importorskip("torch")
+
+from tiny_pipeline import save_tiny_pipeline  # noqa: E402
+
+from zimage_site.errors import Report  # noqa: E402
+from zimage_site.images.store import Store, verify_png  # noqa: E402
+
+pytestmark = pytest.mark.generate
+REPO = Path(__file__).resolve().parent.parent
+PROGRESS = re.compile(r"^\[\s*(\d+)/(\d+)\] (\S+)\s+(\d+)×(\d+)\s+seed (\d+)\s+(\d+\.\d) s$")
+SUMMARY = re.compile(r"^generated (\d+), skipped (\d+) \(already in the store\), \d+\.\d s, no GPU used$")
+
+
+def image(image_id, prompt, seed, steps=8, size=64, extra=""):
+    return (f"  - id: {image_id}\n    section: use-cases\n    prompt: {prompt}\n"
+            f"    caption: {{zh: 图, en: Image}}\n    alt: {{zh: 图, en: An image}}\n"
+            f"    seed: {seed}\n    width: {size}\n    height: {size}\n    steps: {steps}\n{extra}")
+
+
+def manifest(n: int) -> str:
+    prompts = ["国风茶馆木质招牌，清晰写着「茗香」二字", "A corgi wearing a red scarf", "小桥流水人家",
+               "product shot on a white background", "咖啡店门头招牌，金色字体写「晨间咖啡」"]
+    return "images:\n" + "".join(image(f"img-{i}", prompts[i % len(prompts)], 100 + i) for i in range(n))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-zimage")
+
+
+@pytest.fixture(scope="session")
+def cli_module() -> str:
+    """The user's command (`python -m zimage_site generate`) once the engine's CLI wires it."""
+    proc = subprocess.run([sys.executable, "-m", "zimage_site", "generate", "--help"], cwd=REPO,
+                          env=_env(), capture_output=True, text=True)
+    return "zimage_site" if proc.returncode == 0 else "zimage_site.images.cli"
+
+
+def _env(**extra) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests"), env.get("PYTHONPATH", "")])
+    env["OMP_NUM_THREADS"] = "1"  # fixed CPU thread count: identical pixels from run to run
+    env["HF_HUB_OFFLINE"] = "1"
+    env.update(extra)
+    return env
+
+
+def site(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "content").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "content" / "images.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def run(cli_module, root, model, *args, env=None, launcher=None):
+    cmd = [*(launcher or [sys.executable]), "-m", cli_module, "generate", "--root", str(root),
+           "--device", "cpu", *(["--model", str(model)] if model else []), *args]
+    proc = subprocess.run(cmd, cwd=REPO, env=env or _env(), capture_output=True, text=True, timeout=300)
+    return proc
+
+
+def progress(stdout: str) -> list[tuple]:
+    return [m.groups() for m in map(PROGRESS.match, stdout.splitlines()) if m]
+
+
+def summary(stdout: str) -> tuple[int, int]:
+    m = SUMMARY.match(stdout.strip().splitlines()[-1])
+    assert m, stdout
+    return int(m[1]), int(m[2])
+
+
+# --------------------------------------------------------------------------- the rule: 8 forwards
+
+def test_eight_steps_are_eight_transformer_forwards(tiny_model):
+    """On the installed diffusers, num_inference_steps=8 runs the transformer exactly 8 times
+    (diffusers PR #13730 removed the redundant last step; older versions needed 9 for 8)."""
+    import torch
+    from diffusers import ZImagePipeline
+
+    pipe = ZImagePipeline.from_pretrained(tiny_model)
+    pipe.set_progress_bar_config(disable=True)
+    calls = []
+    handle = pipe.transformer.register_forward_hook(lambda module, args, out: calls.append(1))
+    try:
+        for steps, guidance in ((8, 0.0), (4, 0.0), (8, 3.5)):
+            calls.clear()
+            pipe(prompt="小桥流水人家", height=64, width=64, num_inference_steps=steps, guidance_scale=guidance,
+                 generator=torch.Generator("cpu").manual_seed(0))
+            assert len(calls) == steps  # with guidance the two branches share one batched forward
+    finally:
+        handle.remove()
+
+
+# --------------------------------------------------------------------------- store and provenance
+
+def test_generate_fills_the_store_with_provenance(tmp_path, tiny_model, cli_module):
+    root = site(tmp_path, manifest(3))
+    proc = run(cli_module, root, tiny_model)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("generating 3 images with tiny-zimage (fp32, cpu")
+    assert lines[0].endswith(", 8 steps)")
+    assert [(p[0], p[1], p[2], p[3], p[5]) for p in progress(proc.stdout)] == [
+        ("1", "3", "img-0", "64", "100"), ("2", "3", "img-1", "64", "101"), ("3", "3", "img-2", "64", "102")]
+    assert summary(proc.stdout) == (3, 0)
+    assert "generating on the CPU" in proc.stderr and "Traceback" not in proc.stderr
+
+    store = Store(root)
+    sidecars = sorted(store.dir.glob("img-0.*.json"))
+    assert len(sidecars) == 1
+    prov = json.loads(sidecars[0].read_text(encoding="utf-8"))
+    png = sidecars[0].with_suffix(".png")
+    assert verify_png(png) is None
+    for key in ("prompt", "seed", "steps", "guidance_scale", "width", "height", "model", "model_revision",
+                "pipeline", "libraries", "device", "seconds", "peak_gpu_memory_bytes", "created", "sha256"):
+        assert key in prov
+    assert prov["prompt"] == "国风茶馆木质招牌，清晰写着「茗香」二字"
+    assert (prov["seed"], prov["steps"], prov["guidance_scale"], prov["width"], prov["height"]) == (100, 8, 0.0, 64, 64)
+    assert prov["pipeline"] == "ZImagePipeline" and prov["dtype"] == "fp32"
+    assert prov["model"] == "tiny-zimage" and prov["model_revision"].startswith("sha256:")
+    assert prov["transformer_forwards"] == 8
+    assert prov["test_fixture"] is True
+    assert set(prov["libraries"]) >= {"torch", "diffusers", "transformers"}
+    assert prov["device"].startswith("cpu") and prov["peak_gpu_memory_bytes"] is None
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$", prov["created"])
+    assert png.name == f"img-0.{prov['key'][:16]}.png"
+    assert not list(store.dir.glob(".*.tmp"))
+
+    again = run(cli_module, root, tiny_model)
+    assert again.returncode == 0
+    assert "nothing to generate: all 3 selected images are in the store" in again.stdout
+
+
+def test_same_key_same_pixels(tmp_path, tiny_model, cli_module):
+    a = site(tmp_path / "a", manifest(2))
+    b = site(tmp_path / "b", manifest(2))
+    assert run(cli_module, a, tiny_model).returncode == 0
+    assert run(cli_module, b, tiny_model).returncode == 0
+    for image_id in ("img-0", "img-1"):
+        [pa], [pb] = Store(a).dir.glob(f"{image_id}.*.json"), Store(b).dir.glob(f"{image_id}.*.json")
+        assert pa.name == pb.name  # same store key
+        assert json.loads(pa.read_text())["sha256"] == json.loads(pb.read_text())["sha256"]
+
+
+def test_dry_run_force_and_only(tmp_path, tiny_model, cli_module):
+    root = site(tmp_path, manifest(3))
+    dry = run(cli_module, root, tiny_model, "--dry-run")
+    assert dry.returncode == 0
+    assert dry.stdout.splitlines()[0].startswith("would generate 3 of 3 images with tiny-zimage (fp32, sha256:")
+    assert re.search(r"^  img-1  64×64\s+seed 101\s+missing$", dry.stdout, re.M)
+    assert not Store(root).dir.exists()
+
+    only = run(cli_module, root, tiny_model, "--only", "img-2")
+    assert [p[2] for p in progress(only.stdout)] == ["img-2"]
+    assert summary(only.stdout) == (1, 0)
+
+    rest = run(cli_module, root, tiny_model)
+    assert [p[2] for p in progress(rest.stdout)] == ["img-0", "img-1"]
+    assert summary(rest.stdout) == (2, 1)
+
+    forced_dry = run(cli_module, root, tiny_model, "--dry-run", "--force", "--only", "img-0")
+    assert re.search(r"^  img-0  64×64\s+seed 100\s+forced$", forced_dry.stdout, re.M)
+    before = json.loads(next(Store(root).dir.glob("img-0.*.json")).read_text())["created"]
+    forced = run(cli_module, root, tiny_model, "--force")
+    assert summary(forced.stdout) == (3, 0)
+    after = json.loads(next(Store(root).dir.glob("img-0.*.json")).read_text())
+    assert after["sha256"] and after["created"] >= before
+    assert len(list(Store(root).dir.glob("img-0.*"))) == 2  # one png, one json
+
+    unknown = run(cli_module, root, tiny_model, "--only", "nope")
+    assert unknown.returncode == 1
+    assert "error: content/images.yaml: --only names unknown image(s): nope" in unknown.stderr
+
+
+def test_corrupt_and_partial_files_are_regenerated(tmp_path, tiny_model, cli_module):
+    root = site(tmp_path, manifest(3))
+    assert run(cli_module, root, tiny_model).returncode == 0
+    store = Store(root)
+    png0 = next(store.dir.glob("img-0.*.png"))
+    png0.write_bytes(png0.read_bytes()[:200])  # a truncated image
+    next(store.dir.glob("img-1.*.json")).unlink()  # an image whose provenance was never written
+    dry = run(cli_module, root, tiny_model, "--dry-run")
+    assert re.search(r"^  img-0 .* corrupt: the image does not match the SHA-256 in its provenance$", dry.stdout, re.M)
+    assert re.search(r"^  img-1 .* corrupt: the image has no provenance file \(an interrupted run\)$",
+                     dry.stdout, re.M)
+    fixed = run(cli_module, root, tiny_model)
+    assert [p[2] for p in progress(fixed.stdout)] == ["img-0", "img-1"]
+    assert summary(fixed.stdout) == (2, 1)
+    for png in store.dir.glob("*.png"):
+        assert verify_png(png) is None
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, tiny_model, cli_module):
+    n = 12
+    root = site(tmp_path, manifest(n))
+    cmd = [sys.executable, "-m", cli_module, "generate", "--root", str(root), "--device", "cpu",
+           "--model", str(tiny_model)]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    seen = 0
+    for line in proc.stdout:
+        if PROGRESS.match(line.strip()):
+            seen += 1
+            if seen == 3:
+                proc.send_signal(signal.SIGKILL)
+                break
+    proc.wait()
+    assert seen == 3
+    resumed = run(cli_module, root, tiny_model)
+    generated, skipped = summary(resumed.stdout)
+    assert skipped >= 1 and generated + skipped == n
+    assert generated == len(progress(resumed.stdout))
+    assert len(list(Store(root).dir.glob("*.json"))) == n
+    assert not list(Store(root).dir.glob(".*.tmp"))
+
+
+# --------------------------------------------------------------------------- several processes
+
+def test_accelerate_launch_splits_the_images_between_processes(tmp_path, tiny_model, cli_module):
+    n = 5
+    root = site(tmp_path, manifest(n))
+    # `--cpu` would run a single process (accelerate needs MPI for several CPU processes); the
+    # torchrun launcher of --multi_gpu starts two, and `--device cpu` makes them CPU (gloo) ranks.
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    proc = run(cli_module, root, tiny_model, env=_env(), launcher=launcher)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ids = [p[2] for p in progress(proc.stdout)]
+    assert sorted(ids) == [f"img-{i}" for i in range(n)]  # each image exactly once
+    assert ", 2 processes)" in proc.stdout
+    assert summary(proc.stdout) == (n, 0)
+    assert len(list(Store(root).dir.glob("*.json"))) == n
+
+
+# --------------------------------------------------------------------------- errors
+
+def test_clear_errors_without_tracebacks(tmp_path, tiny_model, cli_module):
+    root = site(tmp_path, manifest(1))
+    cases = {
+        ("--dtype", "fp16"): "error: --dtype fp16 is refused: Z-Image overflows in float16 and produces black "
+                             "(NaN) images (Tongyi-MAI/Z-Image issues #14 and #15)",
+        ("--offload",): "error: --offload needs a GPU",
+        ("--attention", "warp-drive"): "error: the attention backend 'warp-drive' cannot be used here",
+    }
+    for args, message in cases.items():
+        proc = run(cli_module, root, tiny_model, *args)
+        assert proc.returncode == 1 and message in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+
+    missing = run(cli_module, root, tmp_path / "no-such-model")
+    assert missing.returncode == 1
+    assert f"error: the model folder {tmp_path / 'no-such-model'} does not exist" in missing.stderr
+
+    offline = run(cli_module, root, None, "--model", "Tongyi-MAI/Z-Image-Turbo")
+    assert offline.returncode == 1 and "Traceback" not in offline.stderr
+    assert "error: the weights of Tongyi-MAI/Z-Image-Turbo are not on this machine" in offline.stderr
+    assert "hf download Tongyi-MAI/Z-Image-Turbo --local-dir ./Z-Image-Turbo" in offline.stderr
+    assert "huggingface-cli download Tongyi-MAI/Z-Image-Turbo --local-dir ./Z-Image-Turbo" in offline.stderr
+
+    bad = site(tmp_path / "bad", manifest(1).replace("width: 64", "width: 65"))
+    proc = run(cli_module, bad, tiny_model)
+    assert proc.returncode == 1
+    assert 'error: content/images.yaml, line 8, key "images[0].width": 65 is not a multiple of 16' in proc.stderr
+
+
+def test_attention_backend_native_is_recorded(tmp_path, tiny_model, cli_module):
+    root = site(tmp_path, manifest(1))
+    proc = run(cli_module, root, tiny_model, "--attention", "native")
+    assert proc.returncode == 0, proc.stderr
+    prov = json.loads(next(Store(root).dir.glob("*.json")).read_text())
+    assert prov["attention"] == "native" and prov["transformer_forwards"] == 8
+
+
+def test_missing_extra_is_explained(tmp_path, tiny_model, cli_module):
+    blocker = tmp_path / "blocker" / "torch"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('No module named torch', name='torch')\n")
+    root = site(tmp_path / "site", manifest(1))
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "blocker"), env["PYTHONPATH"]])
+    proc = run(cli_module, root, tiny_model, env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip() == (
+        "error: image generation needs PyTorch, which is not installed\n"
+        "  fix: pip install torch (the build for your platform: https://pytorch.org/get-started/locally/), "
+        "then pip install 'zimage-site[generate]'")
+
+
+def test_the_test_pipeline_never_writes_into_a_checkout(tmp_path, tiny_model, cli_module):
+    root = site(tmp_path, manifest(1))
+    (tmp_path / ".git").mkdir()
+    proc = run(cli_module, root, tiny_model)
+    assert proc.returncode == 1
+    assert "error: this model is the tiny test pipeline" in proc.stderr
+    assert not (root / "images").exists()
+
+
+def test_build_generate_without_a_gpu_is_a_warning(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    from zimage_site.images import generate_missing
+
+    report = Report()
+    generate_missing(site(tmp_path, manifest(1)), report)
+    assert [w.message for w in report.warnings] == [
+        "--generate: the images were not generated, PyTorch sees no CUDA GPU"]
