@@ -154,6 +154,30 @@ def test_deploy_job(workflow):
     assert deploy["environment"]["url"] == f"${{{{ steps.{step['id']}.outputs.page_url }}}}"
 
 
+@pytest.mark.parametrize("base_url", ["https://example.github.io/repo", "https://example.github.io/repo/"])
+@pytest.mark.parametrize("require", ["false", "true"])
+def test_the_run_scripts_pass_the_right_flags(workflow, tmp_path, base_url, require):
+    """Run the build and check scripts with bash against a stand-in zimage-site that records its arguments."""
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    stub = tmp_path / "zimage-site"
+    stub.write_text('#!/bin/sh\nprintf "%s\\n" "$*" >> "$CALLS"\n', encoding="utf-8")
+    stub.chmod(0o755)
+    calls = tmp_path / "calls"
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}", "CALLS": str(calls),
+           "REQUIRE_IMAGES": require}
+    for command in ("zimage-site build", "zimage-site check"):
+        step = _step_running(workflow, "build", command)
+        step_env = {k: v.replace("${{ steps.pages.outputs.base_url }}", base_url) for k, v in
+                    step.get("env", {}).items()}
+        subprocess.run(["bash", "-e", "-c", step["run"]], env={**env, **step_env}, check=True, timeout=60)
+    allow = [] if require == "true" else ["--allow-placeholders"]
+    assert calls.read_text(encoding="utf-8").splitlines() == [
+        " ".join(["build", "--strict", "--base-url", "https://example.github.io/repo/", *allow]),
+        " ".join(["check", "--strict", *allow]),
+    ]
+
+
 def test_no_expression_inside_run(workflow):
     for job, step in _run_steps(workflow):
         assert "${{" not in step["run"], f"template injection risk in job {job}: {step.get('name')}"
