@@ -511,7 +511,10 @@ class Generator:
                         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                         "test_fixture": model.test_fixture,
                     }
-                    pending.append(writer.submit(self._write, store, spec.id, key, image, prov))
+                    if cuda:  # overlap the PNG encoding and writes with the next image on the GPU
+                        pending.append(writer.submit(self._write, store, spec.id, key, image, prov))
+                    else:  # on the CPU a writer thread would only compete with torch's threads
+                        self._write(store, spec.id, key, image, prov)
                     generated += 1
                     size = f"{spec.width}×{spec.height}"
                     self.out(f"[{item.index:>{width_n}}/{total}] {spec.id:<{width_id}}  {size:<9}  "
