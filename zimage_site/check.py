@@ -529,8 +529,10 @@ class _Checker:
     # -- reporting
     def add(self, level: str, rule: str, message: str, file: str | None = None, line: int | None = None,
             fix: str | None = None, key: str | None = None, subject: str | None = None) -> None:
-        self.result.findings.append(Finding(level, rule, Problem(message, file=file, line=line, fix=fix, key=key),
-                                            subject))
+        problem = Problem(message, file=file, line=line, fix=fix, key=key)
+        if rule == "placeholder":
+            problem.kind = "placeholder"  # the kind of warning that --allow-placeholders tolerates
+        self.result.findings.append(Finding(level, rule, problem, subject))
 
     def error(self, rule: str, message: str, **kw: Any) -> None:
         self.add("error", rule, message, **kw)
