@@ -375,3 +375,57 @@ def test_serve_refuses_a_folder_without_site_yaml(tmp_path):
                            "--port", str(free_port())], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "no site.yaml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- Site.rebuild
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_rebuild_equals_a_full_build_and_never_reuses_a_failed_part(tmp_path):
+    from zimage_site.errors import SiteError
+    from zimage_site.site import Site, affected_parts
+
+    root = copy_site(tmp_path / "site")
+    assert affected_parts(root, [root / "content" / "zh" / "01-x.md"]) == {"sections"}
+    assert affected_parts(root, [root / "content" / "data" / "facts.yaml", root / "static" / "x.css"]) == {"data", "assets"}
+    assert affected_parts(root, [root / "content" / "images.yaml", root / "images" / "a.png"]) == {"images"}
+    assert affected_parts(root, [root / "templates" / "base.html"]) == {"templates"}
+    assert affected_parts(root, [root / "site.yaml"]) is None
+    assert affected_parts(root, [tmp_path / "elsewhere.md"]) is None
+
+    options = dict(hash_assets=False, inject_html="<!-- live -->")
+    site = Site(root, **options)
+    first = site.build(tmp_path / "out-0")
+    md, css = first_section(root), stylesheet(root)
+    facts = root / "content" / "data" / "facts.yaml"
+    base = root / "templates" / "base.html"
+    edits = [
+        [(md, md.read_text(encoding="utf-8") + "\n\nrebuilt-text\n")],
+        [(css, css.read_text(encoding="utf-8") + "\nmain { color: red; }\n")],
+        [(base, base.read_text(encoding="utf-8").replace("</head>", "<meta name=x content=y>\n</head>"))],
+        [(facts, facts.read_text(encoding="utf-8") + "\n# a comment\n"),
+         (first_section(root, "en"), first_section(root, "en").read_text(encoding="utf-8") + "\n\nmore\n")],
+    ]
+    for n, edit in enumerate(edits, 1):
+        for path, text in edit:
+            save(path, text)
+        result = site.rebuild(tmp_path / f"out-{n}", [p for p, _ in edit])
+        full = Site(root, **options).build(tmp_path / f"full-{n}")
+        assert _tree(tmp_path / f"out-{n}") == _tree(tmp_path / f"full-{n}"), f"edit {n}"
+        assert sorted(w.format() for w in result.warnings) == sorted(w.format() for w in full.warnings)
+    assert "rebuilt-text" in (tmp_path / "out-4" / "index.html").read_text(encoding="utf-8")
+
+    # a failed part stays to be redone: a later, unrelated edit must not build with stale data
+    good = facts.read_text(encoding="utf-8")
+    save(facts, "facts: [unclosed\n")
+    with pytest.raises(SiteError):
+        site.rebuild(tmp_path / "out-bad", [facts])
+    save(md, md.read_text(encoding="utf-8") + "\n\nunrelated\n")
+    with pytest.raises(SiteError):
+        site.rebuild(tmp_path / "out-bad", [md])
+    assert not (tmp_path / "out-bad").exists()
+    save(facts, good)
+    site.rebuild(tmp_path / "out-ok", [facts])
+    assert _tree(tmp_path / "out-ok") == _tree(Site(root, **options).build(tmp_path / "full-ok").out)
