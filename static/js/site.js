@@ -12,16 +12,25 @@
       a.href = url.href;
     }
   };
-  // the section under the reader's eyes wins over a stale #hash in the address bar
-  let current = location.hash;
+  // The section being read: the last one whose top has passed a line 30% down the viewport.
+  const sections = [...document.querySelectorAll("main > section[id]")];
+  const reading = () => {
+    const line = innerHeight * 0.3;
+    let found = null;
+    for (const s of sections) {
+      if (s.getBoundingClientRect().top <= line) found = s;
+      else break;
+    }
+    return found && found !== sections[0] ? "#" + found.id : "";
+  };
   for (const a of switches) {
-    a.addEventListener("click", () => setHash(current));
+    // decided at the click, so a smooth scroll still under way or a stale #hash cannot mislead it
+    a.addEventListener("click", () => setHash(reading()));
   }
 
   // ------------------------------------------------------------ navigation highlights the section read
   const nav = document.querySelector(".site-nav ul");
   const links = new Map([...document.querySelectorAll("a[data-nav]")].map((a) => [a.dataset.nav, a]));
-  const sections = [...document.querySelectorAll("main > section[id]")];
   const mark = (id) => {
     links.forEach((a, key) => {
       if (key === id) a.setAttribute("aria-current", "true");
@@ -43,14 +52,13 @@
       }
       const first = sections.find((s) => visible.has(s));
       if (!first) return;
-      current = first === sections[0] ? "" : "#" + first.id;
-      setHash(current);
+      setHash(first === sections[0] ? "" : "#" + first.id);
       mark(first.id);
     }, { rootMargin: "-30% 0px -60% 0px" });
     sections.forEach((s) => io.observe(s));
   }
-  addEventListener("hashchange", () => { current = location.hash; setHash(current); });
-  if (current) setHash(current);
+  addEventListener("hashchange", () => setHash(location.hash));
+  if (location.hash) setHash(location.hash);
 
   // ------------------------------------------------------------ copy buttons
   const live = document.createElement("p");
