@@ -116,6 +116,9 @@ class Site:
                 self.config = load_config(self.root)
                 if self.base_url:
                     self.config = self.config.with_base_url(self.base_url)
+                self._check_static_files()
+        elif "assets" in parts:
+            self._check_static_files()
         with self.phase("content"):
             languages = list(self.config.languages)
             if redo("data"):
@@ -130,6 +133,14 @@ class Site:
         with self.phase("images"), self.collect("catalog", redo("images")):
             if redo("images"):
                 self.images = ImageCatalog.load(self.root, self.report)
+
+    def _check_static_files(self) -> None:
+        problems = [Problem(f"static/{name} does not exist", file="site.yaml", key=key,
+                            fix=f"add the file under static/ or point {key} at an existing one")
+                    for key, name in (("social_image", self.config.social_image), ("favicon", self.config.favicon))
+                    if not (self.root / "static" / name).is_file()]
+        if problems:
+            raise SiteError(problems)
 
     def _check_nav(self) -> None:
         ids = {s.id for s in self.sections[self.config.default_language]}
