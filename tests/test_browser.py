@@ -29,6 +29,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PAGES = {"zh": "/", "en": "/en/"}
 SIZES = {"phone": (390, 844), "desktop": (1440, 900)}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"]
+# axe and full-page screenshots see what is rendered: lay out the sections content-visibility skips
+RENDER_ALL = "main > .section, .site-footer { content-visibility: visible !important; }"
 
 pytestmark = [
     pytest.mark.browser,
@@ -145,6 +147,7 @@ def test_loads_without_errors_or_sideways_scroll(visit: Visit, artifacts: Path) 
         .slice(0, 5).map(el => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))""")
     assert not wide, f"elements stick out of the viewport: {wide}"
     assert visit.errors == []
+    page.add_style_tag(content=RENDER_ALL)  # a full-page screenshot shows what content-visibility skips
     page.screenshot(path=str(artifacts / f"{visit.lang}-{visit.size}-light.png"), full_page=True)
 
 
@@ -157,6 +160,7 @@ def test_dark_theme_screenshots_and_contrast(browser, server, artifacts: Path, l
     try:
         bg = v.page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert bg != "rgb(255, 255, 255)" and bg != "rgb(251, 251, 253)", "the dark theme does not apply"
+        v.page.add_style_tag(content=RENDER_ALL)
         v.page.screenshot(path=str(artifacts / f"{lang}-{size}-dark.png"), full_page=True)
         results = Axe().run(v.page, options={"runOnly": {"type": "rule", "values": ["color-contrast"]}})
         assert results.violations_count == 0, results.generate_report()
@@ -170,6 +174,7 @@ def test_axe_finds_no_violations(visit: Visit) -> None:
 
     # open every disclosure so their content is checked too
     visit.page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    visit.page.add_style_tag(content=RENDER_ALL)
     results = Axe().run(visit.page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
     assert results.violations_count == 0, results.generate_report()
 
