@@ -301,7 +301,7 @@ def test_missing_extra_is_explained(tmp_path, tiny_model, cli_module):
     assert proc.stderr.strip() == (
         "error: image generation needs PyTorch, which is not installed\n"
         "  fix: pip install torch (the build for your platform: https://pytorch.org/get-started/locally/), "
-        "then pip install 'zimage-site[generate]'")
+        "then pip install '.[generate]' in the zimage-site folder")
 
 
 def test_the_test_pipeline_never_writes_into_a_checkout(tmp_path, tiny_model, cli_module):

@@ -253,7 +253,8 @@ def test_missing_images_become_honest_placeholders(tmp_path, env):
     warning = report.warnings[0].format("warning")
     assert warning.startswith("warning: 4 images have not been generated yet; the page shows placeholders")
     assert "big, small, pair-4, pair-8" in warning
-    assert "pip install 'zimage-site[generate]' && zimage-site generate" in warning
+    assert "pip install '.[generate]' && zimage-site generate" in warning
+    assert report.warnings[0].kind == "placeholder"
 
     doc = lxml_html.fromstring(env("figure", "zh", view=catalog.view("big", "zh")))
     assert doc.tag == "figure"
@@ -298,7 +299,8 @@ def test_strict_mode_refuses_placeholders_and_lists_the_ids(tmp_path):
         "error: content/images.yaml: 3 image(s) have not been generated yet, and placeholders are not allowed\n"
         "    big, pair-4, pair-8\n"
         "  fix: generate them on a machine with an NVIDIA GPU:  "
-        "pip install 'zimage-site[generate]' && zimage-site generate")
+        "pip install '.[generate]' && zimage-site generate\n"
+        "  (or build with --allow-placeholders to keep placeholders under --strict)")
 
 
 def test_test_pipeline_images_are_never_shown_as_model_output(tmp_path):

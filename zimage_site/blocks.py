@@ -155,7 +155,7 @@ def gallery(b: Block) -> str:
     ids = b.yaml(Field(list, items=Field(str)))
     for image_id in ids:
         _require_image(b, image_id)
-    return b.render(views=[b.page.images.view(i, b.page.lang) for i in ids])
+    return b.render(views=b.page.images.gallery(ids, b.page.lang))
 
 
 def compare(b: Block) -> str:

@@ -18,7 +18,7 @@ from zimage_site.images.manifest import MANIFEST, ImageSpec, Manifest, load_mani
 from zimage_site.images.store import Entry, Store
 from zimage_site.images.variants import EXT, MIME, VariantCache, VariantSet
 
-GENERATE_HINT = "pip install 'zimage-site[generate]' && zimage-site generate"
+GENERATE_HINT = "pip install '.[generate]' && zimage-site generate"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # `sizes` for each place an image is shown (the page is at most 60rem wide).
@@ -111,13 +111,13 @@ class ImageCatalog:
                 raise SiteError(Problem(
                     f"{len(missing)} image(s) have not been generated yet, and placeholders are not allowed",
                     file=self.manifest.file, context=ids,
-                    fix=f"generate them on a machine with an NVIDIA GPU:  {GENERATE_HINT}"))
+                    fix=f"generate them on a machine with an NVIDIA GPU:  {GENERATE_HINT}\n"
+                        "  (or build with --allow-placeholders to keep placeholders under --strict)"))
             noun = "image has" if len(missing) == 1 else "images have"
             report.warn(Problem(
                 f"{len(missing)} {noun} not been generated yet; the page shows placeholders for them",
-                context=ids,
-                fix=f"generate them on a machine with an NVIDIA GPU:  {GENERATE_HINT}\n"
-                    "  (or build with --strict to make this an error)"))
+                context=ids, kind="placeholder",
+                fix=f"generate them on a machine with an NVIDIA GPU:  {GENERATE_HINT}"))
 
         base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
         img_dir = Path(out_dir) / "img"

@@ -19,7 +19,7 @@ from zimage_site.errors import SiteError
 DESCRIPTION = """\
 Generate the images of content/images.yaml that the store (images/) lacks, with Z-Image-Turbo
 through diffusers' ZImagePipeline. Needs the optional extra: pip install torch (for your
-platform), then pip install 'zimage-site[generate]'. On several GPUs:
+platform), then pip install '.[generate]'. On several GPUs:
 accelerate launch -m zimage_site generate …"""
 
 

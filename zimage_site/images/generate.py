@@ -29,7 +29,7 @@ from zimage_site.images.manifest import DEFAULT_MODEL, ImageSpec, load_manifest,
 from zimage_site.images.store import Store
 
 INSTALL_HINT = ("pip install torch (the build for your platform: https://pytorch.org/get-started/locally/), "
-                "then pip install 'zimage-site[generate]'")
+                "then pip install '.[generate]' in the zimage-site folder")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 TINY_MARKER = "zimage-site-tiny-test-pipeline"  # see tests/tiny_pipeline.py
 DTYPES = {"bf16": "bfloat16", "fp32": "float32"}
@@ -158,7 +158,7 @@ def _import_extra():
                                 fix=INSTALL_HINT)) from None
     if not hasattr(diffusers, "ZImagePipeline"):
         raise SiteError(Problem(f"diffusers {diffusers.__version__} has no ZImagePipeline",
-                                fix="pip install -U 'zimage-site[generate]' (diffusers 0.36 or newer)"))
+                                fix="pip install -U '.[generate]' (diffusers 0.36 or newer)"))
     import torch
 
     return torch, diffusers
