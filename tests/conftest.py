@@ -9,6 +9,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium; `playwright install` cannot download here
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 def make_site(tmp_path: Path, name: str) -> Path:
@@ -24,3 +27,15 @@ def make_site(tmp_path: Path, name: str) -> Path:
 @pytest.fixture
 def site_factory(tmp_path):
     return lambda name: make_site(tmp_path, name)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the whole run, driven by Playwright (one sync Playwright per thread)."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs Chromium at /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the pip package playwright")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

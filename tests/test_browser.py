@@ -21,11 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CHROMIUM
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 PAGES = {"zh": "/", "en": "/en/"}
 SIZES = {"phone": (390, 844), "desktop": (1440, 900)}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"]
@@ -84,14 +83,6 @@ def server(site: Path):
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")

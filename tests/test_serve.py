@@ -21,9 +21,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 SUB_PATH_URL = "https://example.github.io/repo/"
 WAIT_MS = 20_000
 
@@ -145,25 +142,6 @@ def serving(tmp_path: Path, *args: str, base: str = "/"):
 
 
 # --------------------------------------------------------------------------- the browser
-
-def launch_chromium():
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    return pw, browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium fonts-noto-cjk)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    pw, browser = launch_chromium()
-    yield browser
-    browser.close()
-    pw.stop()
-
 
 CONNECTED = "() => window.__liveReloadConnected === true"
 TRACK_CONNECTION = "document.addEventListener('LiveReloadConnect', () => { window.__liveReloadConnected = true; });"
