@@ -354,3 +354,23 @@ def test_console_script_version_and_help():
     out = subprocess.run([sys.executable, "-m", "zimage_site", "build", "--help"], capture_output=True, text=True)
     for flag in ("--root", "--out", "--base-url", "--strict", "--allow-placeholders", "--generate"):
         assert flag in out.stdout
+
+
+# --------------------------------------------------------------------------- the real site
+
+REAL_SECTIONS = ["intro", "models", "technology", "use-cases", "quick-start", "reviews", "faq", "roadmap", "cta",
+                 "summary"]
+
+
+def test_the_real_site_has_the_ten_sections_in_order(tmp_path):
+    repo = Path(__file__).resolve().parent.parent
+    result = build_site(repo, tmp_path / "build", allow_placeholders=True)
+    assert result.sections == {"zh": 10, "en": 10}
+    assert all(w.kind == "placeholder" for w in result.warnings), [w.format() for w in result.warnings]
+    for page, lang in (("index.html", "zh-CN"), ("en/index.html", "en")):
+        doc = parse(tmp_path / "build" / page)
+        assert doc.get("lang") == lang
+        assert [s.get("id") for s in doc.xpath("//main/section")] == REAL_SECTIONS
+        [script] = doc.xpath('//script[@type="application/ld+json"]')
+        types = [node["@type"] for node in json.loads(script.text)["@graph"]]
+        assert types == ["WebPage", "SoftwareApplication", "FAQPage"]
