@@ -39,9 +39,9 @@ from typing import Any, Iterable
 from urllib.parse import unquote, urljoin, urlsplit
 
 from zimage_site.errors import Problem, SiteError, rel
-from zimage_site.yamlfile import load_yaml
+from zimage_site.data import DATA_DIR, Data, load_data
 
-FACTS_FILE = Path("content/data/facts.yaml")
+FACTS_FILE = DATA_DIR / "facts.yaml"
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -93,14 +93,7 @@ class Finding:
 
     def annotation(self) -> str:
         """The finding as a GitHub Actions workflow command (`::error file=…,line=…::…`)."""
-        props = []
-        if self.problem.file:
-            props.append(f"file={_escape_property(self.problem.file)}")
-        if self.problem.line:
-            props.append(f"line={self.problem.line}")
-        props.append(f"title={_escape_property('zimage-site check: ' + self.rule)}")
-        text = self.problem.message + (f" (fix: {self.problem.fix})" if self.problem.fix else "")
-        return f"::{self.level} {','.join(props)}::{_escape_data(text)}"
+        return self.problem.annotation(self.level, title=f"zimage-site check: {self.rule}")
 
 
 @dataclass
@@ -127,14 +120,6 @@ class CheckResult:
 
 def _n(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -1005,21 +990,12 @@ class _Checker:
                                fix="the hreflang value must be the target page's lang")
 
     # -- facts
-    def _load_facts(self) -> tuple[dict, dict, str] | None:
-        path = self.root / FACTS_FILE
-        shown = rel(path, self.root)
+    def _load_facts(self) -> Data | None:
         try:
-            data, _ = load_yaml(path, shown)
+            return load_data(self.root)
         except SiteError as exc:
-            for problem in exc.problems:
-                self.result.findings.append(Finding("error", "fact", problem))
+            self.result.findings.extend(Finding("error", "fact", problem) for problem in exc.problems)
             return None
-        if not isinstance(data, dict):
-            self.error("fact", "expected a mapping with sources: and facts:", file=shown, line=1)
-            return None
-        sources = data.get("sources") or {}
-        facts = data.get("facts") or {}
-        return (sources if isinstance(sources, dict) else {}), (facts if isinstance(facts, dict) else {}), shown
 
     def _check_facts(self) -> None:
         uses = any(p.facts or p.fact_srcs or p.sources for p in self.pages.values())
@@ -1028,7 +1004,7 @@ class _Checker:
         loaded = self._load_facts()
         if loaded is None:
             return
-        sources, facts, shown = loaded
+        sources, facts, shown = loaded.sources, loaded.facts, FACTS_FILE.as_posix()
         for page in self.pages.values():
             lang = (page.lang or "").split("-")[0].lower()
             for ref in page.facts:
@@ -1042,10 +1018,10 @@ class _Checker:
                                    f"every number on the page comes from {shown}")
                     continue
                 if ref.text is not None:
-                    expected = _fact_texts(facts[ref.key], lang)
-                    if expected and _norm(ref.text) not in expected:
+                    expected = _norm(loaded.fact_display(ref.key, lang))
+                    if _norm(ref.text) != expected:
                         self.error("fact", f'fact "{ref.key}" shows {ref.text!r}, the data says '
-                                           f"{sorted(expected)[0]!r}", file=page.display, line=ref.line,
+                                           f"{expected!r}", file=page.display, line=ref.line,
                                    fix=f"the page must print the value from {shown}: rebuild the site")
             listed = {item.source: item for item in page.sources}
             for src in page.fact_srcs:
@@ -1099,32 +1075,6 @@ class _Checker:
 
 def _norm(text: str) -> str:
     return " ".join(str(text).split())
-
-
-def _text(value: Any, lang: str) -> list[str]:
-    if isinstance(value, dict):
-        if lang in value:
-            return [str(value[lang])]
-        return [str(v) for v in value.values()]
-    return [] if value is None else [str(value)]
-
-
-def _fact_texts(fact: Any, lang: str) -> set[str]:
-    """The texts a fact may show on a page of language `lang`."""
-    if not isinstance(fact, dict):
-        return set()
-    out: set[str] = set()
-    if fact.get("display") is not None:
-        out.update(_norm(t) for t in _text(fact["display"], lang))
-        return out
-    value = fact.get("value")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    units = _text(fact.get("unit"), lang) or [""]
-    for unit in units:
-        out.add(_norm(f"{value}{unit}"))
-        out.add(_norm(f"{value} {unit}"))
-    return out
 
 
 # --------------------------------------------------------------------------- HTML validator
@@ -1268,9 +1218,7 @@ def print_annotations(findings: list[Finding]) -> None:
                 f"placeholders for them: {', '.join(ids)} (fix: zimage-site generate on a GPU machine, then commit "
                 "images/)")
         first = group[0].problem
-        props = [f"file={_escape_property(first.file)}"] if first.file else []
-        props.append(f"title={_escape_property('zimage-site check: placeholder')}")
-        print(f"::{level} {','.join(props)}::{_escape_data(text)}")
+        print(Problem(text, file=first.file).annotation(level, title="zimage-site check: placeholder"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,10 +25,8 @@ def print_warnings(warnings: list[Problem], stream=None) -> None:
     annotate = os.environ.get("GITHUB_ACTIONS") == "true"
     for w in warnings:
         print(w.format("warning"), file=stream)
-        if annotate:  # a GitHub Actions annotation, shown on the run's summary page
-            where = ",".join(x for x in (f"file={w.file}" if w.file else "", f"line={w.line}" if w.line else "") if x)
-            message = (w.message + (f" (fix: {w.fix})" if w.fix else "")).replace("%", "%25").replace("\n", "%0A")
-            print(f"::warning {where}::{message}", file=stream)
+        if annotate:
+            print(w.annotation("warning", title="zimage-site build"), file=stream)
 
 
 def add_site_arguments(parser: argparse.ArgumentParser) -> None:

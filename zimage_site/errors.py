@@ -43,6 +43,26 @@ class Problem:
             lines.append(f"  fix: {self.fix}")
         return "\n".join(lines)
 
+    def annotation(self, level: str = "warning", title: str | None = None) -> str:
+        """The problem as a GitHub Actions workflow command (`::warning file=…,line=…::…`), which
+        the Actions log shows as an annotation on the run's summary."""
+        props = [f"file={_escape_property(self.file)}"] if self.file else []
+        if self.line:
+            props.append(f"line={self.line}")
+        if title:
+            props.append(f"title={_escape_property(title)}")
+        text = self.message + (f" (fix: {self.fix})" if self.fix else "")
+        head = f"{level} {','.join(props)}" if props else level
+        return f"::{head}::{escape_annotation(text)}"
+
+
+def escape_annotation(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return escape_annotation(text).replace(":", "%3A").replace(",", "%2C")
+
 
 class SiteError(Exception):
     """One or more problems that stop the build (or another command)."""

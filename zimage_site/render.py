@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from zimage_site.data import Data, text
 from zimage_site.errors import Problem, Report, SiteError, rel

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zimage_site.errors import Problem, SiteError
+from zimage_site.errors import SiteError
 from zimage_site.yamlfile import Field, Validation, load_yaml, validate_mapping
 
 MANIFEST = "content/images.yaml"
