@@ -82,6 +82,10 @@ LIVE_RELOAD_SCRIPT = """<script>/* zimage-site serve: live reload */
   try { saved = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) {}
   if (!saved || !nav || nav.type !== "reload") return;
   if ("scrollRestoration" in history) history.scrollRestoration = "manual";
+  // lay out the whole page (no content-visibility skipping), so that positions are exact
+  var full = document.createElement("style");
+  full.textContent = "* { content-visibility: visible !important; }";
+  document.head.appendChild(full);
   function restore() {
     var el = saved.a && document.getElementById(saved.a.id);
     scrollTo(0, el ? el.getBoundingClientRect().top + scrollY - saved.a.top : saved.y);
