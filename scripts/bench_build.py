@@ -53,6 +53,7 @@ pipe = ZImagePipeline.from_pretrained("Tongyi-MAI/Z-Image-Turbo", torch_dtype=to
 
 def synthetic_site(target: Path, sections: int) -> Path:
     """The real site's config, templates, static files and data, with N generated sections per language."""
+    target.mkdir(parents=True)
     for name in ("site.yaml", "templates", "static"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copyfile)(src, target / name)

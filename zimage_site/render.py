@@ -84,9 +84,20 @@ def template_problem(exc: Exception, root: Path) -> Problem:
                    fix="check the variable or filter used on that line")
 
 
+def _bytecode_cache(root: Path) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept in .cache/jinja/ (ignored by git): a build skips compiling them again."""
+    folder = root / ".cache" / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only checkout builds without the cache
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 def make_environment(root: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root / TEMPLATES_DIR)),
+        bytecode_cache=_bytecode_cache(root),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
