@@ -41,11 +41,13 @@ CITE = "\ue000cite:{}\ue001"
 CITE_RE = re.compile("\ue000cite:([^\ue001]+)\ue001")
 _CODE_FORMATTER = HtmlFormatter(nowrap=True)
 _TAGS = re.compile(r"<[^>]+>")
+_REFERENCES = re.compile(r"<sup\b[^>]*>.*?</sup>", re.S)  # [n] marks of sources and footnotes
 
 
 def plain_text(fragment: str) -> str:
-    """Visible text of an HTML fragment (for JSON-LD and summaries)."""
-    return re.sub(r"\s+", " ", html.unescape(_TAGS.sub(" ", CITE_RE.sub("", fragment)))).strip()
+    """Visible text of an HTML fragment, without [n] reference marks (for JSON-LD and summaries)."""
+    text = _TAGS.sub(" ", _REFERENCES.sub("", fragment))
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()
 
 
 @dataclass
