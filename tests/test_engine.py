@@ -112,7 +112,8 @@ def test_blocks_render_through_partials(bilingual):
     assert [(b.get("href"), b.get("class")) for b in buttons] == [
         ("https://github.com/Tongyi-MAI/Z-Image", "button button--primary"), ("#faq", "button button--secondary")]
     details = doc.xpath('//div[@class="faq"]/details')
-    assert [d.xpath("summary")[0].text for d in details] == ["需要多大显存？", "能商用吗？"]
+    assert [d.xpath("summary")[0].text_content() for d in details] == ["需要多大显存？", "能商用吗？"]
+    assert details[0].xpath("summary/strong")[0].text == "显存", "question titles are Markdown, rendered"
     assert doc.xpath('//aside[contains(@class, "note--warning")]//strong')[0].text == "bf16"
     assert [h.text for h in doc.xpath('//div[@class="cards"]/article/h3')] == ["Turbo", "Edit"]
     # {data} role
@@ -378,3 +379,28 @@ def test_the_real_site_has_the_ten_sections_in_order(tmp_path):
         assert [node["@type"] for node in graph] == ["WebPage", "SoftwareApplication", "FAQPage"]
         answers = " ".join(q["acceptedAnswer"]["text"] for q in graph[2]["mainEntity"])
         assert "16 GB" in answers and "[" not in answers  # facts keep their value, lose their [n] mark
+
+
+@pytest.mark.parametrize("href, message", [
+    ("javascript:alert(document.domain)", "'javascript:alert(document.domain)' is not a link this page can use"),
+    ("//evil.example/x", "'//evil.example/x' is not a link this page can use"),
+    ("@nope", "no link named 'nope' in site.yaml links (known: github)"),
+])
+def test_unsafe_or_unknown_button_links_are_refused(built, capsys, href, message):
+    edit(built / "content/en/01-intro.md", 'href: "@github"', f'href: "{href}"')
+    code, err = build_broken(capsys, built)
+    assert code == 1
+    assert err.startswith(f"error: content/en/01-intro.md, line 14: {message}")
+
+
+def test_markdown_links_to_named_and_site_paths(built, capsys):
+    edit(built / "content/en/02-faq.md", "16 GB. See [above](#intro).",
+         "16 GB. See [the repo](@github) and [the Chinese page](/).")
+    assert main(["build", "--root", str(built), "--base-url", "https://example.github.io/repo/"]) == 0
+    capsys.readouterr()
+    doc = parse(built / "build/en/index.html")
+    hrefs = [a.get("href") for a in doc.xpath('//div[@class="faq"]//a')]
+    assert "https://github.com/Tongyi-MAI/Z-Image" in hrefs and "/repo/" in hrefs
+    edit(built / "content/en/02-faq.md", "(@github)", "(@gitlab)")
+    code, err = build_broken(capsys, built)
+    assert err.startswith("error: content/en/02-faq.md, line 15: no link named 'gitlab' in site.yaml links")

@@ -6,10 +6,11 @@ returns HTML. Authors write Markdown or a little YAML; the partials decide the m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from markdown_it.token import Token
+from markupsafe import Markup
 
 from zimage_site.errors import Problem, SiteError
 from zimage_site.markdown import plain_text, section_line
@@ -29,6 +30,7 @@ class Block:
     line: int | None             # line of the opening ::: in the file
     md: "MarkdownRenderer"
     env: dict
+    lines: dict[str, int] = field(default_factory=dict)  # YAML key path → file line, of the body
 
     @property
     def page(self) -> "PageContext":
@@ -56,6 +58,7 @@ class Block:
         """The body parsed as YAML and validated against `spec`, errors at their file line."""
         offset = self.line or 0
         data, lines = parse_yaml(self.raw, self.file, line_offset=offset)
+        self.lines = lines
         v = Validation(self.file, lines)
         value = _check(data, spec, "", v)
         if v.problems:
@@ -64,20 +67,26 @@ class Block:
             raise SiteError(v.problems)
         return value
 
+    def item_line(self, path: str, index: int, key: str) -> int | None:
+        """The file line of `path[index].key` in the YAML body parsed last."""
+        return self.lines.get(f"{path}[{index}].{key}")
+
     def markdown(self, tokens: list[Token] | None = None) -> str:
         toks = self.md.transform(self.tokens if tokens is None else tokens, self.env)
         return self.md.render_tokens(toks, self.env)
 
-    def split_by_headings(self, what: str) -> list[tuple[Token, str, str]]:
-        """Split a Markdown body at its ### headings: [(heading token, title text, body html)]."""
-        items: list[tuple[Token, str, list[Token]]] = []
+    def split_by_headings(self, what: str) -> list[tuple[Token, Markup, str]]:
+        """Split a Markdown body at its ### headings: [(heading token, title html, body html)]."""
+        items: list[tuple[Token, Markup, list[Token]]] = []
         toks, i, depth = self.tokens, 0, 0
         while i < len(toks):
             tok = toks[i]
             depth += tok.type == "container_block_open"
             depth -= tok.type == "container_block_close"
             if tok.type == "heading_open" and depth == 0:
-                items.append((tok, toks[i + 1].content, []))
+                inline = self.md.transform([toks[i + 1]], self.env)  # checks its roles
+                title = Markup(self.md.md.renderer.renderInline(inline[0].children or [], self.md.md.options, self.env))
+                items.append((tok, title, []))
                 i += 3  # heading_open, inline, heading_close
                 continue
             if not items:
@@ -112,8 +121,11 @@ def cta(b: Block) -> str:
         "label": Field(str), "href": Field(str),
         "style": Field(str, required=False, default="primary", choices=("primary", "secondary")),
     })))
-    for button in buttons:
-        button["href"] = b.page.link(button["href"])
+    for i, button in enumerate(buttons):
+        try:
+            button["href"] = b.page.link(button["href"])
+        except ValueError as exc:
+            raise b.error(str(exc), "correct the href of this button", b.item_line("", i, "href")) from None
         button["external"] = button["href"].startswith(("http://", "https://"))
         if button["href"].startswith("#"):
             b.env["out"].anchors.append((button["href"][1:], b.line))
@@ -127,7 +139,7 @@ def _qa(b: Block, what: str) -> list[dict]:
 def faq(b: Block) -> str:
     b.no_args()
     items = _qa(b, "question")
-    b.env["out"].faq.extend({"question": it["title"], "answer": plain_text(it["html"])} for it in items)
+    b.env["out"].faq.extend({"question": plain_text(it["title"]), "answer": plain_text(it["html"])} for it in items)
     return b.render(items=items)
 
 

@@ -37,8 +37,13 @@ class Section:
     file: str        # as shown to the user (relative to the site root)
     source: str      # the whole file text
     body_line: int   # 1-based line where the Markdown body starts
-    html: str = ""
+    lead_html: str = ""  # the rendered Markdown before its first ### heading
+    rest_html: str = ""  # from the first ### heading on (a hero shows it below the first screen)
     faq: list[dict] = field(default_factory=list)  # questions and answers for JSON-LD
+
+    @property
+    def html(self) -> str:
+        return self.lead_html + self.rest_html
 
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.S | re.M)

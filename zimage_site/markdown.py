@@ -41,12 +41,13 @@ CITE = "\ue000cite:{}\ue001"
 CITE_RE = re.compile("\ue000cite:([^\ue001]+)\ue001")
 _CODE_FORMATTER = HtmlFormatter(nowrap=True)
 _TAGS = re.compile(r"<[^>]+>")
+_BLOCK_TAGS = re.compile(r"</?(?:p|li|ul|ol|div|br|h[1-6]|tr|td|th|pre|blockquote|table|dl|dt|dd|figure|figcaption)\b[^>]*>")
 _REFERENCES = re.compile(r"<sup\b[^>]*>.*?</sup>", re.S)  # [n] marks of sources and footnotes
 
 
 def plain_text(fragment: str) -> str:
     """Visible text of an HTML fragment, without [n] reference marks (for JSON-LD and summaries)."""
-    text = _TAGS.sub(" ", _REFERENCES.sub("", fragment))
+    text = _TAGS.sub("", _BLOCK_TAGS.sub(" ", _REFERENCES.sub("", fragment)))  # inline tags join: 需要多大<b>显存</b>
     return re.sub(r"\s+", " ", html.unescape(text)).strip()
 
 
@@ -88,7 +89,13 @@ class MarkdownRenderer:
         out = SectionRender()
         env["out"] = out
         tokens = self.transform(tokens, env)
-        section.html = self.md.renderer.render(tokens, self.md.options, env)
+        split = next((i for i, t in enumerate(tokens) if t.type == "heading_open" and t.level == 0), len(tokens))
+        if section.layout == "hero":  # the hero's title is the <h1>: its subsections move up a level
+            for tok in tokens[split:]:
+                if tok.type in ("heading_open", "heading_close") and tok.tag in ("h3", "h4", "h5", "h6"):
+                    tok.tag = f"h{int(tok.tag[1]) - 1}"
+        section.lead_html = self.render_tokens(tokens[:split], env)
+        section.rest_html = self.render_tokens(tokens[split:], env)
         section.faq = out.faq
         return out
 
@@ -134,6 +141,12 @@ class MarkdownRenderer:
                     href = child.attrGet("href") or ""
                     if href.startswith("#"):
                         env["out"].anchors.append((href[1:], line))
+                    elif href.startswith(("@", "/")) and not href.startswith("//"):
+                        try:  # @name: a link of site.yaml; /path: under the site's base path
+                            child.attrSet("href", env["page"].link(href))
+                        except ValueError as exc:
+                            raise SiteError(Problem(str(exc), file=section.file, line=line,
+                                                    fix="correct the link target")) from None
             out.append(tok)
             i += 1
         return out

@@ -7,6 +7,7 @@ the language, the data, the images, URL helpers and citations of sources.
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,12 +153,19 @@ class PageContext:
                                     fix=f"add static/{logical}, or use one of: {', '.join(sorted(self.assets))}")) from None
 
     def link(self, href: str) -> str:
-        """Resolve an author's link: @name → site.yaml links, /path → under the base path."""
+        """Resolve an author's link: @name → site.yaml links, /path → under the base path,
+        #id and http(s) URLs as they are. Anything else (javascript:, data:, //host…) is refused."""
         if href.startswith("@"):
+            if href[1:] not in self.config.links:
+                raise ValueError(f"no link named {href[1:]!r} in site.yaml links "
+                                 f"(known: {', '.join(sorted(self.config.links)) or 'none'})")
             return self.config.links[href[1:]]
         if href.startswith("/") and not href.startswith("//"):
             return self.url(href)
-        return href
+        if href.startswith("#") or re.match(r"https?://[^/\s]", href):
+            return href
+        raise ValueError(f"{href!r} is not a link this page can use: write #section-id, /path, @name "
+                         "(a link of site.yaml) or an http(s) URL")
 
     def cite(self, source_id: str) -> Markup:
         source = self.data.sources[source_id]

@@ -230,12 +230,12 @@ class Site:
                 warnings, page.report = page.report.warnings, main
                 for w in warnings:
                     main.warn(w)
-            cached = self._sections[key] = (section.html, section.faq, result, warnings)
+            cached = self._sections[key] = (section.lead_html, section.rest_html, section.faq, result, warnings)
         else:
-            section.html, section.faq = cached[0], cached[1]
-            for w in cached[3]:
+            section.lead_html, section.rest_html, section.faq = cached[:3]
+            for w in cached[4]:
                 page.report.warn(w)
-        return cached[2]
+        return cached[3]
 
     def render_404(self, assets: dict[str, str]) -> None:
         page = self.page_context(self.config.default_language, assets)
