@@ -212,12 +212,14 @@ def test_user_content_is_escaped_and_unsafe_attributes_dropped(site_factory):
     root = site_factory("minimal")
     page = root / "content/zh/01-hello.md"
     page.write_text(page.read_text().replace("title: 你好", 'title: "<img src=x onerror=alert(1)>"')
-                    + "\n[链接](https://example.org){onclick=\"alert(1)\" .big}\n\n<script>alert(1)</script>\n"
-                    + "\n[坏链接](javascript:alert(1))\n")
+                    + "\n[链接](https://example.org){style=\"position:fixed;inset:0\" .big #here}\n"
+                    + "\n<script>alert(1)</script>\n\n[坏链接](javascript:alert(1))\n")
     build_site(root)
     html = (root / "build/index.html").read_text()
+    doc = parse(root / "build/index.html")
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "onclick" not in html and 'class="big"' in html
+    [link] = doc.xpath('//a[@href="https://example.org"]')
+    assert (link.get("class"), link.get("id"), link.get("style")) == ("big", "here", None)
     assert "<script>alert(1)</script>" not in html
     assert 'href="javascript:' not in html
 
@@ -404,3 +406,40 @@ def test_markdown_links_to_named_and_site_paths(built, capsys):
     edit(built / "content/en/02-faq.md", "(@github)", "(@gitlab)")
     code, err = build_broken(capsys, built)
     assert err.startswith("error: content/en/02-faq.md, line 15: no link named 'gitlab' in site.yaml links")
+
+
+def test_an_output_folder_that_is_not_a_build_is_never_replaced(site_factory, tmp_path, capsys):
+    root = site_factory("minimal")
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("years of work")
+    code, _, err = run_cli(capsys, "build", "--root", str(root), "--out", str(precious))
+    assert code == 1 and "holds files that are not a zimage-site build" in err
+    assert (precious / "thesis.txt").read_text() == "years of work"
+    code, _, err = run_cli(capsys, "build", "--root", str(root), "--out", str(precious / "thesis.txt"))
+    assert code == 1 and "is a file, not a folder" in err
+    code, _, err = run_cli(capsys, "build", "--root", str(root), "--out", "/proc/no/such/place")
+    assert code == 1 and "cannot write beside the output folder" in err and "Traceback" not in err
+    # an empty folder, and a previous build, are fine
+    (tmp_path / "empty").mkdir()
+    assert run_cli(capsys, "build", "--root", str(root), "--out", str(tmp_path / "empty"))[0] == 0
+    assert run_cli(capsys, "build", "--root", str(root), "--out", str(tmp_path / "empty"))[0] == 0
+
+
+def test_the_swap_keeps_the_output_in_place(site_factory, tmp_path):
+    from zimage_site.output import swap_in
+
+    out, new = tmp_path / "out", tmp_path / "new"
+    out.mkdir()
+    (out / "old.html").write_text("old")
+    new.mkdir()
+    (new / "new.html").write_text("new")
+    swap_in(new, out)
+    assert sorted(p.name for p in out.iterdir()) == ["new.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "no folder left behind"
+
+
+def test_recursive_yaml_alias_is_an_error(built, capsys):
+    (built / "content/data/loop.yaml").write_text("a: &x\n  - *x\n")
+    code, err = build_broken(capsys, built)
+    assert err.startswith("error: content/data/loop.yaml, line 1: an alias (*name) refers to the value that contains it")

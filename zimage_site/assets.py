@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pygments.formatters import HtmlFormatter
 
+from zimage_site.errors import Problem, SiteError
+
 STATIC_DIR = Path("static")
 CODE_STYLE_LIGHT = "default"
 CODE_STYLE_DARK = "github-dark"
@@ -44,7 +46,11 @@ def build_assets(root: Path, out: Path, base_path: str, *, hash_names: bool = Tr
             continue
         logical = path.relative_to(static).as_posix()
         if logical.startswith("css/") and path.suffix == ".css":
-            css_parts.append(f"/* {logical} */\n" + path.read_text(encoding="utf-8"))
+            try:
+                css_parts.append(f"/* {logical} */\n" + path.read_text(encoding="utf-8"))
+            except UnicodeDecodeError as exc:
+                raise SiteError(Problem(f"the stylesheet is not UTF-8 text ({exc.reason})", file=f"static/{logical}",
+                                        fix="save it as UTF-8")) from None
             continue
         content = path.read_bytes()
         name = _hashed(logical, content) if hash_names and path.suffix in (".js", ".css") else logical

@@ -184,8 +184,9 @@ def chart(b: Block) -> str:
     chart_id = b.arg("chart id", [])
     try:
         svg = render_chart(chart_id, b.page.data.files, b.page.lang, b.page.strings)
-    except (KeyError, ValueError) as exc:
-        raise b.error(str(exc).strip("'\""), "use a chart id known to zimage_site/charts.py and the data it needs") from None
+    except (KeyError, ValueError, TypeError) as exc:
+        raise b.error(f"chart {chart_id!r}: {str(exc).strip(chr(39) + chr(34))}",
+                      "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from None
     return b.render(chart=svg, id=chart_id)
 
 

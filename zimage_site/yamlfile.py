@@ -46,8 +46,18 @@ def yaml_problem(exc: yaml.YAMLError, file: str, line_offset: int = 0, text: str
     )
 
 
-def _construct(node: yaml.Node, path: str, lines: dict[str, int], loader: yaml.SafeLoader) -> Any:
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node):
+        self.node = node
+
+
+def _construct(node: yaml.Node, path: str, lines: dict[str, int], loader: yaml.SafeLoader,
+               stack: frozenset[int] = frozenset()) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        if id(node) in stack:  # an alias that contains itself (a: &x [*x])
+            raise _Recursive(node)
+        stack = stack | {id(node)}
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -56,10 +66,10 @@ def _construct(node: yaml.Node, path: str, lines: dict[str, int], loader: yaml.S
                 key = str(key)
             sub = f"{path}.{key}" if path else str(key)
             lines[sub] = key_node.start_mark.line + 1
-            result[key] = _construct(value_node, sub, lines, loader)
+            result[key] = _construct(value_node, sub, lines, loader, stack)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, f"{path}[{i}]", lines, loader) for i, item in enumerate(node.value)]
+        return [_construct(item, f"{path}[{i}]", lines, loader, stack) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
@@ -74,6 +84,10 @@ def parse_yaml(text: str, file: str, line_offset: int = 0) -> tuple[Any, dict[st
         data = _construct(node, "", lines, loader)
     except yaml.YAMLError as exc:
         raise SiteError(yaml_problem(exc, file, line_offset, text)) from None
+    except _Recursive as exc:
+        raise SiteError(Problem("an alias (*name) refers to the value that contains it", file=file,
+                                line=exc.node.start_mark.line + 1 + line_offset,
+                                fix="copy the value instead of referring to it from inside itself")) from None
     finally:
         loader.dispose()
     if line_offset:
