@@ -19,9 +19,15 @@ DATA_DIR = Path("content/data")
 VERDICTS = ("verified", "secondary")
 
 _TEXT = (str, dict)  # a string, or {zh: …, en: …}
+
+
+def _https(url: str) -> str | None:
+    return None if url.startswith("https://") else f"{url!r} is not an https URL"
+
+
 _SOURCE = Field(dict, schema={
     "title": Field(_TEXT),
-    "url": Field(str, check=lambda u: None if u.startswith("https://") else f"{u!r} is not an https URL"),
+    "url": Field(str, check=_https),
     "note": Field(str, required=False),
 })
 _FACT = Field(dict, schema={
@@ -31,7 +37,7 @@ _FACT = Field(dict, schema={
     "label": Field(_TEXT, required=False),
     "as_of": Field((dt.date, str), required=False),
     "source": Field(str),
-    "url": Field(str, required=False, fix="a deep link into the source (a figure, a line)"),
+    "url": Field(str, required=False, check=_https, fix="a deep link into the source (a figure, a line)"),
     "verdict": Field(str, choices=VERDICTS,
                      fix="verified (an official source says it) or secondary (the technical report, via transcriptions)"),
     "note": Field(str, required=False),
@@ -78,10 +84,6 @@ class Data:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return f"{value}{text(fact.get('unit'), lang)}"
-
-    def fact_source(self, key: str) -> tuple[str, dict]:
-        fact = self.facts[key]
-        return fact["source"], self.sources[fact["source"]]
 
 
 def load_data(root: Path) -> Data:
