@@ -1,20 +1,34 @@
 """The article: facts and their sources, translation parity, coverage of the outline, honesty.
 
-The first group reads the source files (content/, content/data/facts.yaml) and needs nothing but
-PyYAML; the last group builds the real site into a temporary folder and reads the pages a visitor
-gets.
+The first group reads the source files (content/, content/data/facts.yaml) through the engine's
+own readers (front matter, Markdown tokens, data loader); the charts are rendered from the real
+facts and UI strings; the last group builds the real site into a temporary folder and reads the
+pages a visitor gets.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import yaml
+
+from zimage_site import data as data_module
+from zimage_site.charts import CHARTS, ChartDataError, render_chart
+from zimage_site.content import parse_section
+from zimage_site.data import Data, load_data, text
+from zimage_site.errors import SiteError
+from zimage_site.markdown import MarkdownRenderer
+from zimage_site.render import load_strings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"
@@ -69,90 +83,108 @@ PROSE_NUMBERED = re.compile(r"\*\*\d+\. ")  # "**1. Black images" (en limitation
 
 
 # --------------------------------------------------------------------------- reading the sources
+# Everything is read the way the build reads it: the engine's front matter parser, its Markdown
+# parser (the `:::` blocks are its container tokens) and its data loader, so the tests and the
+# page can never disagree about what a file says.
+
+_MD = MarkdownRenderer().md
+
+
+@functools.cache
+def _site_data() -> Data:
+    return load_data(ROOT)  # raises SiteError, naming file and key, if facts.yaml is not valid
+
+
+def site_data() -> Data:
+    """content/data/*.yaml as the engine loads and validates them (a copy: tests may change it)."""
+    return copy.deepcopy(_site_data())
 
 
 def load_facts() -> dict:
-    return yaml.safe_load((CONTENT / "data" / "facts.yaml").read_text(encoding="utf-8"))
+    """content/data/facts.yaml (sources, facts, series) as the engine loads it."""
+    return site_data().files["facts"]
+
+
+@dataclass
+class Block:
+    """One `:::` container, nested ones included: name, arguments, raw body, line of its opening."""
+
+    name: str
+    args: list[str]
+    body: str
+    line: int
 
 
 class Section:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, lang: str):
         self.path = path
-        text = path.read_text(encoding="utf-8")
-        match = re.match(r"^---\n(.*?)\n---\n(.*)$", text, re.S)
-        assert match, f"{path}: no front matter"
-        self.meta = yaml.safe_load(match.group(1))
-        self.body = match.group(2)
-        self.blocks = parse_blocks(self.body)
+        self.source = parse_section(path, lang, ROOT)  # the engine's front matter, validated
+        self.tokens = _MD.parse(self.source.source)
+        lines = self.source.source.splitlines()
+        self.body = "\n".join(lines[self.source.body_line - 1:])
+        self.blocks: list[Block] = []
+        for tok in self.tokens:
+            if tok.type != "container_block_open":
+                continue
+            start, end = tok.map  # from the opening line to the closing one, which it leaves out
+            closer = lines[end].strip() if end < len(lines) else ""
+            closed = closer.startswith(tok.markup) and not closer.strip(":")
+            assert closed, f"{path.name}, line {start + 1}: the {tok.markup} {tok.info.strip()} block is never closed"
+            words = tok.info.split()
+            self.blocks.append(Block(words[0] if words else "", words[1:], "\n".join(lines[start + 1 : end]), start + 1))
 
     @property
     def id(self) -> str:
-        return self.meta["id"]
+        return self.source.id
+
+    def fences(self) -> list[tuple[str, str]]:
+        """The fenced code blocks: (language, code)."""
+        return [(tok.info.strip(), tok.content) for tok in self.tokens if tok.type == "fence"]
 
     def prose(self) -> str:
-        """The body without code fences and block bodies written in YAML."""
-        out, fence = [], False
-        for line in self.body.splitlines():
-            if line.startswith("```"):
-                fence = not fence
-                continue
-            if not fence:
-                out.append(line)
-        return "\n".join(out)
-
-
-def parse_blocks(body: str) -> list[dict]:
-    """The ::: blocks of a section, in order: name, argument, body (code fences skipped)."""
-    blocks, current, fence = [], None, False
-    for line in body.splitlines():
-        if line.startswith("```"):
-            fence = not fence
-        if fence:
-            if current is not None:
-                current["body"].append(line)
-            continue
-        stripped = line.strip()
-        if current is None and stripped.startswith(":::") and stripped != ":::":
-            words = stripped[3:].split()
-            current = {"name": words[0], "args": words[1:], "body": []}
-        elif current is not None and stripped == ":::":
-            current["body"] = "\n".join(current["body"])
-            blocks.append(current)
-            current = None
-        elif current is not None:
-            current["body"].append(line)
-    assert current is None, "a ::: block is never closed"
-    return blocks
+        """The body without fenced code."""
+        code: set[int] = set()
+        for tok in self.tokens:
+            if tok.type == "fence":
+                code.update(range(*tok.map))
+        lines = self.source.source.splitlines()
+        return "\n".join(line for i, line in enumerate(lines) if i >= self.source.body_line - 1 and i not in code)
 
 
 def sections(lang: str) -> list[Section]:
-    return [Section(p) for p in sorted((CONTENT / lang).glob("*.md"))]
+    return [Section(p, lang) for p in sorted((CONTENT / lang).glob("*.md"))]
 
 
 def fact_keys(section: Section) -> list[str]:
-    keys = re.findall(r"\{fact\}`([^`]+)`", section.body)
+    """The facts a section cites: its {fact} roles (as the parser finds them) and its stat cards."""
+    keys = [
+        child.content.strip()
+        for tok in section.tokens
+        for child in tok.children or ()
+        if child.type == "myst_role" and child.meta.get("name") == "fact"
+    ]
     for block in section.blocks:
-        if block["name"] == "stats":
-            keys += [item["fact"] for item in yaml.safe_load(block["body"])]
+        if block.name == "stats":
+            keys += [item["fact"] for item in yaml.safe_load(block.body)]
     return keys
 
 
-def block_signature(block: dict) -> tuple:
-    sig: tuple = (block["name"], tuple(block["args"]))
-    if block["name"] == "stats":
-        sig += (tuple(item["fact"] for item in yaml.safe_load(block["body"])),)
-    if block["name"] == "gallery":
-        sig += (tuple(yaml.safe_load(block["body"])),)
+def block_signature(block: Block) -> tuple:
+    sig: tuple = (block.name, tuple(block.args))
+    if block.name == "stats":
+        sig += (tuple(item["fact"] for item in yaml.safe_load(block.body)),)
+    if block.name == "gallery":
+        sig += (tuple(yaml.safe_load(block.body)),)
     return sig
 
 
 def image_refs(section: Section) -> list[str]:
     refs = []
     for block in section.blocks:
-        if block["name"] in ("figure", "compare"):
-            refs += block["args"]
-        elif block["name"] == "gallery":
-            refs += yaml.safe_load(block["body"])
+        if block.name in ("figure", "compare"):
+            refs += block.args
+        elif block.name == "gallery":
+            refs += yaml.safe_load(block.body)
     return refs
 
 
@@ -160,62 +192,127 @@ def cjk_count(text: str) -> int:
     return len(re.findall(r"[\u4e00-\u9fff]", text))
 
 
+def test_sections_are_read_by_the_engine_nested_blocks_included(tmp_path):
+    """A `:::` inside a fence is code, and a container nested in a four-colon one is a block."""
+    path = tmp_path / "content" / "en" / "01-x.md"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "---\nid: x\norder: 1\ntitle: X\nlayout: hero\n---\n\n"
+        "```markdown\n::: note\nnot a block\n:::\n```\n\n"
+        ":::: note\nOuter, then a chart inside.\n\n::: chart arena-elo\n:::\n\nAfter the chart.\n::::\n\n"
+        "See {fact}`params`, not `{fact}` in code.\n",
+        encoding="utf-8",
+    )
+    s = Section(path, "en")
+    assert (s.id, s.source.order, s.source.layout) == ("x", 1, "hero")
+    assert [(b.name, b.args, b.line) for b in s.blocks] == [("note", [], 14), ("chart", ["arena-elo"], 17)]
+    assert s.blocks[0].body.splitlines()[-1] == "After the chart."
+    assert fact_keys(s) == ["params"]
+    assert s.fences() == [("markdown", "::: note\nnot a block\n:::\n")]
+    assert "not a block" not in s.prose() and "After the chart." in s.prose()
+
+
 # --------------------------------------------------------------------------- facts.yaml
 
 
-def test_every_source_has_a_title_and_an_https_url():
-    data = load_facts()
-    assert data["sources"], "no sources"
-    for key, src in data["sources"].items():
-        assert src.get("title"), f"source {key} has no title"
-        assert str(src.get("url", "")).startswith("https://"), f"source {key}: not an https URL"
-
-
-def test_every_fact_has_an_existing_source_and_an_allowed_verdict():
-    data = load_facts()
-    for key, fact in data["facts"].items():
-        assert "value" in fact, f"fact {key} has no value"
-        assert fact.get("source") in data["sources"], f"fact {key}: unknown source {fact.get('source')!r}"
-        assert fact.get("verdict") in VERDICTS, f"fact {key}: verdict {fact.get('verdict')!r}"
+def test_facts_yaml_is_valid_for_the_engine_and_every_source_has_a_title():
+    data = site_data()  # load_data checks: value present, known source, allowed verdict, https URLs
+    assert data.sources, "no sources"
+    assert set(VERDICTS) == set(data_module.VERDICTS)
+    for key, src in data.sources.items():
         for lang in LANGS:
-            assert fact.get("label", {}).get(lang), f"fact {key} has no {lang} label"
+            assert text(src["title"], lang).strip(), f"source {key} has no {lang} title"
+        assert src["url"].startswith("https://"), f"source {key}: not an https URL"
 
 
-def test_every_series_names_existing_sources_a_date_and_a_verdict():
+def test_every_fact_has_a_label_in_both_languages():
+    for key, fact in site_data().facts.items():
+        for lang in LANGS:
+            assert isinstance(fact.get("label"), dict) and text(fact["label"], lang).strip(), \
+                f"fact {key} has no {lang} label"
+
+
+@pytest.mark.parametrize("broken,key", [
+    ("value", "facts.params.value"),
+    ("source", "facts.params.source"),
+    ("verdict", "facts.params.verdict"),
+])
+def test_the_engine_refuses_a_fact_without_value_known_source_or_allowed_verdict(tmp_path, broken, key):
+    raw = yaml.safe_load((CONTENT / "data" / "facts.yaml").read_text(encoding="utf-8"))
+    fact = raw["facts"]["params"]
+    if broken == "value":
+        del fact["value"]
+    else:
+        fact[broken] = "nope"
+    folder = tmp_path / "content" / "data"
+    folder.mkdir(parents=True)
+    (folder / "facts.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(SiteError) as info:
+        load_data(tmp_path)
+    assert any(p.key == key or key in p.message for p in info.value.problems), [p.format() for p in info.value.problems]
+
+
+def _series_refs(series: dict, path: str):
+    """Every scalar of a series with its key path."""
+    if isinstance(series, dict):
+        for k, v in series.items():
+            yield from _series_refs(v, f"{path}.{k}")
+    elif isinstance(series, list):
+        for i, v in enumerate(series):
+            yield from _series_refs(v, f"{path}[{i}]")
+    else:
+        yield path, series
+
+
+# The fields of a chart series that are labels or display settings, not values.
+CHART_LITERALS = {"name", "text_encoder_name", "open", "highlight", "axis_min"}
+
+
+def test_every_chart_value_resolves_to_a_fact():
+    """A series holds fact keys, never numbers or dates: each chart value has one home, under facts:."""
     data = load_facts()
+    facts, refs, entries = data["facts"], 0, 0
     for name, series in data["series"].items():
-        keys = [series.get("source"), *series.get("sources", [])]
-        keys += [e.get("source") for e in series["entries"]]
-        keys = [k for k in keys if k]
-        assert keys, f"series {name} names no source"
-        for key in keys:
-            assert key in data["sources"], f"series {name}: unknown source {key!r}"
-        assert series.get("as_of"), f"series {name} has no as_of"
-        assert series.get("verdict") in VERDICTS, f"series {name}: verdict"
+        entries += len(series["entries"])
+        for path, value in _series_refs(series, f"series.{name}"):
+            field = re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
+            if field in CHART_LITERALS:
+                assert field == "axis_min" or isinstance(value, (str, bool)), \
+                    f"{path}: {value!r} is written in the series; numbers and dates are facts"
+                continue
+            assert isinstance(value, str) and value in facts, f"{path}: {value!r} is not the key of a fact"
+            assert facts[value]["value"] is not None and facts[value]["source"] in data["sources"], path
+            refs += 1
+    assert refs > entries, "every entry shows at least one fact, and every chart a date"
+    # and a value is never shown twice in one chart: each entry points at its own fact
+    for name, series in data["series"].items():
+        keys = [v for p, v in _series_refs(series["entries"], "") if isinstance(v, str) and v in facts]
+        assert len(keys) == len(set(keys)), f"series.{name} shows a fact twice"
 
 
-def test_chart_series_agree_with_the_facts():
-    data = load_facts()
-    facts = data["facts"]
-    arena = {e["name"]: e for e in data["series"]["arena_elo"]["entries"]}
-    assert arena["Z-Image-Turbo"]["elo"] == facts["arena_elo"]["value"]
-    assert arena["Qwen-Image"]["elo"] == facts["qwen_image_arena_elo"]["value"]
-    ranked = sorted(arena.values(), key=lambda e: -e["elo"])
-    assert ranked.index(arena["Z-Image-Turbo"]) + 1 == facts["arena_rank"]["value"]
-    open_ranked = [e for e in ranked if e["open"]]
-    assert open_ranked[0]["name"] == "Z-Image-Turbo"
-    size = {e["name"]: e for e in data["series"]["model_size"]["entries"]}
-    assert size["Z-Image-Turbo"]["dit"] == facts["params"]["value"]
-    assert size["Qwen-Image"]["dit"] == facts["qwen_image_params"]["value"]
-    assert size["FLUX.2 [dev]"]["dit"] == facts["flux2_dev_params"]["value"]
-    assert size["FLUX.2 [dev]"]["text_encoder"] == facts["flux2_dev_te_params"]["value"]
+def test_the_article_and_the_arena_chart_share_their_facts():
+    """The numbers the prose and the chart both print are one fact each, used in both places."""
+    arena = {e["name"]: e for e in load_facts()["series"]["arena_elo"]["entries"]}
+    size = {e["name"]: e for e in load_facts()["series"]["model_size"]["entries"]}
+    assert arena["Z-Image-Turbo"]["elo"] == "arena_elo"
+    assert arena["Qwen-Image"]["elo"] == "qwen_image_arena_elo"
+    assert load_facts()["series"]["arena_elo"]["rank"] == "arena_rank"
+    assert load_facts()["series"]["arena_elo"]["open_rank"] == "arena_open_rank"
+    assert size["Z-Image-Turbo"]["dit"] == "params"
+    assert size["Qwen-Image"]["dit"] == "qwen_image_params"
+    assert size["FLUX.2 [dev]"]["dit"] == "flux2_dev_params"
+    assert size["FLUX.2 [dev]"]["text_encoder"] == "flux2_dev_te_params"
+
+
+# The technical reports: Z-Image's (its tables, read through transcriptions) and Qwen-Image's.
+TECHNICAL_REPORTS = {"report", "qwen_image_report"}
 
 
 def test_secondary_facts_are_only_the_technical_reports():
     data = load_facts()
     for key, fact in data["facts"].items():
         if fact["verdict"] == "secondary":
-            assert fact["source"] == "report", f"secondary fact {key} should cite the technical report"
+            assert fact["source"] in TECHNICAL_REPORTS, f"secondary fact {key} should cite a technical report"
 
 
 # --------------------------------------------------------------------------- the article sources
@@ -225,7 +322,7 @@ def test_secondary_facts_are_only_the_technical_reports():
 def test_sections_are_the_ten_of_the_outline_in_order(lang):
     secs = sections(lang)
     assert [s.id for s in secs] == SECTION_IDS
-    assert [s.meta["order"] for s in secs] == list(range(1, 11))
+    assert [s.source.order for s in secs] == list(range(1, 11))
     for i, s in enumerate(secs, start=1):
         assert s.path.name == f"{i:02d}-{s.id}.md"
 
@@ -243,7 +340,7 @@ def test_both_languages_have_the_same_blocks_per_section():
         assert zh.id == en.id
         assert [block_signature(b) for b in zh.blocks] == [block_signature(b) for b in en.blocks], zh.id
         assert image_refs(zh) == image_refs(en), zh.id
-        assert zh.meta.get("layout") == en.meta.get("layout"), zh.id
+        assert zh.source.layout == en.source.layout, zh.id
 
 
 def test_both_languages_cite_the_same_facts():
@@ -255,14 +352,14 @@ def test_image_and_chart_references_are_known():
     for lang in LANGS:
         for s in sections(lang):
             for b in s.blocks:
-                if b["name"] == "figure":
-                    assert b["args"][0] in SHOWCASE_IMAGES, b
-                elif b["name"] == "gallery":
-                    assert set(yaml.safe_load(b["body"])) <= SHOWCASE_IMAGES, b
-                elif b["name"] == "compare":
-                    assert b["args"][0] in COMPARE_SETS, b
-                elif b["name"] == "chart":
-                    assert b["args"][0] in CHART_IDS, b
+                if b.name == "figure":
+                    assert b.args[0] in SHOWCASE_IMAGES, b
+                elif b.name == "gallery":
+                    assert set(yaml.safe_load(b.body)) <= SHOWCASE_IMAGES, b
+                elif b.name == "compare":
+                    assert b.args[0] in COMPARE_SETS, b
+                elif b.name == "chart":
+                    assert b.args[0] in CHART_IDS, b
     zh_refs = {r for s in sections("zh") for r in image_refs(s)}
     assert zh_refs == SHOWCASE_IMAGES | COMPARE_SETS, "every showcase image and set is used once"
 
@@ -276,29 +373,29 @@ def test_image_references_exist_in_the_manifest():
     sets = set(manifest.get("sets", {}))
     for s in sections("zh"):
         for b in s.blocks:
-            if b["name"] == "figure":
-                assert b["args"][0] in ids
-            elif b["name"] == "gallery":
-                assert set(yaml.safe_load(b["body"])) <= ids
-            elif b["name"] == "compare":
-                assert b["args"][0] in sets
+            if b.name == "figure":
+                assert b.args[0] in ids
+            elif b.name == "gallery":
+                assert set(yaml.safe_load(b.body)) <= ids
+            elif b.name == "compare":
+                assert b.args[0] in sets
 
 
 def test_the_intro_is_a_hero_with_two_calls_to_action_and_the_cover():
     for lang in LANGS:
         intro = sections(lang)[0]
-        assert intro.meta.get("layout") == "hero"
-        names = [b["name"] for b in intro.blocks]
+        assert intro.source.layout == "hero"
+        names = [b.name for b in intro.blocks]
         assert names[:2] == ["cta", "figure"], names
-        buttons = yaml.safe_load(intro.blocks[0]["body"])
+        buttons = yaml.safe_load(intro.blocks[0].body)
         assert len(buttons) == 2 and all(b["href"].startswith("https://") for b in buttons)
-        assert intro.blocks[1]["args"] == ["hero-cover"]
+        assert intro.blocks[1].args == ["hero-cover"]
 
 
 def test_the_technology_section_has_both_charts():
     for lang in LANGS:
         tech = next(s for s in sections(lang) if s.id == "technology")
-        charts = [b["args"][0] for b in tech.blocks if b["name"] == "chart"]
+        charts = [b.args[0] for b in tech.blocks if b.name == "chart"]
         assert set(charts) == CHART_IDS
 
 
@@ -312,8 +409,8 @@ def test_every_faq_question_of_the_outline_is_answered(lang, column):
     faq = next(s for s in sections(lang) if s.id == "faq")
     questions: list[tuple[str, str]] = []
     for b in faq.blocks:
-        assert b["name"] == "faq"
-        parts = re.split(r"^### (.+)$", b["body"], flags=re.M)
+        assert b.name == "faq"
+        parts = re.split(r"^### (.+)$", b.body, flags=re.M)
         questions += [(q.strip(), a.strip()) for q, a in zip(parts[1::2], parts[2::2])]
     for topic in FAQ_TOPICS:
         pattern = topic[column]
@@ -336,10 +433,11 @@ def test_faq_answers_link_the_known_issues():
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_quick_start_has_a_runnable_diffusers_example(lang):
-    body = next(s for s in sections(lang) if s.id == "quick-start").body
-    fences = dict.fromkeys(re.findall(r"^```(\w+)", body, re.M))
-    assert "python" in fences and "bash" in fences
-    code = re.search(r"```python\n(.*?)```", body, re.S).group(1)
+    section = next(s for s in sections(lang) if s.id == "quick-start")
+    body, fences = section.body, section.fences()
+    languages = [info.split()[0] for info, _ in fences if info]
+    assert "python" in languages and "bash" in languages
+    code = next(code for info, code in fences if info.split()[:1] == ["python"])
     compile(code, "quick-start.py", "exec")
     for needle in (
         'ZImagePipeline.from_pretrained(\n    "Tongyi-MAI/Z-Image-Turbo",\n    torch_dtype=torch.bfloat16,',
@@ -375,8 +473,8 @@ def test_numbers_in_prose_come_from_the_facts(lang):
         text = NUMBERED_ITEM.sub(" ", text)
         text = PROSE_NUMBERED.sub(" ", text)
         for block in s.blocks:  # YAML bodies: buttons, galleries, stats
-            if block["name"] in ("cta", "gallery", "stats"):
-                text = text.replace(block["body"], " ")
+            if block.name in ("cta", "gallery", "stats"):
+                text = text.replace(block.body, " ")
         tokens = re.findall(r"[#A-Za-z0-9][\w.#-]*", text)
         stray = [
             t for t in (t.rstrip(".-") for t in tokens)
@@ -396,8 +494,8 @@ def test_page_titles_and_descriptions():
     assert page["zh"]["title"] and page["en"]["title"]
     displays = set()
     for fact in load_facts()["facts"].values():
-        for text in (fact.get("display") or {}).values():
-            displays |= set(re.findall(r"\d+(?:\.\d+)?", text))
+        for shown in (fact.get("display") or {}).values():
+            displays |= set(re.findall(r"\d+(?:\.\d+)?", shown))
         displays.add(str(fact["value"]))
     displays |= {"6"}  # "6B" is the display of `params`
     for lang in LANGS:
@@ -413,14 +511,27 @@ def _chart_data() -> dict:
     return {"facts": load_facts()}
 
 
+@functools.cache
+def _strings() -> dict[str, dict[str, str]]:
+    return load_strings(ROOT, list(LANGS))  # templates/i18n/*.yaml, as the build merges them
+
+
+def chart(chart_id: str, lang: str = "en", data: dict | None = None, strings: dict | None = None) -> str:
+    return str(render_chart(chart_id, data or _chart_data(), lang, _strings()[lang] if strings is None else strings))
+
+
+def chart_error(chart_id: str, mutate) -> ChartDataError:
+    data = _chart_data()
+    mutate(data["facts"])
+    with pytest.raises(ChartDataError) as info:
+        chart(chart_id, data=data)
+    return info.value
+
+
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("chart_id", sorted(CHART_IDS))
 def test_charts_are_accessible_figures_with_a_table_and_sources(chart_id, lang):
-    from xml.etree import ElementTree
-
-    from zimage_site.charts import render_chart
-
-    html = str(render_chart(chart_id, _chart_data(), lang, {}))
+    html = chart(chart_id, lang)
     root = ElementTree.fromstring(html)  # well-formed markup
     assert root.tag == "figure" and "chart" in root.get("class").split()
     svg = root.find("svg")
@@ -437,37 +548,198 @@ def test_charts_are_accessible_figures_with_a_table_and_sources(chart_id, lang):
     assert "chart__bar--highlight" in html
 
 
-def test_the_arena_chart_highlights_z_image_turbo_and_states_its_rank():
-    from zimage_site.charts import render_chart
+def test_chart_ids_are_the_engines():
+    assert set(CHARTS) == CHART_IDS
 
-    zh = str(render_chart("arena-elo", _chart_data(), "zh", {}))
-    en = str(render_chart("arena-elo", _chart_data(), "en", {}))
+
+def test_the_arena_chart_highlights_z_image_turbo_and_states_its_rank():
+    zh, en = chart("arena-elo", "zh"), chart("arena-elo", "en")
     assert "总排名第 4" in zh and "开源模型中排名第 1" in zh
     assert "#4 overall" in en
     assert "leaderboard.png" in en
 
 
-def test_chart_strings_can_be_overridden():
-    from zimage_site.charts import render_chart
+def _source_line(html: str) -> list[tuple[str, str]]:
+    return [(a.get("href"), a.text) for a in ElementTree.fromstring(html).findall("p/a")]
 
-    html = str(render_chart("model-size", _chart_data(), "en", {"chart_source": "Data source"}))
-    assert "Data source" in html
+
+def test_charts_read_values_and_sources_through_the_facts():
+    facts = load_facts()
+    # every source of the model-size chart is the source of one of its facts, in the order of the bars
+    keys = [k for e in facts["series"]["model_size"]["entries"] for k in (e["dit"], e["text_encoder"])]
+    expected = list(dict.fromkeys(facts["facts"][k]["source"] for k in keys))
+    assert _source_line(chart("model-size")) == [
+        (facts["sources"][k]["url"], facts["sources"][k]["title"]) for k in expected
+    ]
+    assert expected == ["readme", "qwen_image_card", "qwen_image_report", "flux2_dev_card", "flux2_blog"]
+    # change a fact, and the chart follows: its bar, its table, its description, its source link
+    data = _chart_data()
+    data["facts"]["facts"]["arena_elo"]["value"] = 1027
+    data["facts"]["facts"]["arena_elo"]["source"] = "readme"
+    html = chart("arena-elo", data=data)
+    assert ">1027 · open weights<" in html and "<td>1027</td>" in html and "Elo of 1027" in html
+    assert "1025" not in html
+    assert [href for href, _ in _source_line(html)] == [
+        "https://github.com/Tongyi-MAI/Z-Image/blob/main/assets/leaderboard.png", "https://github.com/Tongyi-MAI/Z-Image",
+    ]
+    # the dates come from facts too
+    data["facts"]["facts"]["arena_as_of"]["value"] = "2025-12-01"
+    assert "Alibaba AI Arena text-to-image Elo (2025-12-01)" in chart("arena-elo", data=data)
+
+
+@pytest.mark.parametrize("lang,title", [("zh", "智能体排行榜（中文）"), ("en", "Agent leaderboard (English)")])
+def test_bilingual_source_titles_print_in_the_page_language(lang, title):
+    data = _chart_data()
+    data["facts"]["sources"]["leaderboard"]["title"] = {"zh": "智能体排行榜（中文）", "en": "Agent leaderboard (English)"}
+    html = chart("arena-elo", lang, data=data)
+    assert [t for _, t in _source_line(html)] == [title]
+    assert "{" not in html and "'zh'" not in html
+
+
+def test_chart_strings_come_from_the_strings_received():
+    strings = dict(_strings()["en"], chart_source="Data source")
+    assert "Data source: <a " in chart("model-size", strings=strings)
+
+
+def test_a_missing_chart_string_is_a_key_error_naming_it():
+    strings = dict(_strings()["en"])
+    del strings["chart_source"]
+    with pytest.raises(KeyError, match="chart_source"):
+        chart("model-size", strings=strings)
+    with pytest.raises(KeyError, match="chart_"):
+        chart("arena-elo", strings={})
+
+
+def test_the_chart_strings_live_in_templates_i18n_in_both_languages():
+    from zimage_site import charts
+
+    assert not hasattr(charts, "DEFAULT_STRINGS"), "UI strings live in templates/i18n/, not in Python"
+    defined = yaml.safe_load((ROOT / "templates" / "i18n" / "charts.yaml").read_text(encoding="utf-8"))
+    for key, value in defined.items():
+        assert key.startswith("chart_"), key
+        assert set(value) == set(LANGS), key
+    others = set()
+    for name in ("core.yaml", "images.yaml"):
+        others |= set(yaml.safe_load((ROOT / "templates" / "i18n" / name).read_text(encoding="utf-8")))
+    assert not set(defined) & others
+
+    class Recording(dict):
+        def __getitem__(self, key):
+            used.add(key)
+            return super().__getitem__(key)
+
+    for lang in LANGS:
+        used: set[str] = set()
+        for chart_id in CHART_IDS:
+            chart(chart_id, lang, strings=Recording(_strings()[lang]))
+        assert used == set(defined), f"unused: {set(defined) - used}, undefined: {used - set(defined)}"
 
 
 def test_charts_escape_the_data():
-    from zimage_site.charts import render_chart
-
     data = _chart_data()
     data["facts"]["series"]["arena_elo"]["entries"][0]["name"] = "<script>alert(1)</script>"
-    html = str(render_chart("arena-elo", data, "en", {}))
+    data["facts"]["sources"]["leaderboard"]["title"] = {"zh": "<b>榜单</b>", "en": "<b>board</b>"}
+    html = chart("arena-elo", data=data)
     assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<b>" not in html and "&lt;b&gt;board&lt;/b&gt;" in html
 
 
 def test_an_unknown_chart_is_a_clear_error():
-    from zimage_site.charts import render_chart
-
     with pytest.raises(ValueError, match=r"unknown chart 'nope'; known charts: arena-elo, model-size"):
-        render_chart("nope", _chart_data(), "zh", {})
+        chart("nope")
+
+
+def _entry(series: str, name: str):
+    return lambda facts: next(e for e in facts["series"][series]["entries"] if e["name"] == name)
+
+
+def _set(getter, key, value):
+    def mutate(facts):
+        getter(facts)[key] = value
+    return mutate
+
+
+def _drop(getter, key):
+    def mutate(facts):
+        del getter(facts)[key]
+    return mutate
+
+
+_zit = _entry("arena_elo", "Z-Image-Turbo")  # entries[3]
+
+
+def _arena(facts):
+    return facts["series"]["arena_elo"]
+
+
+@pytest.mark.parametrize("chart_id,mutate,key,words", [
+    ("arena-elo", _drop(_zit, "elo"), "series.arena_elo.entries[3].elo", ["the Elo is missing", "write elo: FACT-KEY"]),
+    ("arena-elo", _set(_zit, "elo", None), "series.arena_elo.entries[3].elo", ["empty (null)", "write elo: FACT-KEY"]),
+    ("arena-elo", _set(_zit, "elo", "arena_elos"), "series.arena_elo.entries[3].elo",
+     ["unknown fact 'arena_elos'", "did you mean arena_elo"]),
+    ("arena-elo", _set(_zit, "elo", 1025), "series.arena_elo.entries[3].elo",
+     ["the number 1025 is written here", "add it under facts:"]),
+    ("arena-elo", _set(_arena, "axis_min", 1100), "series.arena_elo.axis_min",
+     ["not below the lowest Elo in the chart (Ideogram 3.0, 936)", "write a number below 936"]),
+    ("arena-elo", _set(_arena, "axis_min", 936), "series.arena_elo.axis_min", ["write a number below 936"]),
+    ("arena-elo", _set(_arena, "axis_min", "900"), "series.arena_elo.axis_min", ["expected a number"]),
+    ("arena-elo", _set(_arena, "as_of", None), "series.arena_elo.as_of", ["empty (null)", "as_of: arena_as_of"]),
+    ("arena-elo", _set(_zit, "higlight", True), "series.arena_elo.entries[3].higlight",
+     ["unknown key", "did you mean highlight?"]),
+    ("arena-elo", _set(_entry("arena_elo", "Imagen 4 Ultra"), "highlight", True), "series.arena_elo.entries",
+     ["2 entries have highlight: true"]),
+    ("arena-elo", _set(_zit, "open", False), "series.arena_elo.entries[3].open", ["not open"]),
+    ("arena-elo", lambda f: f["facts"]["arena_elo"].update(value=1040), "series.arena_elo.rank",
+     ["arena_rank says #4", "Z-Image-Turbo at #3"]),
+    ("arena-elo", lambda f: f["facts"]["arena_elo"].update(value="1025"), "facts.arena_elo.value",
+     ["series.arena_elo.entries[3].elo plots it", "not a number"]),
+    ("arena-elo", lambda f: f["facts"]["seedream4_arena_elo"].update(source="nope"),
+     "facts.seedream4_arena_elo.source", ["'nope' is not a source"]),
+    ("arena-elo", lambda f: f["series"].pop("arena_elo"), "series.arena_elo", ["the series is missing"]),
+    ("model-size", _set(_entry("model_size", "Qwen-Image"), "dit", None), "series.model_size.entries[1].dit",
+     ["empty (null)", "dit: params"]),
+    ("model-size", lambda f: f["facts"]["params"].update(value=0), "facts.params.value", ["above 0"]),
+    ("model-size", lambda f: f["series"]["model_size"].update(entries=[]), "series.model_size.entries",
+     ["an empty list"]),
+])
+def test_chart_data_mistakes_name_the_file_the_key_and_the_fix(chart_id, mutate, key, words):
+    err = chart_error(chart_id, mutate)
+    assert isinstance(err, ValueError)
+    message = str(err)
+    assert message.startswith(f"content/data/facts.yaml, {key}: "), message
+    assert "; fix: " in message and (err.file, err.key) == ("content/data/facts.yaml", key)
+    for word in words:
+        assert word in message, message
+
+
+def test_every_chart_data_mistake_is_reported_at_once():
+    def mutate(facts):
+        entries = facts["series"]["arena_elo"]["entries"]
+        del entries[0]["elo"]
+        entries[5]["elo"] = None
+    err = chart_error("arena-elo", mutate)
+    assert [key for key, _, _ in err.problems] == ["series.arena_elo.entries[0].elo", "series.arena_elo.entries[5].elo"]
+
+
+def test_a_chart_data_mistake_stops_the_build_with_the_facts_file_and_key(tmp_path):
+    site = tmp_path / "site"
+    for name in ("content", "templates", "static", "images"):
+        if (ROOT / name).exists():
+            shutil.copytree(ROOT / name, site / name)
+    shutil.copy(ROOT / "site.yaml", site / "site.yaml")
+    facts = site / "content" / "data" / "facts.yaml"
+    source = facts.read_text(encoding="utf-8")
+    broken = source.replace("{name: Z-Image-Turbo, elo: arena_elo, open: true", "{name: Z-Image-Turbo, open: true")
+    assert broken != source
+    facts.write_text(broken, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "zimage_site", "build", "--root", str(site), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "content/data/facts.yaml, series.arena_elo.entries[3].elo: the Elo is missing" in output, output
+    assert "write elo: FACT-KEY" in output and "Traceback" not in output
 
 
 # --------------------------------------------------------------------------- the built pages

@@ -11,71 +11,33 @@
 Colours come from CSS classes (`chart__bar`, `chart__bar--highlight`, `chart__bar--te`, …), never
 from inline colours, so the light and dark themes both work. Every string from the data is escaped.
 
-The data is `data["facts"]["series"][<series>]` of content/data/facts.yaml; the sources are
-`data["facts"]["sources"]`.
+The data is `data["facts"]["series"][<series>]` of content/data/facts.yaml. A series holds no
+number of its own: each value it plots or prints is the key of a fact (`elo: arena_elo`), and the
+chart reads the value from `facts:` and links the fact's source from `sources:`. Only display
+settings (where an axis starts) are literal. The series is checked before anything is drawn: a
+mistake raises `ChartDataError` (a `ValueError`) naming the file, the key path and the fix.
+
+UI strings come from `strings` (templates/i18n/charts.yaml, merged by the engine); a key missing
+there is a bug and raises `KeyError`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["CHARTS", "render_chart"]
+from zimage_site.data import text as localized
 
-# UI strings with their defaults; a key present in `strings` (templates/i18n.yaml) wins.
-DEFAULT_STRINGS: dict[str, dict[str, str]] = {
-    "zh": {
-        "chart_source": "来源",
-        "chart_data": "查看数据表",
-        "chart_as_of": "数据日期",
-        "chart_open": "开源",
-        "chart_closed": "闭源",
-        "chart_model": "模型",
-        "chart_weights": "权重",
-        "chart_arena_title": "阿里 AI Arena 文生图榜单 Elo（{date}）",
-        "chart_arena_caption": "阿里 AI Arena 文生图 Elo 排名（{date}）：Z-Image-Turbo 总排名第 {rank}，开源模型第 {open_rank}。横轴从 {axis_min} 起，以便看清差距。",
-        "chart_arena_desc": "横向条形图，{count} 个模型按 Elo 从高到低排列，横轴从 {axis_min} 起。{highlight} 的 Elo 为 {elo}，总排名第 {rank}，在开源模型中排名第 {open_rank}。最高的是 {top}（{top_elo}），最低的是 {bottom}（{bottom_elo}）。各模型分数：{items}。",
-        "chart_arena_rank": "排名",
-        "chart_arena_elo": "Elo",
-        "chart_size_title": "模型规模对比：扩散 Transformer 与文本编码器参数量（十亿）",
-        "chart_size_caption": "模型规模对比（单位：十亿参数）：深色为扩散 Transformer，浅色为文本编码器。",
-        "chart_size_desc": "堆叠横向条形图，比较 {count} 个模型的参数量（十亿），每条分为扩散 Transformer 和文本编码器两段。{items}。",
-        "chart_size_item": "{name}：扩散 Transformer {dit}B，文本编码器（{te_name}）{te}B，合计 {total}B",
-        "chart_size_dit": "扩散 Transformer",
-        "chart_size_te": "文本编码器",
-        "chart_size_total": "合计",
-        "chart_unit_b": "十亿参数",
-        "chart_list_sep": "；",
-        "chart_open_mark": "（{word}）",
-    },
-    "en": {
-        "chart_source": "Source",
-        "chart_data": "Show the data",
-        "chart_as_of": "Data as of",
-        "chart_open": "open weights",
-        "chart_closed": "closed",
-        "chart_model": "Model",
-        "chart_weights": "Weights",
-        "chart_arena_title": "Alibaba AI Arena text-to-image Elo ({date})",
-        "chart_arena_caption": "Alibaba AI Arena text-to-image Elo ({date}): Z-Image-Turbo ranks #{rank} overall and #{open_rank} among open models. The axis starts at {axis_min} to make the gaps visible.",
-        "chart_arena_desc": "Horizontal bar chart of {count} models sorted by Elo, axis starting at {axis_min}. {highlight} has an Elo of {elo}: #{rank} overall and #{open_rank} among open-weights models. The highest is {top} ({top_elo}), the lowest {bottom} ({bottom_elo}). Scores: {items}.",
-        "chart_arena_rank": "Rank",
-        "chart_arena_elo": "Elo",
-        "chart_size_title": "Model size: diffusion transformer and text encoder parameters (billions)",
-        "chart_size_caption": "Model size in billions of parameters: the dark segment is the diffusion transformer, the light one the text encoder.",
-        "chart_size_desc": "Stacked horizontal bar chart comparing the parameter counts (billions) of {count} models, each bar split into the diffusion transformer and the text encoder. {items}.",
-        "chart_size_item": "{name}: diffusion transformer {dit}B, text encoder ({te_name}) {te}B, {total}B in all",
-        "chart_size_dit": "Diffusion transformer",
-        "chart_size_te": "Text encoder",
-        "chart_size_total": "Total",
-        "chart_unit_b": "billion parameters",
-        "chart_list_sep": "; ",
-        "chart_open_mark": " ({word})",
-    },
-}
+__all__ = ["CHARTS", "FACTS_FILE", "STRINGS_FILE", "ChartDataError", "render_chart"]
+
+FACTS_FILE = "content/data/facts.yaml"
+STRINGS_FILE = "templates/i18n/charts.yaml"
 
 _HL_ROW = ' class="chart__table-highlight"'
 
@@ -89,45 +51,252 @@ TOP = 12
 AXIS_H = 28
 
 
-def render_chart(chart_id: str, data: Mapping[str, Any], lang: str, strings: Mapping[str, Any]) -> Markup:
-    """Render the chart `chart_id` as safe HTML, in `lang`, from the loaded data files."""
+def render_chart(chart_id: str, data: Mapping[str, Any], lang: str, strings: Mapping[str, str]) -> Markup:
+    """Render the chart `chart_id` as safe HTML, in `lang`, from the loaded data files.
+
+    `data` maps data file names to their content (`{"facts": <facts.yaml>}`); `strings` maps UI
+    string keys to their text in `lang`. Raises `ChartDataError` (a `ValueError`) when the chart's
+    series is not usable, `KeyError` when a UI string is missing.
+    """
     try:
-        builder = CHARTS[chart_id]
+        spec = CHARTS[chart_id]
     except KeyError:
         known = ", ".join(sorted(CHARTS))
         raise ValueError(f"unknown chart {chart_id!r}; known charts: {known}") from None
-    facts = data.get("facts") or {}
-    return builder(_Ctx(chart_id, facts, lang, strings or {}))
+    series = _read_series(spec, data.get("facts"))
+    return spec.draw(_Ctx(chart_id, lang, strings), series)
 
 
 class _Ctx:
-    """What every chart builder needs: its id, the facts file, the language and its strings."""
+    """What every chart builder needs: its id, the language and its UI strings."""
 
-    def __init__(self, chart_id: str, facts: Mapping[str, Any], lang: str, strings: Mapping[str, Any]):
+    def __init__(self, chart_id: str, lang: str, strings: Mapping[str, str]):
         self.chart_id = chart_id
-        self.facts = facts
-        self.lang = lang if lang in DEFAULT_STRINGS else "en"
+        self.lang = lang
         self.strings = strings
 
     def t(self, key: str, **fields: Any) -> str:
-        text = self.strings.get(key)
-        if not isinstance(text, str):
-            text = DEFAULT_STRINGS[self.lang][key]
-        return text.format(**fields) if fields else text
-
-    def series(self, name: str) -> Mapping[str, Any]:
         try:
-            return self.facts["series"][name]
-        except (KeyError, TypeError):
-            raise ValueError(
-                f"chart {self.chart_id!r} needs series {name!r} in content/data/facts.yaml"
-            ) from None
+            template = self.strings[key]
+        except KeyError:
+            raise KeyError(f"the UI string {key!r} is not defined; "
+                           f"add {key}: {{zh: …, en: …}} to {STRINGS_FILE}") from None
+        return template.format(**fields) if fields else template
 
-    def source(self, key: str) -> Mapping[str, Any]:
-        try:
-            return self.facts["sources"][key]
-        except (KeyError, TypeError):
-            raise ValueError(f"chart {self.chart_id!r}: unknown source {key!r}") from None
+
+# --- the series: read and checked before anything is drawn ----------------------------------------
+
+
+class ChartDataError(ValueError):
+    """A series of content/data/facts.yaml that a chart cannot draw: where, what, and the fix."""
+
+    def __init__(self, problems: list[tuple[str, str, str]]):
+        self.problems = problems  # (key path, what is wrong, how to fix it)
+        self.file = FACTS_FILE
+        self.key, self.problem, self.fix = problems[0]
+        super().__init__("\n".join(f"{FACTS_FILE}, {key}: {what}; fix: {fix}" for key, what, fix in problems))
+
+
+# What a series field holds: the key of a fact whose value is a number, a positive number, a whole
+# number >= 1 (a rank) or a date; or, for display settings and labels, a literal.
+FACT_NUMBER, FACT_POSITIVE, FACT_RANK, FACT_DATE = "fact-number", "fact-positive", "fact-rank", "fact-date"
+NUMBER, FLAG, NAME = "number", "flag", "name"
+_FACT_KINDS = (FACT_NUMBER, FACT_POSITIVE, FACT_RANK, FACT_DATE)
+
+
+@dataclass(frozen=True)
+class Value:
+    kind: str
+    required: bool = True
+    default: Any = None
+    example: str = ""  # a fact key to show in a fix
+    doc: str = ""      # what the field is, for messages
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    series: str                        # the key under `series:`
+    fields: dict[str, Value]           # the series' own fields (besides `entries`)
+    entry: dict[str, Value]            # the fields of each entry
+    draw: Callable[[_Ctx, Series], Markup]
+    check: Callable[[Series, _Reader], None] | None = None  # checks across entries
+
+
+@dataclass
+class Series:
+    """A series with every fact key replaced by the fact's value, and the sources it drew on."""
+
+    name: str
+    fields: dict[str, Any]
+    entries: list[dict[str, Any]]
+    sources: list[Mapping[str, Any]] = field(default_factory=list)  # ordered, without duplicates
+
+
+class _Reader:
+    def __init__(self, spec: ChartSpec, facts_file: Any):
+        self.problems: list[tuple[str, str, str]] = []
+        facts_file = facts_file if isinstance(facts_file, Mapping) else {}
+        self.facts = facts_file.get("facts") if isinstance(facts_file.get("facts"), Mapping) else {}
+        self.sources = facts_file.get("sources") if isinstance(facts_file.get("sources"), Mapping) else {}
+        all_series = facts_file.get("series")
+        self.raw = all_series.get(spec.series) if isinstance(all_series, Mapping) else None
+
+    def fail(self, path: str, what: str, fix: str) -> None:
+        self.problems.append((path, what, fix))
+
+    def raise_if_failed(self) -> None:
+        if self.problems:
+            raise ChartDataError(self.problems)
+
+    def mapping(self, node: Any, path: str, fields: list[str], what: str) -> Mapping[str, Any] | None:
+        if not isinstance(node, Mapping):
+            self.fail(path, f"expected a {what} (a mapping), found {_kind_of(node)}",
+                      f"write it as a mapping with: {', '.join(fields)} (see docs/content.md)")
+            return None
+        for key in node:
+            if key not in fields:
+                close = difflib.get_close_matches(str(key), list(fields), n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                self.fail(f"{path}.{key}", "unknown key",
+                          f"{hint}a {what} takes: {', '.join(fields)}; numbers are facts, referenced by key")
+        return node
+
+    def value(self, node: Mapping[str, Any], name: str, spec: Value, path: str, used: list[str]) -> Any:
+        where = f"{path}.{name}"
+        if name not in node or node[name] is None:
+            if not spec.required:
+                return spec.default
+            state = "is empty (null)" if name in node else "is missing"
+            if spec.kind in _FACT_KINDS:
+                self.fail(where, f"{spec.doc or name} {state}",
+                          f"write {name}: FACT-KEY, the key of a fact under facts: (e.g. {name}: {spec.example})")
+            else:
+                self.fail(where, f"{spec.doc or name} {state}", f"write {name}: followed by {_literal_doc(spec.kind)}")
+            return None
+        raw = node[name]
+        if spec.kind == FLAG:
+            if not isinstance(raw, bool):
+                self.fail(where, f"expected true or false, found {_kind_of(raw)}", f"write {name}: true or {name}: false")
+            return raw if isinstance(raw, bool) else None
+        if spec.kind == NAME:
+            if not isinstance(raw, str) or not raw.strip():
+                self.fail(where, f"expected a text, found {_kind_of(raw)}", f"write {name}: followed by the text")
+                return None
+            return raw
+        if spec.kind == NUMBER:
+            if not _is_number(raw) or not math.isfinite(raw):
+                self.fail(where, f"expected a number, found {_kind_of(raw)}", f"write {name}: followed by a number")
+                return None
+            return raw
+        return self.fact(raw, spec, where, used)
+
+    def fact(self, key: Any, spec: Value, where: str, used: list[str]) -> Any:
+        if not isinstance(key, str):
+            if _is_number(key) or isinstance(key, dt.date):
+                self.fail(where, f"{_kind_of(key)} is written here, but a chart takes its numbers and dates from facts",
+                          f"add it under facts: (value, source, verdict, as_of) or reuse the fact that holds it, "
+                          f"then write its key here (e.g. {spec.example})")
+            else:
+                self.fail(where, f"expected the key of a fact, found {_kind_of(key)}",
+                          f"write the key of a fact under facts: (e.g. {spec.example})")
+            return None
+        fact = self.facts.get(key)
+        if fact is None:
+            close = difflib.get_close_matches(key, list(self.facts), n=3)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            self.fail(where, f"unknown fact {key!r}", f"{hint}add {key} under facts: with value, source and verdict, "
+                                                       "or use the key of an existing fact")
+            return None
+        if not isinstance(fact, Mapping):
+            self.fail(f"facts.{key}", "expected a mapping with value:, source:, verdict:", "see docs/content.md")
+            return None
+        value, fact_path = fact.get("value"), f"facts.{key}.value"
+        if spec.kind == FACT_DATE:
+            if not isinstance(value, (str, dt.date)) or not str(value).strip():
+                self.fail(fact_path, f"{where} needs a date, found {_kind_of(value)}", 'write the date, e.g. value: "2025-11-26"')
+                return None
+        elif spec.kind == FACT_RANK:
+            if not _is_number(value) or not float(value).is_integer() or value < 1:
+                self.fail(fact_path, f"{where} needs a rank (a whole number from 1), found {_kind_of(value)}",
+                          "write the rank, e.g. value: 4")
+                return None
+        elif not _is_number(value) or not math.isfinite(value):
+            self.fail(fact_path, f"{where} plots it, but it is {_kind_of(value)}, not a number",
+                      "write the number alone as the value (units and wording belong in display:)")
+            return None
+        elif spec.kind == FACT_POSITIVE and value <= 0:
+            self.fail(fact_path, f"{where} plots it as a size, but it is {value}", "write a number above 0")
+            return None
+        source_key = fact.get("source")
+        source = self.sources.get(source_key) if isinstance(source_key, str) else None
+        if not isinstance(source, Mapping) or not source.get("url") or not source.get("title"):
+            known = ", ".join(self.sources) or "(none yet)"
+            self.fail(f"facts.{key}.source", f"the chart links the source of every value it shows, "
+                      f"and {source_key!r} is not a source with a title and a url",
+                      f"name one of the sources: {known}")
+            return None
+        used.append(source_key)
+        return value
+
+
+def _read_series(spec: ChartSpec, facts_file: Any) -> Series:
+    """The series of `spec`, every fact key resolved; ChartDataError lists what is wrong."""
+    r = _Reader(spec, facts_file)
+    path = f"series.{spec.series}"
+    if r.raw is None:
+        raise ChartDataError([(path, "the series is missing",
+                               f"add series: {spec.series}: with {', '.join(spec.fields)} (see the other series)")])
+    node = r.mapping(r.raw, path, [*spec.fields, "entries"], "series")
+    r.raise_if_failed()
+    assert node is not None
+    series_sources: list[str] = []
+    entry_sources: list[str] = []
+    fields = {name: r.value(node, name, f, path, series_sources) for name, f in spec.fields.items()}
+    raw_entries = node.get("entries")
+    entries: list[dict[str, Any]] = []
+    if not isinstance(raw_entries, list) or not raw_entries:
+        r.fail(f"{path}.entries", f"expected a list of entries, found {_kind_of(raw_entries)}",
+               f"write one entry per bar: - {{{', '.join(f'{k}: …' for k, f in spec.entry.items() if f.required)}}}")
+    else:
+        for i, raw in enumerate(raw_entries):
+            entry_path = f"{path}.entries[{i}]"
+            entry = r.mapping(raw, entry_path, list(spec.entry), "chart entry")
+            if entry is not None:
+                entries.append({name: r.value(entry, name, f, entry_path, entry_sources)
+                                for name, f in spec.entry.items()})
+    r.raise_if_failed()
+    series = Series(spec.series, fields, entries)
+    if spec.check:
+        spec.check(series, r)
+        r.raise_if_failed()
+    series.sources = [r.sources[key] for key in dict.fromkeys(entry_sources + series_sources)]
+    return series
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the flag {str(value).lower()}"
+    if _is_number(value):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, dt.date):
+        return f"the date {value}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    return type(value).__name__
+
+
+def _literal_doc(kind: str) -> str:
+    return {NUMBER: "a number", FLAG: "true or false", NAME: "a text"}[kind]
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -140,26 +309,13 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def _series_sources(series: Mapping[str, Any]) -> list[str]:
-    keys: list[str] = []
-    if series.get("source"):
-        keys.append(series["source"])
-    keys.extend(series.get("sources") or [])
-    for entry in series.get("entries") or []:
-        if entry.get("source"):
-            keys.append(entry["source"])
-    return list(dict.fromkeys(keys))  # ordered, without duplicates
-
-
-def _figure(ctx: _Ctx, *, svg: str, caption: str, table: str, series: Mapping[str, Any]) -> Markup:
+def _figure(ctx: _Ctx, *, svg: str, caption: str, table: str, series: Series) -> Markup:
     base = f"chart-{ctx.chart_id}"
-    sources = []
-    for key in _series_sources(series):
-        src = ctx.source(key)
-        sources.append(f'<a href="{escape(src["url"])}">{escape(src["title"])}</a>')
-    sep = "；" if ctx.lang == "zh" else "; "
-    colon = "：" if ctx.lang == "zh" else ": "
-    as_of = series.get("as_of")
+    links = [
+        f'<a href="{escape(src["url"])}">{escape(localized(src["title"], ctx.lang))}</a>' for src in series.sources
+    ]
+    colon = str(escape(ctx.t("chart_colon")))
+    as_of = series.fields.get("as_of")
     as_of_html = (
         f'<span class="chart__as-of">{escape(ctx.t("chart_as_of"))}{colon}{escape(str(as_of))}</span>'
         if as_of
@@ -170,7 +326,7 @@ def _figure(ctx: _Ctx, *, svg: str, caption: str, table: str, series: Mapping[st
         f'<figcaption class="chart__caption">{escape(caption)}</figcaption>'
         f"{svg}"
         f'<details class="chart__data"><summary>{escape(ctx.t("chart_data"))}</summary>{table}</details>'
-        f'<p class="chart__source">{escape(ctx.t("chart_source"))}{colon}{sep.join(sources)}'
+        f'<p class="chart__source">{escape(ctx.t("chart_source"))}{colon}{str(escape(ctx.t("chart_list_sep"))).join(links)}'
         f"{' ' + as_of_html if as_of_html else ''}</p>"
         "</figure>"
     )
@@ -219,23 +375,61 @@ def _ticks(lo: float, hi: float) -> tuple[list[float], float]:
 # --- the charts -----------------------------------------------------------------------------------
 
 
-def _arena_elo(ctx: _Ctx) -> Markup:
-    series = ctx.series("arena_elo")
-    entries = sorted(series.get("entries") or [], key=lambda e: -float(e["elo"]))
-    if not entries:
-        raise ValueError("series 'arena_elo' has no entries")
-    axis_min = float(series.get("axis_min", 0))
+def _by_elo(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(entries, key=lambda e: -float(e["elo"]))
+
+
+def _check_arena(series: Series, r: _Reader) -> None:
+    path = f"series.{series.name}"
+    highlighted = [e for e in series.entries if e["highlight"]]
+    if len(highlighted) != 1:
+        names = ", ".join(e["name"] for e in highlighted) or "none"
+        r.fail(f"{path}.entries", f"{len(highlighted)} entries have highlight: true ({names})",
+               "mark exactly one entry, the model whose rank the chart states, with highlight: true")
+        return
+    ranked = _by_elo(series.entries)
+    axis_min, lowest = series.fields["axis_min"], ranked[-1]
+    if axis_min >= lowest["elo"]:
+        r.fail(f"{path}.axis_min", f"the axis starts at {_num(axis_min)}, not below the lowest Elo in the chart "
+               f"({lowest['name']}, {_num(lowest['elo'])}), so its bar would have no length",
+               f"write a number below {_num(lowest['elo'])}, e.g. axis_min: {_num(_round_down(lowest['elo']))}")
+    hl = highlighted[0]
+    rank = ranked.index(hl) + 1
+    if rank != series.fields["rank"]:
+        r.fail(f"{path}.rank", f"the fact {r.raw['rank']} says #{_num(series.fields['rank'])}, but by their Elo the "
+               f"entries put {hl['name']} at #{rank}", f"correct the fact {r.raw['rank']} or the Elo facts of the "
+               "entries, so that the caption and the bars agree")
+    if not hl["open"]:
+        r.fail(f"{path}.entries[{series.entries.index(hl)}].open", f"{hl['name']} is highlighted but not open, so it "
+               f"has no rank among the open models that {r.raw['open_rank']} could state",
+               "write open: true for an open-weights model, or highlight an open model")
+    else:
+        open_rank = [e for e in ranked if e["open"]].index(hl) + 1
+        if open_rank != series.fields["open_rank"]:
+            r.fail(f"{path}.open_rank", f"the fact {r.raw['open_rank']} says #{_num(series.fields['open_rank'])}, "
+                   f"but among the open entries {hl['name']} is #{open_rank}",
+                   f"correct the fact {r.raw['open_rank']}, or the open: flags or Elo facts of the entries")
+
+
+def _round_down(value: float) -> float:
+    """A round number below `value` where an axis can start: 936 -> 900, 900 -> 800."""
+    step = 10 ** max(math.floor(math.log10(abs(value))) - 1, 0) if value else 1
+    lower = math.floor(value / step) * step
+    return lower if lower < value else lower - step
+
+
+def _arena_elo(ctx: _Ctx, series: Series) -> Markup:
+    entries = _by_elo(series.entries)
+    axis_min = float(series.fields["axis_min"])
     ticks, axis_max = _ticks(axis_min, max(float(e["elo"]) for e in entries))
     plot_w = WIDTH - LABEL_W - VALUE_W
 
     def scale(v: float) -> float:
         return LABEL_W + (v - axis_min) / (axis_max - axis_min) * plot_w
 
-    date = str(series.get("as_of", ""))
-    highlight = next((e for e in entries if e.get("highlight")), entries[0])
-    rank = entries.index(highlight) + 1
-    open_entries = [e for e in entries if e.get("open")]
-    open_rank = open_entries.index(highlight) + 1 if highlight in open_entries else 0
+    date = str(series.fields["as_of"])
+    highlight = next(e for e in entries if e["highlight"])
+    rank, open_rank = _num(series.fields["rank"]), _num(series.fields["open_rank"])
     open_word, closed_word = ctx.t("chart_open"), ctx.t("chart_closed")
 
     rows_h = ROW_H * len(entries)
@@ -299,11 +493,15 @@ def _arena_elo(ctx: _Ctx) -> Markup:
     return _figure(ctx, svg="".join(svg), caption=caption, table=table, series=series)
 
 
-def _model_size(ctx: _Ctx) -> Markup:
-    series = ctx.series("model_size")
-    entries = list(series.get("entries") or [])
-    if not entries:
-        raise ValueError("series 'model_size' has no entries")
+def _check_model_size(series: Series, r: _Reader) -> None:
+    for i, e in enumerate(series.entries):
+        if e["text_encoder"] is not None and not e["text_encoder_name"]:
+            r.fail(f"series.{series.name}.entries[{i}].text_encoder_name", "the text encoder has no name",
+                   "write text_encoder_name: the model used as text encoder, e.g. Qwen3-4B")
+
+
+def _model_size(ctx: _Ctx, series: Series) -> Markup:
+    entries = series.entries
     totals = [float(e["dit"]) + float(e.get("text_encoder") or 0) for e in entries]
     ticks, axis_max = _ticks(0.0, max(totals))
     legend_h = 26
@@ -382,7 +580,35 @@ def _model_size(ctx: _Ctx) -> Markup:
     return _figure(ctx, svg="".join(svg), caption=ctx.t("chart_size_caption"), table=table, series=series)
 
 
-CHARTS: dict[str, Callable[[_Ctx], Markup]] = {
-    "arena-elo": _arena_elo,
-    "model-size": _model_size,
+CHARTS: dict[str, ChartSpec] = {
+    "arena-elo": ChartSpec(
+        series="arena_elo",
+        fields={
+            "as_of": Value(FACT_DATE, example="arena_as_of", doc="the date of the snapshot"),
+            "rank": Value(FACT_RANK, example="arena_rank", doc="the highlighted model's rank"),
+            "open_rank": Value(FACT_RANK, example="arena_open_rank", doc="its rank among open models"),
+            "axis_min": Value(NUMBER, required=False, default=0, doc="where the axis starts"),
+        },
+        entry={
+            "name": Value(NAME, doc="the model's name"),
+            "elo": Value(FACT_NUMBER, example="arena_elo", doc="the Elo"),
+            "open": Value(FLAG, required=False, default=False),
+            "highlight": Value(FLAG, required=False, default=False),
+        },
+        draw=_arena_elo,
+        check=_check_arena,
+    ),
+    "model-size": ChartSpec(
+        series="model_size",
+        fields={"as_of": Value(FACT_DATE, example="turbo_release", doc="the date of the data")},
+        entry={
+            "name": Value(NAME, doc="the model's name"),
+            "dit": Value(FACT_POSITIVE, example="params", doc="the diffusion transformer's size"),
+            "text_encoder": Value(FACT_POSITIVE, required=False, example="te_params", doc="the text encoder's size"),
+            "text_encoder_name": Value(NAME, required=False, default=""),
+            "highlight": Value(FLAG, required=False, default=False),
+        },
+        draw=_model_size,
+        check=_check_model_size,
+    ),
 }
