@@ -179,11 +179,15 @@ def compare(b: Block) -> str:
 
 
 def chart(b: Block) -> str:
-    from zimage_site.charts import render_chart
+    from zimage_site.charts import ChartDataError, render_chart
 
     chart_id = b.arg("chart id", [])
     try:
         svg = render_chart(chart_id, b.page.data.files, b.page.lang, b.page.strings)
+    except ChartDataError as exc:  # the data is wrong: point at facts.yaml, not at the section
+        lines = b.page.data.lines.get("facts", {})
+        raise SiteError([Problem(f"chart {chart_id!r}: {what}", file=str(exc.file), line=lines.get(key), key=key,
+                                 fix=fix) for key, what, fix in exc.problems]) from None
     except (KeyError, ValueError, TypeError) as exc:
         raise b.error(f"chart {chart_id!r}: {str(exc).strip(chr(39) + chr(34))}",
                       "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from None
@@ -215,9 +219,6 @@ def render_block(md: "MarkdownRenderer", open_tok: Token, inner: list[Token], en
     if open_tok.map:
         src_lines = section.source.splitlines()
         start, end = open_tok.map
-        body = src_lines[start + 1 : end]
-        if body and body[-1].strip().startswith(":::"):
-            body = body[:-1]
-        raw = "\n".join(body)
+        raw = "\n".join(src_lines[start + 1 : end])  # the map ends before the closing :::
     block = Block(words[0], words[1:], inner, raw, line, md, env)
     return BLOCKS[words[0]](block)
