@@ -738,7 +738,8 @@ def test_a_chart_data_mistake_stops_the_build_with_the_facts_file_and_key(tmp_pa
     )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "content/data/facts.yaml, series.arena_elo.entries[3].elo: the Elo is missing" in output, output
+    assert re.search(r'error: content/data/facts\.yaml, line \d+, key "series\.arena_elo\.entries\[3\]\.elo": '
+                     r"chart 'arena-elo': the Elo is missing", output), output
     assert "write elo: FACT-KEY" in output and "Traceback" not in output
 
 
