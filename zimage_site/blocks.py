@@ -6,6 +6,7 @@ returns HTML. Authors write Markdown or a little YAML; the partials decide the m
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -186,7 +187,13 @@ def chart(b: Block) -> str:
         svg = render_chart(chart_id, b.page.data.files, b.page.lang, b.page.strings)
     except ChartDataError as exc:  # the data is wrong: point at facts.yaml, not at the section
         lines = b.page.data.lines.get("facts", {})
-        raise SiteError([Problem(f"chart {chart_id!r}: {what}", file=str(exc.file), line=lines.get(key), key=key,
+
+        def line_of(key: str) -> int | None:  # a missing key: the line of the nearest parent
+            while key and key not in lines:
+                key = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", key) if re.search(r"[.\[]", key) else ""
+            return lines.get(key)
+
+        raise SiteError([Problem(f"chart {chart_id!r}: {what}", file=str(exc.file), line=line_of(key), key=key,
                                  fix=fix) for key, what, fix in exc.problems]) from None
     except (KeyError, ValueError, TypeError) as exc:
         raise b.error(f"chart {chart_id!r}: {str(exc).strip(chr(39) + chr(34))}",
