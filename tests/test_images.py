@@ -7,6 +7,7 @@ asks it to (`allow_test_images=True`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -413,3 +414,62 @@ def test_provenance_roundtrip_and_store_layout(tmp_path):
     assert status.state == "ok"
     sidecar.unlink()
     assert Store(root).check("small", prov["key"]).detail == "the image has no provenance file (an interrupted run)"
+
+
+def test_a_build_lists_the_store_once_and_trusts_the_sha256(tmp_path, monkeypatch):
+    import os
+
+    from zimage_site.images import store as store_module
+
+    root = make_site(tmp_path)
+    for image_id in ("big", "small", "pair-4", "pair-8"):
+        store_test_image(root, image_id)
+    store_dir = os.fspath(root / "images")
+    listings, decoded = [], []
+    for name in ("scandir", "listdir"):
+        original = getattr(os, name)
+
+        def counting(path=".", _original=original):
+            if not isinstance(path, int) and os.fspath(path) == store_dir:
+                listings.append(path)
+            return _original(path)
+
+        monkeypatch.setattr(os, name, counting)
+    real_verify = store_module.verify_png
+    monkeypatch.setattr(store_module, "verify_png", lambda path: decoded.append(path) or real_verify(path))
+
+    catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
+    catalog.publish(root / "out", "/", Report())
+    assert catalog.counts == {"images": 4, "placeholders": 0}
+    assert len(listings) == 1  # once per build, not once per image
+    assert decoded == []  # a SHA-256 match with the provenance is enough for the build
+
+    # `generate` decodes what it keeps: a file replaced together with its provenance is damaged
+    png = Store(root).entries_for("small")[0][0]
+    sidecar = png.with_suffix(".json")
+    broken = png.read_bytes()[:-100]
+    png.write_bytes(broken)
+    prov = json.loads(sidecar.read_text(encoding="utf-8"))
+    prov["sha256"] = hashlib.sha256(broken).hexdigest()
+    sidecar.write_text(json.dumps(prov), encoding="utf-8")
+    status = Store(root).check("small", prov["key"])
+    assert status.state == "corrupt" and status.detail.startswith("the image file is damaged")
+    entry, notes = Store(root).find("small", prov["spec"], allow_test_images=True)
+    assert entry is None and "the image file is damaged" in notes[0]
+
+
+def test_the_store_listing_follows_its_own_writes(tmp_path):
+    root = make_site(tmp_path)
+    store = Store(root)
+    assert store.entries_for("small") == []  # lists the (missing) folder
+    png = store_test_image(root, "small")  # written through another Store object
+    assert store.entries_for("small") == []
+    store.refresh()
+    assert store.entries_for("small") == [(png, png.with_suffix(".json"))]
+    spec = load_manifest(root).images["small"]
+    entry = store.write("small", "f" * 16, drawing(64, 64, 1), {
+        **{k: v for k, v in spec.pixels().items() if k != "guidance"}, "guidance_scale": spec.guidance,
+        "spec": spec.spec_hash, "model": "test-drawing", "created": "2026-01-02T00:00:00+00:00"})
+    assert [p for p, _ in store.entries_for("small")] == sorted([png, entry.png])
+    assert store.remove_others("small", entry.key) == [png, png.with_suffix(".json")]
+    assert store.entries_for("small") == [(entry.png, entry.sidecar)]

@@ -8,11 +8,13 @@ Needs only Pillow.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import textwrap
 from pathlib import Path
 
+from zimage_site.data import text
 from zimage_site.errors import Problem, Report, SiteError
 from zimage_site.images.manifest import MANIFEST, ImageSpec, Manifest, load_manifest
 from zimage_site.images.store import Entry, Store
@@ -31,6 +33,15 @@ SIZES = {
 
 def _compare_sizes(n: int) -> str:
     return f"(min-width: 64rem) {60 / n:.0f}rem, (min-width: 40rem) {100 / n:.0f}vw, 50vw"
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """A hard link where the file system allows it (cache files are replaced, never written in
+    place, so the output keeps its bytes), a copy otherwise."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def prompt_lang(prompt: str) -> str:
@@ -77,7 +88,9 @@ class ImageCatalog:
         if self._entries is None:
             self._entries, self._notes = {}, []
             for spec in self.manifest.images.values():
-                entry, notes = self.store.find(spec.id, spec.spec_hash, allow_test_images=self.allow_test_images)
+                # the build trusts a SHA-256 match with the provenance; `generate` decodes too
+                entry, notes = self.store.find(spec.id, spec.spec_hash, allow_test_images=self.allow_test_images,
+                                               decode=False)
                 self._notes.extend(f"images/{n}" for n in notes)
                 if entry is not None:
                     self._entries[spec.id] = entry
@@ -96,8 +109,9 @@ class ImageCatalog:
     # ------------------------------------------------------------------ publishing
 
     def publish(self, out_dir: Path, base_path: str, report: Report, *, allow_placeholders: bool = True) -> None:
-        """Write the variants of every stored image under out_dir/img/ and prepare the views.
-        Missing images become placeholders (one warning), or a SiteError when not allowed."""
+        """Write the variants of every stored image under out_dir/img/ (a new folder) and prepare
+        the views; `base_path` is the site's URL path, "/" or "/repo/". Missing images become
+        placeholders (one warning), or a SiteError when not allowed."""
         entries = self._resolve()
         missing = self.missing
         if self._notes:
@@ -119,7 +133,6 @@ class ImageCatalog:
                 context=ids, kind="placeholder",
                 fix=f"generate them on a machine with an NVIDIA GPU:  {GENERATE_HINT}"))
 
-        base = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
         img_dir = Path(out_dir) / "img"
         sources = []
         for image_id, entry in entries.items():
@@ -136,7 +149,7 @@ class ImageCatalog:
                 published[image_id] = {"pending": True}
                 continue
             vs = variant_sets[entry.provenance["sha256"]]
-            published[image_id] = self._copy_variants(image_id, vs, img_dir, base)
+            published[image_id] = self._copy_variants(image_id, vs, img_dir, base_path)
         self._published = published
 
     def _copy_variants(self, image_id: str, vs: VariantSet, img_dir: Path, base: str) -> dict:
@@ -146,9 +159,7 @@ class ImageCatalog:
             urls[fmt] = {}
             for w, name in files.items():
                 out_name = f"{stem}.{w}.{EXT[fmt]}"
-                target = img_dir / out_name
-                if not target.exists() or target.stat().st_size != (vs.folder / name).stat().st_size:
-                    shutil.copyfile(vs.folder / name, target)
+                _link_or_copy(vs.folder / name, img_dir / out_name)
                 urls[fmt][w] = base + "img/" + out_name
         sources = [{"type": MIME[fmt], "srcset": ", ".join(f"{u} {w}w" for w, u in sorted(urls[fmt].items()))}
                    for fmt in ("avif", "webp") if urls.get(fmt)]
@@ -185,8 +196,8 @@ class ImageCatalog:
             "height": spec.height,
             "aspect": f"{spec.width} / {spec.height}",
             "size": f"{spec.width}×{spec.height}",
-            "alt": spec.alt.get(lang) or spec.alt.get("en", ""),
-            "caption": spec.caption.get(lang) or spec.caption.get("en", ""),
+            "alt": text(spec.alt, lang),
+            "caption": text(spec.caption, lang),
             "label": (spec.label or {}).get(lang),
             # The parameters as the model received them: from the provenance when generated.
             "prompt": prov.get("prompt", spec.prompt),
@@ -229,7 +240,7 @@ class ImageCatalog:
             "lang": lang,
             "section": s.section,
             "varies": s.varies,
-            "title": s.title.get(lang) or s.title.get("en", ""),
+            "title": text(s.title, lang),
             "note": (s.note or {}).get(lang),
             "items": items,
             "count": n,

@@ -11,6 +11,11 @@ provenance last, so a provenance file only exists for a complete image. An image
 provenance, an image whose SHA-256 differs from the one its provenance records, or a file Pillow
 cannot verify is corrupt and is generated again.
 
+Two levels of checking: the build trusts an image whose SHA-256 matches its provenance (that
+proves the bytes are the ones the generator wrote) and never decodes it; `generate` also decodes
+every image it keeps (`decode=True`), to catch a file that was replaced together with its
+provenance. The store folder is listed once per `Store` object (its own writes refresh it).
+
 This module needs only Pillow: the site builds without torch or diffusers.
 """
 
@@ -91,6 +96,26 @@ class Store:
     def __init__(self, root: Path, folder: Path | None = None):
         self.root = root
         self.dir = folder or (root / STORE_DIR)
+        self._listing: dict[str, list[str]] | None = None  # id → stems ("<id>.<key>"), sorted
+
+    def _stems(self, image_id: str) -> list[str]:
+        """The stored stems of an id, from one listing of the store folder per Store object."""
+        if self._listing is None:
+            listing: dict[str, set[str]] = {}
+            try:
+                with os.scandir(self.dir) as entries:
+                    for item in entries:
+                        m = _NAME_RE.match(item.name)
+                        if m:
+                            listing.setdefault(m["id"], set()).add(f"{m['id']}.{m['key']}")
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            self._listing = {i: sorted(stems) for i, stems in listing.items()}
+        return self._listing.get(image_id, [])
+
+    def refresh(self) -> None:
+        """Forget the listing of the store folder (after another process changed it)."""
+        self._listing = None
 
     def paths(self, image_id: str, key: str) -> tuple[Path, Path]:
         stem = f"{image_id}.{key[:KEY_LEN]}"
@@ -98,14 +123,16 @@ class Store:
 
     # ------------------------------------------------------------------ reading
 
-    def check(self, image_id: str, key: str) -> Status:
-        """Is the image with this exact store key present and intact?"""
+    def check(self, image_id: str, key: str, *, decode: bool = True) -> Status:
+        """Is the image with this exact store key present and intact? With `decode`, Pillow also
+        decodes the whole image."""
         png, sidecar = self.paths(image_id, key)
         if not png.exists() and not sidecar.exists():
             return Status("missing")
-        return self._verify(image_id, png, sidecar, key)
+        return self._verify(image_id, png, sidecar, key, decode=decode)
 
-    def _verify(self, image_id: str, png: Path, sidecar: Path, key: str | None = None) -> Status:
+    def _verify(self, image_id: str, png: Path, sidecar: Path, key: str | None = None, *,
+                decode: bool = True) -> Status:
         if not sidecar.exists():
             return Status("corrupt", "the image has no provenance file (an interrupted run)")
         try:
@@ -120,30 +147,25 @@ class Store:
             return Status("corrupt", "the image file is missing")
         if sha256_file(png) != prov["sha256"]:
             return Status("corrupt", "the image does not match the SHA-256 in its provenance")
-        problem = verify_png(png)
+        problem = verify_png(png) if decode else None
         if problem:
             return Status("corrupt", problem)
         return Status("ok", entry=Entry(image_id, prov["key"], png, sidecar, prov))
 
     def entries_for(self, image_id: str) -> list[tuple[Path, Path]]:
         """Every (png, sidecar) pair stored for an id, whatever its key."""
-        if not self.dir.is_dir():
-            return []
-        stems = set()
-        for path in self.dir.iterdir():
-            m = _NAME_RE.match(path.name)
-            if m and m["id"] == image_id:
-                stems.add(f"{m['id']}.{m['key']}")
-        return [(self.dir / f"{s}.png", self.dir / f"{s}.json") for s in sorted(stems)]
+        return [(self.dir / f"{s}.png", self.dir / f"{s}.json") for s in self._stems(image_id)]
 
-    def find(self, image_id: str, spec_hash: str, *, allow_test_images: bool = False) -> tuple[Entry | None, list[str]]:
+    def find(self, image_id: str, spec_hash: str, *, allow_test_images: bool = False,
+             decode: bool = True) -> tuple[Entry | None, list[str]]:
         """The newest intact image stored for this id whose pixels-affecting manifest fields
         (prompt, seed, size, steps, guidance) match `spec_hash`, whatever model revision made it.
-        Returns (entry or None, notes on stored files that were passed over)."""
+        Returns (entry or None, notes on stored files that were passed over). Without `decode`,
+        a SHA-256 match with the provenance is enough (the build's check)."""
         best: Entry | None = None
         notes: list[str] = []
         for png, sidecar in self.entries_for(image_id):
-            status = self._verify(image_id, png, sidecar)
+            status = self._verify(image_id, png, sidecar, decode=decode)
             if status.state != "ok":
                 notes.append(f"{png.name}: {status.detail}")
                 continue
@@ -170,8 +192,11 @@ class Store:
         prov = dict(provenance)
         prov.update(id=image_id, key=key, file=png.name, sha256=hashlib.sha256(data).hexdigest(),
                     bytes=len(data))
-        atomic_write(png, data)
-        atomic_write(sidecar, (json.dumps(prov, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        try:
+            atomic_write(png, data)
+            atomic_write(sidecar, (json.dumps(prov, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        finally:
+            self._listing = None
         return Entry(image_id, key, png, sidecar, prov)
 
     def remove_others(self, image_id: str, keep_key: str) -> list[Path]:
@@ -185,6 +210,8 @@ class Store:
                 if path.exists():
                     path.unlink()
                     removed.append(path)
+        if removed:
+            self._listing = None
         return removed
 
     def remove_temporary(self) -> None:

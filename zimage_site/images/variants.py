@@ -65,9 +65,6 @@ class VariantSet:
     preview: str  # a data: URI
     files: dict[str, dict[int, str]] = field(default_factory=dict)  # format → width → file name
 
-    def height_at(self, w: int) -> int:
-        return max(1, round(self.height * w / self.width))
-
 
 def _resized(src: Path, width: int):
     from PIL import Image
