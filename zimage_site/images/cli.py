@@ -3,9 +3,6 @@
     zimage-site generate [--root DIR] [--manifest FILE] [--model ID_OR_PATH] [--revision REV]
                          [--device auto|cuda|cpu] [--dtype bf16|fp32] [--offload]
                          [--attention BACKEND] [--compile] [--only ID …] [--force] [--dry-run]
-
-Until the engine's CLI is importable this module also runs on its own:
-`python -m zimage_site.images.cli generate …`.
 """
 
 from __future__ import annotations
@@ -13,8 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-from zimage_site.errors import SiteError
 
 DESCRIPTION = """\
 Generate the images of content/images.yaml that the store (images/) lacks, with Z-Image-Turbo
@@ -24,9 +19,11 @@ accelerate launch -m zimage_site generate …"""
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    from zimage_site.cli import add_site_arguments  # here: zimage_site.cli imports this module
+
     p = subparsers.add_parser("generate", help="generate the missing images with Z-Image-Turbo",
                               description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", type=Path, default=Path("."), help="the site root (default: the current folder)")
+    add_site_arguments(p)
     p.add_argument("--manifest", type=Path, default=None,
                    help="the image manifest (default: ROOT/content/images.yaml)")
     p.add_argument("--model", metavar="ID_OR_PATH", default=None,
@@ -58,24 +55,10 @@ def run(args: argparse.Namespace) -> int:
     opts = Options(root=args.root, manifest=args.manifest, model=args.model, revision=args.revision,
                    device=args.device, dtype=args.dtype, offload=args.offload, attention=args.attention,
                    compile=args.compile, only=list(args.only), force=args.force, dry_run=args.dry_run)
-    generate(opts)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="zimage-site")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_parser(sub)
-    args = parser.parse_args(argv)
     try:
-        return args.func(args)
-    except SiteError as exc:
-        print(exc.format(), file=sys.stderr)
-        return 1
+        generate(opts)
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
