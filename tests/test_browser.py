@@ -38,15 +38,24 @@ pytestmark = [
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the pip package playwright")
 
-# Counts layout shifts from the very start of the page (buffered entries included).
+# Counts layout shifts from the very start of the page (buffered entries included);
+# window.__clsNow() also counts the entries not yet delivered to the observer.
 CLS_OBSERVER = """
 window.__cls = 0;
+const count = (entries) => { for (const e of entries) if (!e.hadRecentInput) window.__cls += e.value; };
 try {
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
-  }).observe({type: "layout-shift", buffered: true});
-} catch (e) {}
+  const observer = new PerformanceObserver((list) => count(list.getEntries()));
+  observer.observe({type: "layout-shift", buffered: true});
+  window.__clsNow = () => { count(observer.takeRecords()); return window.__cls; };
+} catch (e) {
+  window.__clsNow = () => window.__cls;
+}
 """
+# True once every image has loaded (or failed) and the web fonts are in: nothing left to shift.
+SETTLED = """() => document.fonts.status === 'loaded'
+    && [...document.images].every(img => img.complete)"""
+# Two frames: whatever the last change laid out has been painted and reported.
+AFTER_TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 def _wait_for_scroll_to_settle(page) -> None:
@@ -181,13 +190,17 @@ def test_no_layout_shift_and_every_image_has_its_box(visit: Visit) -> None:
             return !(hasAttrs || (ratio && ratio !== 'auto') || box);
         }).map(el => el.outerHTML.slice(0, 120))""")
     assert unsized == [], f"elements without a box before they load: {unsized}"
+    # scroll through the page a frame at a time, so each part is laid out and its images requested
     page.evaluate("""async () => {
+        const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
         for (let y = 0; y < document.body.scrollHeight; y += innerHeight * 0.8) {
-            scrollTo(0, y); await new Promise(r => setTimeout(r, 20));
+            scrollTo(0, y); await frame();
         }
     }""")
-    page.wait_for_timeout(300)
-    assert page.evaluate("window.__cls") == 0
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(SETTLED)
+    page.evaluate(AFTER_TWO_FRAMES)
+    assert page.evaluate("window.__clsNow()") == 0
 
 
 def test_language_switch_keeps_the_section(browser, server) -> None:
