@@ -58,11 +58,12 @@ def save(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def get(port: int, path: str) -> tuple[int, str]:
-    """A raw GET: http.client sends the path exactly as given (no normalisation of ../ or %2e)."""
+def get(port: int, path: str, host: str | None = None) -> tuple[int, str]:
+    """A raw GET: http.client sends the path exactly as given (no normalisation of ../ or %2e),
+    with the Host header given (default: 127.0.0.1:port)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers={"Host": host} if host is not None else {})
         resp = conn.getresponse()
         return resp.status, resp.read().decode("utf-8", "replace")
     finally:
@@ -299,23 +300,31 @@ def _listening_addresses(port: int) -> list[str]:
     return found
 
 
+def rebuilt_lines(served: Served) -> list[str]:
+    return [line for line in served.output().splitlines() if line.startswith("rebuilt in")]
+
+
 def test_rebuilds_are_incremental_debounced_and_survive_errors(tmp_path):
-    with serving(tmp_path) as served:
+    # a long quiet period: the saves below always fall within one, however slow the machine
+    with serving(tmp_path, "--debounce-ms", "400") as served:
         root = served.root
-        # a save-all of several files is one rebuild
+        # a save-all of several files: the page shows every edit, in fewer builds than files
         files = sorted((root / "content" / "zh").glob("*.md"))[:4]
+        assert len(files) == 4
         for i, path in enumerate(files):
             save(path, path.read_text(encoding="utf-8") + f"\n\nsave-all-{i}\n")
         wait_http(served.port, "/", lambda s, b: all(f"save-all-{i}" in b for i in range(len(files))))
+        save_all = rebuilt_lines(served)
+        assert 1 <= len(save_all) < len(files), served.output()
+        if len(save_all) == 1:
+            assert "and 1 more" in save_all[0], save_all
         # a Markdown edit re-renders the page and nothing else (images and assets are reused)
         one = files[0]
         save(one, one.read_text(encoding="utf-8") + "\n\nsingle-edit\n")
         wait_http(served.port, "/", lambda s, b: "single-edit" in b)
-        log = wait_log(served.log, lambda t: t.count("rebuilt in") >= 2)
-        rebuilt = [line for line in log.splitlines() if line.startswith("rebuilt in")]
-        assert len(rebuilt) == 2, log
-        assert "and 1 more" in rebuilt[0] or len(files) < 4
-        assert rebuilt[1].endswith("1 output file changed"), rebuilt[1]
+        rebuilt = rebuilt_lines(served)
+        assert len(rebuilt) == len(save_all) + 1, served.output()
+        assert rebuilt[-1].endswith("1 output file changed"), rebuilt[-1]
 
         # a template edit re-renders
         base = root / "templates" / "base.html"
@@ -407,3 +416,164 @@ def test_rebuild_equals_a_full_build_and_never_reuses_a_failed_part(tmp_path):
     save(facts, good)
     site.rebuild(tmp_path / "out-ok", [facts])
     assert _tree(tmp_path / "out-ok") == _tree(Site(root, **options).build(tmp_path / "full-ok").out)
+
+
+def test_debounce_must_not_be_negative(tmp_path):
+    root = copy_site(tmp_path / "site")
+    proc = subprocess.run([sys.executable, "-m", "zimage_site", "serve", "--root", str(root), "--port",
+                           str(free_port()), "--debounce-ms", "-5"], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1
+    assert "--debounce-ms -5" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- Host and websocket
+
+def livereload_session(port: int, messages: list[str], host: str | None = None,
+                       origin: str | None = None) -> list:
+    """Open the /livereload websocket, send `messages`, then the LiveReload hello; return the
+    replies read until the hello reply (None: the server closed the connection)."""
+    import asyncio
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    async def session() -> list:
+        headers = {"Origin": origin or f"http://127.0.0.1:{port}"}
+        if host is not None:
+            headers["Host"] = host
+        conn = await websocket_connect(HTTPRequest(f"ws://127.0.0.1:{port}/livereload", headers=headers,
+                                                   request_timeout=10))
+        try:
+            for message in messages:
+                await conn.write_message(message)
+            await conn.write_message('{"command": "hello", "protocols": '
+                                     '["http://livereload.com/protocols/official-7"]}')
+            replies = []
+            while True:
+                reply = await asyncio.wait_for(conn.read_message(), 10)
+                replies.append(reply)
+                if reply is None or '"hello"' in reply:
+                    return replies
+        finally:
+            conn.close()
+
+    # in a thread of its own: Playwright's sync API keeps an event loop running in this one
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, session()).result()
+
+
+def test_only_this_servers_host_names_are_answered(tmp_path):
+    from tornado.httpclient import HTTPClientError
+
+    with serving(tmp_path) as served:
+        port = served.port
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"LOCALHOST:{port}"):
+            status, body = get(port, "/", host=host)
+            assert status == 200 and "<main" in body, host
+        assert get(port, "/livereload.js", host=f"localhost:{port}")[0] == 200
+        # DNS rebinding: a page of another site whose name now points at 127.0.0.1
+        for host in (f"evil.example:{port}", f"localhost.evil.example:{port}", "evil.example",
+                     f"127.0.0.1:{port + 1}", "127.0.0.1", ""):
+            for path in ("/", "/en/", "/index.html", "/assets/site.css", "/livereload.js", "/sitemap.xml"):
+                status, body = get(port, path, host=host)
+                assert status in (400, 403), (host, path, status)
+                assert "<main" not in body and "Z-Image" not in body, (host, path)
+        with pytest.raises(HTTPClientError) as refused:
+            livereload_session(port, [], host=f"evil.example:{port}", origin=f"http://evil.example:{port}")
+        assert refused.value.code in (400, 403)
+        with pytest.raises(HTTPClientError) as refused:
+            livereload_session(port, [], origin=f"http://evil.example:{port}")
+        assert refused.value.code == 403
+
+
+def test_the_websocket_ignores_what_is_not_the_livereload_protocol(tmp_path):
+    with serving(tmp_path) as served:
+        replies = livereload_session(served.port, ["not json", "[1, 2]", "42", '{"no": "command"}', "null"])
+        assert replies and replies[-1] is not None and '"hello"' in replies[-1], replies
+
+
+# --------------------------------------------------------------------------- the preview, in process
+
+def test_host_check():
+    import socket
+
+    from zimage_site.serve import HostCheck
+
+    local = HostCheck("127.0.0.1", 8000)
+    for ok in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000", "LocalHost:8000"):
+        assert local(ok), ok
+    for bad in ("evil.example:8000", "127.0.0.1:8001", "127.0.0.1", "localhost", "", None,
+                "localhost.evil.example:8000", "192.168.1.5:8000", "[::1]", f"{socket.gethostname()}:8000x"):
+        assert not local(bad), bad
+    lan = HostCheck("0.0.0.0", 8000)
+    for ok in ("192.168.1.5:8000", "[fe80::1]:8000", f"{socket.gethostname()}:8000", "localhost:8000"):
+        assert lan(ok), ok
+    assert not lan("evil.example:8000") and not lan("192.168.1.5:8001")
+    given = HostCheck("192.168.1.5", 80)
+    assert given("192.168.1.5") and given("192.168.1.5:80") and given("localhost")
+    assert not given("192.168.1.6") and not given("evil.example")
+    assert HostCheck("::1", 8000)("[::1]:8000")
+
+
+def test_importing_serve_loads_no_server_library():
+    code = ("import sys, zimage_site.serve, zimage_site.cli; zimage_site.cli.build_parser(); "
+            "print(sorted(m for m in ('tornado', 'livereload', 'asyncio') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout
+
+
+@pytest.fixture
+def preview(tmp_path):
+    from zimage_site.serve import Preview
+
+    root = copy_site(tmp_path / "site")
+    work = tmp_path / "work"
+    work.mkdir()
+    p = Preview(root, None, work)
+    yield p
+    p.executor.shutdown(wait=True)
+
+
+def test_a_good_build_is_applied_even_when_its_changes_cannot_be_listed(preview, monkeypatch):
+    from zimage_site import serve
+
+    first = preview.build(None)
+    assert first.ok
+    preview.current = first.out
+    md = first_section(preview.root)
+    save(md, md.read_text(encoding="utf-8") + "\n\nlisted-9151\n")
+
+    def broken(old, new):
+        raise FileNotFoundError(2, "No such file or directory", str(old))
+
+    monkeypatch.setattr(serve, "changed_outputs", broken)
+    outcome = preview.build({str(md)})
+    assert outcome.ok and outcome.changed is None  # None: every page reloads
+    assert "listed-9151" in (outcome.out / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_internal_error_shows_its_traceback_in_the_terminal_only(preview, monkeypatch, capsys):
+    from zimage_site.serve import error_page
+
+    first = preview.build(None)
+    preview.current = first.out
+    md = first_section(preview.root)
+
+    def bug(out, changed):
+        raise RuntimeError("boom in /private/home/someone/zimage\nsecond line")
+
+    monkeypatch.setattr(preview.site, "rebuild", bug)
+    outcome = preview.build({str(md)})
+    assert not outcome.ok
+    assert outcome.message == "internal error: RuntimeError: boom in /private/home/someone/zimage"
+    preview.apply(outcome, {str(md)})
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "raise RuntimeError" in err
+    assert outcome.message in err
+    page = error_page(preview.error)
+    assert "Traceback" not in page and "raise RuntimeError" not in page and __file__ not in page
+    assert "internal error: RuntimeError: boom" in page

@@ -8,7 +8,7 @@ How it works (docs/serve.md tells the user's side):
 - The sources (site.yaml, content/, templates/, static/, images/) are scanned (mtime, size, inode of
   every file) when inotify reports activity in their folders (Linux), and on a timer as a fallback:
   every 25 ms without inotify, every second with it. A build starts once a scan found the sources
-  quiet for 20 ms, so an editor's save-all is one build. Builds run in one worker thread, one at a
+  quiet for 20 ms (`--debounce-ms`), so an editor's save-all is one build. Builds run in one worker thread, one at a
   time, through `Site.rebuild`, which redoes only what the changed files feed.
 - The browser side is livereload's protocol: its websocket handler and its livereload.js. After a
   build, each open page is told what changed: a stylesheet path (hot-swapped in place, no reload)
@@ -16,35 +16,26 @@ How it works (docs/serve.md tells the user's side):
   otherwise. livereload's own Server, poller and file handler are not used: the poller checks every
   800 ms and drops reloads closer than 3 s apart, and the handler serves a fixed folder.
 - A failed build keeps the server up: pages show the error (file, line, fix) with the reload script,
-  the terminal prints it, and the next good build brings the page back.
+  the terminal prints it, and the next good build brings the page back. A bug in the engine shows
+  a one-line message in the page; its traceback goes to the terminal only.
+- Requests are answered only when their Host header names this server (127.0.0.1, localhost,
+  [::1] or --host, with the port), so a web page cannot read the preview through DNS rebinding.
+
+`zimage-site build` imports this module to register the subcommand: tornado, livereload and
+asyncio are imported only when the server runs.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import ctypes
-import errno
 import html
-import ipaddress
 import json
 import os
-import shutil
-import signal
 import struct
 import sys
-import tempfile
-import threading
 import time
-import webbrowser
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
-
-from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
-from tornado import web
-from tornado.ioloop import IOLoop, PeriodicCallback
 
 from zimage_site.errors import Problem, SiteError
 
@@ -53,7 +44,9 @@ DEFAULT_PORT = 8000
 WATCHED = ("site.yaml", "content", "templates", "static", "images")  # relative to the site root
 POLL_SECONDS = 0.025          # how often the sources are scanned without inotify
 POLL_SECONDS_INOTIFY = 1.0    # ... and with it (a safety net: inotify wakes the scanner at once)
-QUIET_SECONDS = 0.02          # a build starts when the sources did not change for this long
+QUIET_SECONDS = 0.02          # a build starts when the sources did not change for this long (default)
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # Host names always answered
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 KEEP_OLD_SECONDS = 2.0  # an old generation is removed this long after it stopped being served
 
 # Printed before </body> of every page in serve mode (never by `build`). It loads livereload.js
@@ -178,6 +171,8 @@ class INotify:
     # moved_from, moved_to, create, delete, delete_self, move_self
 
     def __init__(self) -> None:
+        import ctypes
+
         self._libc = ctypes.CDLL(None, use_errno=True)
         self.fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if self.fd < 0:
@@ -235,7 +230,8 @@ def changed_outputs(old: Path | None, new: Path) -> set[str] | None:
 class Outcome:
     ok: bool
     out: Path | None = None
-    message: str = ""
+    message: str = ""             # what the page and the terminal show
+    detail: str = ""              # what only the terminal shows (the traceback of an internal error)
     summary: str = ""
     seconds: float = 0.0
     changed: set[str] | None = None  # output files that changed (None: unknown, reload everything)
@@ -245,7 +241,9 @@ class Outcome:
 class Preview:
     """Owns the site, its generations of output, and the browsers to notify."""
 
-    def __init__(self, root: Path, base_url: str | None, workdir: Path) -> None:
+    def __init__(self, root: Path, base_url: str | None, workdir: Path, quiet_seconds: float = QUIET_SECONDS) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         from zimage_site.site import Site
 
         self.root = root
@@ -262,6 +260,7 @@ class Preview:
         self.inotify: INotify | None = None
         self.pending: set[str] = set()
         self.last_change = 0.0
+        self.quiet_seconds = quiet_seconds
         self.building = False
         self._check_at: float | None = None  # when a scan is scheduled
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zimage-site-build")
@@ -281,12 +280,17 @@ class Preview:
         except Exception as exc:  # a bug in the engine must not stop the preview either
             import traceback
 
-            text = "".join(traceback.format_exception(exc)).rstrip()
-            return Outcome(ok=False, message=f"internal error: {type(exc).__name__}: {exc}\n\n{text}",
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            return Outcome(ok=False, message=f"internal error: {type(exc).__name__}: {first}".rstrip(": "),
+                           detail="".join(traceback.format_exception(exc)).rstrip(),
                            seconds=time.perf_counter() - start)
         self._print_new_warnings(print_warnings)
+        try:
+            changed = changed_outputs(self.current, out)
+        except OSError:  # cannot compare with the previous build (e.g. removed meanwhile): reload all
+            changed = None
         return Outcome(ok=True, out=out, summary=result.summary().rsplit(" → ", 1)[0], seconds=time.perf_counter() - start,
-                       changed=changed_outputs(self.current, out), base_path=self.site.config.base_path)
+                       changed=changed, base_path=self.site.config.base_path)
 
     def _print_new_warnings(self, print_warnings) -> None:
         fresh = [w for w in self.site.report.warnings if w.format("warning") not in self.printed]
@@ -299,6 +303,8 @@ class Preview:
         if not outcome.ok:
             same = outcome.message == self.error
             self.error = outcome.message
+            if outcome.detail:
+                print(outcome.detail, file=sys.stderr)
             print(outcome.message, file=sys.stderr)
             print(f"  ({what}; the browser shows this error until the next good build)", file=sys.stderr, flush=True)
             if not same:
@@ -315,10 +321,16 @@ class Preview:
                   f"{n} output file{'s' * (n != 1)} changed", flush=True)
         self.notify(None if recovered else outcome.changed)
         if old is not None and old != self.current:
+            import shutil
+
+            from tornado.ioloop import IOLoop
+
             IOLoop.current().call_later(KEEP_OLD_SECONDS, self.executor.submit, shutil.rmtree, old, True)
 
     def notify(self, changed: set[str] | None) -> None:
         """Tell each open page what to do: reload, swap stylesheets, or nothing."""
+        from livereload.handlers import LiveReloadHandler
+
         for waiter in list(LiveReloadHandler.waiters):
             for path in self.reload_paths(getattr(waiter, "page_path", None), changed):
                 waiter.send_message({"command": "reload", "path": path, "liveCSS": True, "liveImg": False})
@@ -343,7 +355,9 @@ class Preview:
         return rel + "index.html" if rel == "" or rel.endswith("/") else rel
 
     # -- the watcher (on the event loop)
-    def start_watching(self) -> PeriodicCallback:
+    def start_watching(self):
+        from tornado.ioloop import IOLoop, PeriodicCallback
+
         try:
             self.inotify = INotify()
             self.inotify.watch(self.folders)
@@ -355,6 +369,8 @@ class Preview:
         return poller
 
     def stop_watching(self) -> None:
+        from tornado.ioloop import IOLoop
+
         if self.inotify is not None:
             IOLoop.current().remove_handler(self.inotify.fd)
             self.inotify.close()
@@ -367,6 +383,8 @@ class Preview:
     def _schedule(self, delay: float) -> None:
         at = time.monotonic() + delay
         if self._check_at is None or at < self._check_at:
+            from tornado.ioloop import IOLoop
+
             self._check_at = at
             IOLoop.current().call_later(delay, self._scheduled)
 
@@ -376,7 +394,7 @@ class Preview:
             self.poll()
 
     def poll(self) -> None:
-        """Scan; build once the sources have been quiet for QUIET_SECONDS."""
+        """Scan; build once the sources have been quiet for `quiet_seconds`."""
         if self.building:
             return  # the end of the build scans again
         now = time.monotonic()
@@ -390,9 +408,11 @@ class Preview:
             self.last_change = now
         if not self.pending:
             return
-        if now - self.last_change < QUIET_SECONDS:
-            self._schedule(self.last_change + QUIET_SECONDS - now)
+        if now - self.last_change < self.quiet_seconds:
+            self._schedule(self.last_change + self.quiet_seconds - now)
             return
+        from tornado.ioloop import IOLoop
+
         sources, self.pending = self.pending, set()
         self.building = True
         future = IOLoop.current().run_in_executor(self.executor, self.build, sources)
@@ -415,79 +435,172 @@ def _describe(sources: set[str] | None, root: Path) -> str:
 
 # --------------------------------------------------------------------------- HTTP
 
-class LiveReload(LiveReloadHandler):
-    """livereload's websocket, accepting only pages of this server, and remembering each page's path."""
+class HostCheck:
+    """The Host header values this server answers to: 127.0.0.1, localhost and [::1], and the --host
+    it listens on, each with its port. A web page on another name (DNS rebinding: a name the
+    attacker points at 127.0.0.1) is refused, so it cannot read the preview. Listening on every
+    interface (0.0.0.0 or ::) also answers to an IP address and to this machine's name."""
 
-    def check_origin(self, origin: str) -> bool:
-        return urlsplit(origin).netloc == self.request.host
+    def __init__(self, host: str, port: int) -> None:
+        import socket
 
-    def on_message(self, message) -> None:
-        super().on_message(message)
-        try:
-            data = json.loads(message)
-        except ValueError:
-            return
-        if isinstance(data, dict) and data.get("command") == "info" and isinstance(data.get("url"), str):
-            self.page_path = urlsplit(data["url"]).path
+        self.port = port
+        names = set(LOOPBACK_NAMES)
+        self.any_address = host in WILDCARD_HOSTS
+        if self.any_address:
+            hostname = socket.gethostname()
+            names |= {hostname, socket.getfqdn(hostname), hostname + ".local"}
+        elif ":" in host and not host.startswith("["):
+            names.add(f"[{host}]")
+        else:
+            names.add(host)
+        self.names = {n.lower() for n in names if n}
+
+    def __call__(self, value: str | None) -> bool:
+        if not value:
+            return False
+        value = value.strip().lower()
+        name, sep, port = value.rpartition(":") if not value.endswith("]") else (value, "", "")
+        if not sep:
+            name, port = value, ""
+        if port != str(self.port) and not (port == "" and self.port == 80):
+            return False
+        if name in self.names:
+            return True
+        return self.any_address and _is_ip(name.strip("[]"))
+
+    def allowed(self) -> str:
+        return ", ".join(f"{n}:{self.port}" for n in sorted(self.names))
 
 
-class PageHandler(web.StaticFileHandler):
-    """Serves the current generation under the base path; the error page while a build is failing."""
+def _is_ip(text: str) -> bool:
+    import ipaddress
 
-    def initialize(self, preview: Preview) -> None:  # type: ignore[override]
-        self.preview = preview
-        self.root = str(preview.current) if preview.current else ""
-        self.default_filename = "index.html"
-
-    def _is_page(self, rel: str) -> bool:
-        return rel == "" or rel.endswith("/") or rel.endswith(".html")
-
-    async def get(self, path: str, include_body: bool = True) -> None:
-        preview = self.preview
-        url_path = "/" + path
-        base = preview.base_path
-        if not url_path.startswith(base):
-            if url_path in ("/", base.rstrip("/")) and preview.error is None:
-                self.redirect(base)
-                return
-            if preview.error is None:
-                raise web.HTTPError(404)
-        rel = url_path[len(base):] if url_path.startswith(base) else url_path.lstrip("/")
-        if preview.error is not None and self._is_page(rel):
-            self._send_html(500, error_page(preview.error))
-            return
-        if preview.current is None:
-            self._send_html(503, error_page("The first build has not finished yet.", title="Building…",
-                                            hint="This page reloads when it is done."))
-            return
-        if not _safe_relative(rel):
-            raise web.HTTPError(404)
-        await super().get(rel, include_body)
-
-    def _send_html(self, status: int, body: str) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(body)
-
-    # no caching: a preview must never show a stale file
-    def compute_etag(self) -> None:
-        return None
-
-    def should_return_304(self) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
         return False
+    return True
 
-    def set_extra_headers(self, path: str) -> None:
-        self.set_header("Cache-Control", "no-store")
 
-    def write_error(self, status_code: int, **kwargs) -> None:
-        page = Path(self.preview.current or "") / "404.html"
-        if status_code in (403, 404) and self.preview.current and page.is_file():
-            self.set_status(404)
+def _handler_classes():
+    """The tornado handlers, made on first use: importing this module stays cheap."""
+    global _HANDLERS
+    if _HANDLERS is not None:
+        return _HANDLERS
+    from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
+    from tornado import web
+
+    def refuse_foreign_host(handler) -> bool:
+        """Answer 403 when the Host header is not one of this server's; True when refused."""
+        check: HostCheck = handler.host_check
+        if check(handler.request.headers.get("Host")):
+            return False
+        handler.clear()
+        handler.set_status(403)
+        handler.set_header("Content-Type", "text/plain; charset=utf-8")
+        handler.set_header("Cache-Control", "no-store")
+        handler.finish(f"403: this preview answers only to {check.allowed()}\n")
+        return True
+
+    class LiveReload(LiveReloadHandler):
+        """livereload's websocket, accepting only pages of this server, and remembering each page's path."""
+
+        def initialize(self, host_check: HostCheck) -> None:  # type: ignore[override]
+            self.host_check = host_check
+
+        def prepare(self):
+            refuse_foreign_host(self)
+
+        def check_origin(self, origin: str) -> bool:
+            netloc = urlsplit(origin).netloc
+            return netloc == self.request.host and self.host_check(netloc)
+
+        def on_message(self, message) -> None:
+            try:
+                data = json.loads(message)
+            except (TypeError, ValueError):
+                return  # not the LiveReload protocol: ignore it
+            if not isinstance(data, dict) or not isinstance(data.get("command"), str):
+                return
+            super().on_message(message)
+            if data["command"] == "info" and isinstance(data.get("url"), str):
+                self.page_path = urlsplit(data["url"]).path
+
+    class LiveReloadJS(LiveReloadJSHandler):
+        def initialize(self, host_check: HostCheck) -> None:  # type: ignore[override]
+            self.host_check = host_check
+
+        def prepare(self):
+            refuse_foreign_host(self)
+
+    class PageHandler(web.StaticFileHandler):
+        """Serves the current generation under the base path; the error page while a build is failing."""
+
+        def initialize(self, preview: Preview, host_check: HostCheck) -> None:  # type: ignore[override]
+            self.preview = preview
+            self.host_check = host_check
+            self.root = str(preview.current) if preview.current else ""
+            self.default_filename = "index.html"
+
+        def prepare(self):
+            refuse_foreign_host(self)
+
+        def _is_page(self, rel: str) -> bool:
+            return rel == "" or rel.endswith("/") or rel.endswith(".html")
+
+        async def get(self, path: str, include_body: bool = True) -> None:
+            preview = self.preview
+            url_path = "/" + path
+            base = preview.base_path
+            if not url_path.startswith(base):
+                if url_path in ("/", base.rstrip("/")) and preview.error is None:
+                    self.redirect(base)
+                    return
+                if preview.error is None:
+                    raise web.HTTPError(404)
+            rel = url_path[len(base):] if url_path.startswith(base) else url_path.lstrip("/")
+            if preview.error is not None and self._is_page(rel):
+                self._send_html(500, error_page(preview.error))
+                return
+            if preview.current is None:
+                self._send_html(503, error_page("The first build has not finished yet.", title="Building…",
+                                                hint="This page reloads when it is done."))
+                return
+            if not _safe_relative(rel):
+                raise web.HTTPError(404)
+            await super().get(rel, include_body)
+
+        def _send_html(self, status: int, body: str) -> None:
+            self.set_status(status)
             self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.finish(page.read_bytes())
-            return
-        super().write_error(status_code, **kwargs)
+            self.set_header("Cache-Control", "no-store")
+            self.finish(body)
+
+        # no caching: a preview must never show a stale file
+        def compute_etag(self) -> None:
+            return None
+
+        def should_return_304(self) -> bool:
+            return False
+
+        def set_extra_headers(self, path: str) -> None:
+            self.set_header("Cache-Control", "no-store")
+
+        def write_error(self, status_code: int, **kwargs) -> None:
+            page = Path(self.preview.current or "") / "404.html"
+            if status_code in (403, 404) and self.preview.current and page.is_file():
+                self.set_status(404)
+                self.set_header("Content-Type", "text/html; charset=utf-8")
+                self.finish(page.read_bytes())
+                return
+            super().write_error(status_code, **kwargs)
+
+    _HANDLERS = (web, LiveReloadHandler, LiveReload, LiveReloadJS, PageHandler)
+    return _HANDLERS
+
+
+_HANDLERS = None
 
 
 def _safe_relative(rel: str) -> bool:
@@ -498,18 +611,21 @@ def _safe_relative(rel: str) -> bool:
     return all(part not in ("..", ".") for part in rel.split("/"))
 
 
-def make_app(preview: Preview) -> web.Application:
+def make_app(preview: Preview, host_check: HostCheck):
+    web, LiveReloadHandler, LiveReload, LiveReloadJS, PageHandler = _handler_classes()
     LiveReloadHandler.live_css = True
     return web.Application([
-        (r"/livereload", LiveReload),
-        (r"/livereload\.js", LiveReloadJSHandler),
-        (r"/(.*)", PageHandler, {"preview": preview}),
+        (r"/livereload", LiveReload, {"host_check": host_check}),
+        (r"/livereload\.js", LiveReloadJS, {"host_check": host_check}),
+        (r"/(.*)", PageHandler, {"preview": preview, "host_check": host_check}),
     ], log_function=lambda handler: None)
 
 
 # --------------------------------------------------------------------------- the command
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:
@@ -525,7 +641,10 @@ def _url(host: str, port: int, path: str) -> str:
     return f"http://{shown}:{port}{path}"
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args) -> int:
+    import shutil
+    import tempfile
+
     root = Path(args.root)
     if not (root / "site.yaml").is_file():
         raise SiteError(Problem(f"no site.yaml in {root}", file=str(root),
@@ -537,12 +656,21 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _serve(args: argparse.Namespace, root: Path, workdir: Path) -> int:
-    preview = Preview(root, args.base_url, workdir)
+def _serve(args, root: Path, workdir: Path) -> int:
+    import asyncio
+    import errno
+    import signal
+
+    from livereload.handlers import LiveReloadHandler
+
+    if args.debounce_ms < 0:
+        raise SiteError(Problem(f"--debounce-ms {args.debounce_ms}: a wait cannot be negative",
+                                fix="pass 0 or more milliseconds (default 20)"))
+    preview = Preview(root, args.base_url, workdir, quiet_seconds=args.debounce_ms / 1000)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        app = make_app(preview)
+        app = make_app(preview, HostCheck(args.host, args.port))
         try:
             server = app.listen(args.port, address=args.host)
         except OSError as exc:
@@ -564,6 +692,9 @@ def _serve(args: argparse.Namespace, root: Path, workdir: Path) -> int:
             print(f"  {_url(args.host, args.port, preview.base_path)}")
         print("watching site.yaml, content/, templates/, static/ and images/", flush=True)
         if args.open:
+            import threading
+            import webbrowser
+
             threading.Thread(target=webbrowser.open, args=(_url(args.host, args.port, preview.base_path),),
                              daemon=True).start()
 
@@ -603,4 +734,7 @@ def add_parser(subparsers) -> None:
                         help="absolute URL the site will be published at, e.g. https://example.github.io/repo/: "
                              "the preview is then served under its path (/repo/) (default: base_url in site.yaml)")
     parser.add_argument("--open", action="store_true", help="open the page in the web browser")
+    parser.add_argument("--debounce-ms", type=float, default=QUIET_SECONDS * 1000, metavar="MS",
+                        help="start a build once the sources have been quiet this long (default: "
+                             f"{QUIET_SECONDS * 1000:.0f}); more for editors or file systems that save in steps")
     parser.set_defaults(func=run)
