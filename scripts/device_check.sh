@@ -40,7 +40,6 @@ python tests/tiny_pipeline.py "$WORK/tiny-zimage" >/dev/null 2>"$WORK/tiny.log" 
 echo "saved $WORK/tiny-zimage"
 
 CLI=zimage_site
-python -m zimage_site generate --help >/dev/null 2>&1 || CLI=zimage_site.images.cli
 echo "command: python -m $CLI generate"
 
 make_site() {
