@@ -420,6 +420,10 @@ def test_an_output_folder_that_is_not_a_build_is_never_replaced(site_factory, tm
     assert code == 1 and "is a file, not a folder" in err
     code, _, err = run_cli(capsys, "build", "--root", str(root), "--out", "/proc/no/such/place")
     assert code == 1 and "cannot write beside the output folder" in err and "Traceback" not in err
+    # the site's own build/ is always the generator's (pip install . leaves setuptools files there)
+    (root / "build/bdist.linux-x86_64").mkdir(parents=True)
+    assert run_cli(capsys, "build", "--root", str(root))[0] == 0
+    assert not (root / "build/bdist.linux-x86_64").exists()
     # an empty folder, and a previous build, are fine
     (tmp_path / "empty").mkdir()
     assert run_cli(capsys, "build", "--root", str(root), "--out", str(tmp_path / "empty"))[0] == 0

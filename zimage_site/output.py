@@ -35,7 +35,8 @@ def check_output_dir(out: Path, root: Path) -> None:
                                     fix="choose a folder outside content/, templates/, static/ and images/"))
     if out_r.exists() and not out_r.is_dir():
         raise SiteError(Problem(f"the output {out} is a file, not a folder", file=str(out), fix=fix))
-    if out_r.is_dir() and any(out_r.iterdir()) and not (out_r / BUILD_MARK).exists():
+    own = out_r == root_r / "build"  # the site's own output folder (ignored by git; pip may leave files there)
+    if not own and out_r.is_dir() and any(out_r.iterdir()) and not (out_r / BUILD_MARK).exists():
         raise SiteError(Problem(
             f"the output folder {out} holds files that are not a zimage-site build; a build replaces the "
             "whole folder", file=str(out), fix=fix + ", or remove the folder first"))
