@@ -19,7 +19,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 WATCHED = ("site.yaml", "content", "templates", "static", "images")  # relative to the site root
 STEP_MS = 5            # watchfiles hands over a batch after this long without a new event
