@@ -485,6 +485,16 @@ def test_an_unreadable_folder_is_reported_and_the_rest_watched(tmp_path):
         (tmp_path / "site" / "content" / "drafts").chmod(0o755)
 
 
+def test_a_source_folder_created_later_is_watched(tmp_path):
+    with serving(tmp_path, prepare=lambda root: shutil.rmtree(root / "images")) as served:
+        store = served.root / "images"
+        store.mkdir()
+        (store / "README.md").write_text("the image store\n", encoding="utf-8")
+        wait_log(served.log, lambda t: "(images" in t)
+        (store / "notes.txt").write_text("seen\n", encoding="utf-8")  # seen by the watch of the new folder
+        wait_log(served.log, lambda t: "(images/notes.txt)" in t)
+
+
 # --------------------------------------------------------------------------- Host and websocket
 
 def livereload_session(port: int, messages: list[str], host: str | None = None,

@@ -24,6 +24,7 @@ from typing import Callable
 WATCHED = ("site.yaml", "content", "templates", "static", "images")  # relative to the site root
 STEP_MS = 5            # watchfiles hands over a batch after this long without a new event
 MAX_GROUP_MS = 1000    # ... or after this long, when events keep coming
+SHALLOW_STEP_MS = 25   # the same for the site folder's own watch (site.yaml: a full build anyway)
 
 
 def ignored(name: str) -> bool:
@@ -144,7 +145,8 @@ class Watcher:
             self._threads = [t for t in self._threads if t.is_alive()]
             for folders, recursive in ((self.plan.shallow, False), (self.plan.deep, True)):
                 if folders:
-                    thread = threading.Thread(target=self._watch, args=(list(folders), stop, recursive),
+                    thread = threading.Thread(target=self._watch, args=(list(folders), stop, recursive,
+                                                                        self.step_ms if recursive else SHALLOW_STEP_MS),
                                               name="zimage-site-watch", daemon=True)
                     self._threads.append(thread)
                     thread.start()
@@ -158,13 +160,13 @@ class Watcher:
             if thread is not threading.current_thread():
                 thread.join(timeout=5)
 
-    def _watch(self, folders: list[Path], stop: threading.Event, recursive: bool) -> None:
+    def _watch(self, folders: list[Path], stop: threading.Event, recursive: bool, step_ms: int) -> None:
         import watchfiles
 
         root = self.root
         try:
             for batch in watchfiles.watch(*folders, watch_filter=lambda _change, path: is_source(root, path),
-                                          debounce=MAX_GROUP_MS, step=self.step_ms, stop_event=stop,
+                                          debounce=MAX_GROUP_MS, step=step_ms, stop_event=stop,
                                           recursive=recursive, raise_interrupt=False,
                                           ignore_permission_denied=True):
                 if stop.is_set():
