@@ -588,7 +588,7 @@ def test_host_check():
 
 def test_importing_serve_loads_no_server_library():
     code = ("import sys, zimage_site.serve, zimage_site.cli; zimage_site.cli.build_parser(); "
-            "print(sorted(m for m in ('tornado', 'livereload', 'asyncio') if m in sys.modules))")
+            "print(sorted(m for m in ('tornado', 'livereload', 'asyncio', 'watchfiles', 'lxml') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]", proc.stdout
