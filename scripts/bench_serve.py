@@ -8,6 +8,7 @@ server's own rebuild times from its log.
 
     python scripts/bench_serve.py            # 25 Markdown edits, 10 stylesheet edits
     python scripts/bench_serve.py --edits 50 --css-edits 0
+    python scripts/bench_serve.py --against /tmp/old --rounds 2   # and an older checkout, alternating
 """
 
 from __future__ import annotations
@@ -74,35 +75,27 @@ def summary(name: str, seconds: list[float]) -> str:
             f"worst {ms[-1]:6.1f} ms   best {ms[0]:6.1f} ms")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=REPO, help="the site to copy (default: this repository's)")
-    parser.add_argument("--edits", type=int, default=25, help="Markdown edits (at least 20; default 25)")
-    parser.add_argument("--css-edits", type=int, default=10, help="stylesheet edits (default 10)")
-    parser.add_argument("--pause", type=float, default=0.15, help="seconds between edits (default 0.15)")
-    args = parser.parse_args()
-    if args.edits < 20:
-        parser.error("--edits must be at least 20")
-
+def measure(repo: Path, source: Path, args: argparse.Namespace) -> tuple[list[float], list[float], list[float]]:
+    """Serve a copy of the site `source` with the zimage-site of `repo`; returns the seconds from save
+    to served for each Markdown edit and each stylesheet edit, and the server's own rebuild times."""
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     site = work / "site"
     site.mkdir()
-    shutil.copy2(args.root / "site.yaml", site / "site.yaml")
+    shutil.copy2(source / "site.yaml", site / "site.yaml")
     for name in ("content", "templates", "static", "images"):
-        if (args.root / name).is_dir():
-            shutil.copytree(args.root / name, site / name, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+        if (source / name).is_dir():
+            shutil.copytree(source / name, site / name, ignore=shutil.ignore_patterns(".*", "__pycache__"))
     port = free_port()
     log = work / "serve.log"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(repo))
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen([sys.executable, "-m", "zimage_site", "serve", "--root", str(site), "--port", str(port)],
-                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+                                cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         while "Ctrl-C to stop" not in log.read_text(encoding="utf-8"):
             if proc.poll() is not None or time.monotonic() > deadline:
-                print(log.read_text(encoding="utf-8"), file=sys.stderr)
-                return 1
+                raise SystemExit(log.read_text(encoding="utf-8"))
             time.sleep(0.05)
 
         md = sorted((site / "content" / "zh").glob("*.md"))[1]
@@ -132,15 +125,42 @@ def main() -> int:
             proc.kill()
         text = log.read_text(encoding="utf-8")
         shutil.rmtree(work, ignore_errors=True)
-
     rebuilds = [float(m) / 1000 for m in re.findall(r"^rebuilt in (\d+) ms", text, re.M)]
+    return md_times, css_times, rebuilds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=None,
+                        help="the site to copy (default: the site of each checkout measured)")
+    parser.add_argument("--edits", type=int, default=25, help="Markdown edits (at least 20; default 25)")
+    parser.add_argument("--css-edits", type=int, default=10, help="stylesheet edits (default 10)")
+    parser.add_argument("--pause", type=float, default=0.15, help="seconds between edits (default 0.15)")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="another checkout of zimage-site (e.g. a git worktree of an older commit) to measure "
+                             "in the same run, alternating with this one")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure each checkout this many times, alternating (default 1)")
+    args = parser.parse_args()
+    if args.edits < 20:
+        parser.error("--edits must be at least 20")
+
+    checkouts = [("this checkout", REPO)] + ([(f"{args.against}", args.against.resolve())] if args.against else [])
+    results = {name: ([], [], []) for name, _ in checkouts}
+    for _ in range(args.rounds):
+        for name, repo in checkouts:
+            for total, part in zip(results[name], measure(repo, args.root or repo, args)):
+                total.extend(part)
     print(f"zimage-site serve: save → rebuilt page served (HTTP poll every {POLL * 1000:.0f} ms), "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    print(summary("Markdown edit", md_times))
-    if css_times:
-        print(summary("stylesheet edit", css_times))
-    if rebuilds:
-        print(summary("server rebuild only", rebuilds))
+    for name, (md_times, css_times, rebuilds) in results.items():
+        if len(checkouts) > 1:
+            print(f"{name}:")
+        print(summary("Markdown edit", md_times))
+        if css_times:
+            print(summary("stylesheet edit", css_times))
+        if rebuilds:
+            print(summary("server rebuild only", rebuilds))
     return 0
 
 

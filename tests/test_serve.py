@@ -106,17 +106,20 @@ class Served:
 
 
 @contextmanager
-def serving(tmp_path: Path, *args: str, base: str = "/"):
+def serving(tmp_path: Path, *args: str, base: str = "/", prefix: tuple[str, ...] = (), prepare=None):
     """Run `zimage-site serve` on a copy of the site; on exit, stop it with Ctrl-C (SIGINT) and check
-    that it exited cleanly, printed no traceback and left no temporary files."""
+    that it exited cleanly, printed no traceback and left no temporary files. `prefix` goes before
+    the command (it must exec it, keeping the process id); `prepare(root)` edits the copy first."""
     root = copy_site(tmp_path / "site")
+    if prepare is not None:
+        prepare(root)
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     log = tmp_path / "serve.log"
     port = free_port()
     env = dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
     with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "zimage_site", "serve", "--root", str(root),
+        proc = subprocess.Popen([*prefix, sys.executable, "-m", "zimage_site", "serve", "--root", str(root),
                                  "--port", str(port), *args], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     served = Served(root, port, base, log, tmpdir, proc)
     try:
@@ -427,6 +430,71 @@ def test_debounce_must_not_be_negative(tmp_path):
     assert "--debounce-ms -5" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("port", ["70000", "65536", "-1"])
+def test_a_port_out_of_range_is_refused(tmp_path, port):
+    root = copy_site(tmp_path / "site")
+    proc = subprocess.run([sys.executable, "-m", "zimage_site", "serve", "--root", str(root), "--port", port],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.startswith(f"error: --port {port}: there is no such port\n"
+                                  "  fix: pass a port from 1 to 65535 (default 8000), or 0 to take any free one"), proc.stderr
+    assert "Traceback" not in proc.stderr and "serving" not in proc.stdout
+
+
+def test_port_zero_takes_a_free_port(tmp_path):
+    import re
+
+    with serving(tmp_path, "--port", "0") as served:
+        urls = re.findall(r"http://127\.0\.0\.1:(\d+)/", served.output())
+        assert urls and len(set(urls)) == 1, served.output()
+        port = int(urls[0])
+        assert port != 0 and port != served.port
+        status, body = get(port, "/", host=f"127.0.0.1:{port}")
+        assert status == 200 and "<main" in body
+        assert get(port, "/", host=f"127.0.0.1:{served.port}")[0] == 403  # the Host check uses the bound port
+
+
+def _unreadable_prefix() -> tuple[str, ...]:
+    """How to run serve so that a chmod 000 folder cannot be read: as is, or, for root (who reads
+    everything), in a user namespace of its own, where root's files are not root's any more."""
+    if os.geteuid() != 0:
+        return ()
+    unshare = shutil.which("unshare")
+    probe = subprocess.run([unshare, "-U", "true"], capture_output=True) if unshare else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("running as root without user namespaces: no folder is unreadable")
+    return (unshare, "-U")
+
+
+def test_an_unreadable_folder_is_reported_and_the_rest_watched(tmp_path):
+    def lock(root: Path) -> None:
+        drafts = root / "content" / "drafts"
+        drafts.mkdir()
+        (drafts / "idea.md").write_text("not yet\n", encoding="utf-8")
+        drafts.chmod(0)
+
+    try:
+        with serving(tmp_path, prefix=_unreadable_prefix(), prepare=lock) as served:
+            text = wait_log(served.log, lambda t: "content/drafts" in t)
+            assert ("warning: content/drafts: serve cannot read this folder, so changes in it are not seen\n"
+                    "  fix: make it readable (chmod u+rx content/drafts) or move it out of the site folder") in text
+            section_md = first_section(served.root)
+            save(section_md, section_md.read_text(encoding="utf-8") + "\n\nstill-watched-5821\n")
+            wait_http(served.port, "/", lambda s, b: "still-watched-5821" in b)
+    finally:
+        (tmp_path / "site" / "content" / "drafts").chmod(0o755)
+
+
+def test_a_source_folder_created_later_is_watched(tmp_path):
+    with serving(tmp_path, prepare=lambda root: shutil.rmtree(root / "images")) as served:
+        store = served.root / "images"
+        store.mkdir()
+        (store / "README.md").write_text("the image store\n", encoding="utf-8")
+        wait_log(served.log, lambda t: "(images" in t)
+        (store / "notes.txt").write_text("seen\n", encoding="utf-8")  # seen by the watch of the new folder
+        wait_log(served.log, lambda t: "(images/notes.txt)" in t)
+
+
 # --------------------------------------------------------------------------- Host and websocket
 
 def livereload_session(port: int, messages: list[str], host: str | None = None,
@@ -500,7 +568,7 @@ def test_the_websocket_ignores_what_is_not_the_livereload_protocol(tmp_path):
 def test_host_check():
     import socket
 
-    from zimage_site.serve import HostCheck
+    from zimage_site.serve.server import HostCheck
 
     local = HostCheck("127.0.0.1", 8000)
     for ok in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000", "LocalHost:8000"):
@@ -520,7 +588,7 @@ def test_host_check():
 
 def test_importing_serve_loads_no_server_library():
     code = ("import sys, zimage_site.serve, zimage_site.cli; zimage_site.cli.build_parser(); "
-            "print(sorted(m for m in ('tornado', 'livereload', 'asyncio') if m in sys.modules))")
+            "print(sorted(m for m in ('tornado', 'livereload', 'asyncio', 'watchfiles', 'lxml') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]", proc.stdout
@@ -528,7 +596,7 @@ def test_importing_serve_loads_no_server_library():
 
 @pytest.fixture
 def preview(tmp_path):
-    from zimage_site.serve import Preview
+    from zimage_site.serve.preview import Preview
 
     root = copy_site(tmp_path / "site")
     work = tmp_path / "work"
@@ -539,7 +607,7 @@ def preview(tmp_path):
 
 
 def test_a_good_build_is_applied_even_when_its_changes_cannot_be_listed(preview, monkeypatch):
-    from zimage_site import serve
+    from zimage_site.serve import preview as preview_module
 
     first = preview.build(None)
     assert first.ok
@@ -550,7 +618,7 @@ def test_a_good_build_is_applied_even_when_its_changes_cannot_be_listed(preview,
     def broken(old, new):
         raise FileNotFoundError(2, "No such file or directory", str(old))
 
-    monkeypatch.setattr(serve, "changed_outputs", broken)
+    monkeypatch.setattr(preview_module, "changed_outputs", broken)
     outcome = preview.build({str(md)})
     assert outcome.ok and outcome.changed is None  # None: every page reloads
     assert "listed-9151" in (outcome.out / "index.html").read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from zimage_site.data import Data, text
+from zimage_site import markup
 from zimage_site.errors import Problem, Report, SiteError, rel
 from zimage_site.markdown import CITE, CITE_RE
 from zimage_site.yamlfile import load_yaml
@@ -106,6 +107,7 @@ def make_environment(root: Path) -> jinja2.Environment:
         keep_trailing_newline=False,
     )
     env.filters["text"] = text
+    env.globals["markup"] = markup  # the names checks rely on (zimage_site/markup.py)
     return env
 
 

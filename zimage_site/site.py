@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
-from urllib.parse import unquote
 
 import jinja2
 
 from zimage_site.assets import build_assets
+from zimage_site.check.anchors import Anchor, broken_anchors
 from zimage_site.config import Config, load_config
 from zimage_site.content import Section, load_sections
 from zimage_site.data import Data, load_data
@@ -248,12 +248,11 @@ class Site:
         if not anchors:
             return
         ids = set(_ID_ATTR.findall(html))
-        problems = []
         known = ", ".join(s.id for s in sections)
-        for section, target, line in anchors:
-            if unquote(target) not in ids and target not in ids:
-                problems.append(Problem(f"link to #{target}: no section or heading on the page has that id",
-                                        file=section.file, line=line, fix=f"link to an existing id, e.g. a section: {known}"))
+        problems = [Problem(f"link to #{b.anchor.target}: no section or heading on the page has that id",
+                            file=b.anchor.origin.file, line=b.anchor.line,
+                            fix=f"link to an existing id, e.g. a section: {known}")
+                    for b in broken_anchors((Anchor(target, line, section) for section, target, line in anchors), ids)]
         if problems:
             raise SiteError(problems)
 

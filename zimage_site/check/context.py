@@ -1,0 +1,192 @@
+"""The built site as the rules see it: its files, its parsed pages and sitemap, the base path it is
+served under, how a URL used on a page resolves to one of its files, and where findings go."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import xml.parsers.expat
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from zimage_site.check.findings import CheckResult, Finding
+from zimage_site.check.model import Page, SitemapEntry, parse_page, parse_sitemap
+from zimage_site.errors import Problem, rel
+
+_SKIP_SCHEMES = frozenset(("mailto", "tel", "javascript", "data", "blob", "sms", "geo", "about"))
+
+
+class BuiltSite:
+    def __init__(self, out_dir: Path, root: Path, allow_placeholders: bool = False):
+        self.out = out_dir
+        self.root = root
+        self.allow_placeholders = allow_placeholders
+        self.result = CheckResult()
+        self.files: set[str] = set()
+        self.dirs: set[str] = set()
+        self.pages: dict[str, Page] = {}
+        self.origin: tuple[str, str] | None = None  # (scheme, netloc)
+        self.base = "/"
+        self.sitemap: list[SitemapEntry] = []
+        self.sitemap_display = rel(out_dir / "sitemap.xml", root)
+
+    # -- reporting
+    def add(self, level: str, rule: str, message: str, file: str | None = None, line: int | None = None,
+            fix: str | None = None, key: str | None = None, subject: str | None = None) -> None:
+        problem = Problem(message, file=file, line=line, fix=fix, key=key)
+        if rule == "placeholder":
+            problem.kind = "placeholder"  # the kind of warning that --allow-placeholders tolerates
+        self.result.findings.append(Finding(level, rule, problem, subject))
+
+    def error(self, rule: str, message: str, **kw: Any) -> None:
+        self.add("error", rule, message, **kw)
+
+    def warning(self, rule: str, message: str, **kw: Any) -> None:
+        self.add("warning", rule, message, **kw)
+
+    def display(self, relpath: str) -> str:
+        return rel(self.out / relpath, self.root)
+
+    # -- loading
+    def load(self) -> bool:
+        """List the output, parse its pages and sitemap, find the base path. False when there is
+        no page to check (reported)."""
+        for dirpath, _dirnames, filenames in os.walk(self.out):
+            reldir = Path(dirpath).relative_to(self.out).as_posix()
+            prefix = "" if reldir == "." else reldir + "/"
+            if prefix:
+                self.dirs.add(prefix.rstrip("/"))
+            for name in filenames:
+                self.files.add(prefix + name)
+        for relpath in sorted(f for f in self.files if f.endswith(".html")):
+            self.pages[relpath] = parse_page(self.out / relpath, self.out, self.root)
+        self.result.pages = len(self.pages)
+        if not self.pages:
+            self.error("site", "the output folder holds no HTML page", file=rel(self.out, self.root),
+                       fix="build the site first: zimage-site build")
+            return False
+        if (self.out / "sitemap.xml").is_file():
+            try:
+                self.sitemap = parse_sitemap(self.out / "sitemap.xml")
+            except xml.parsers.expat.ExpatError as exc:
+                self.error("sitemap", "the sitemap is not well-formed XML "
+                                      f"({xml.parsers.expat.ErrorString(exc.code)})",
+                           file=self.sitemap_display, line=exc.lineno, fix="rebuild the site")
+        self._find_base()
+        return True
+
+    # -- base path and URL resolution
+    @staticmethod
+    def page_path(relpath: str) -> str:
+        """The URL path (below the base) at which GitHub Pages serves an output file."""
+        if relpath == "index.html":
+            return ""
+        if relpath.endswith("/index.html"):
+            return relpath[: -len("index.html")]
+        return relpath
+
+    def _find_base(self) -> None:
+        """The origin and base path, from the pages' canonical URLs, else from the sitemap."""
+        candidates: list[tuple[str, str, str]] = []  # (scheme, netloc, base)
+        for relpath, page in sorted(self.pages.items(), key=lambda kv: (kv[0] != "index.html", kv[0])):
+            if page.canonical is None:
+                continue
+            parts = urlsplit(page.canonical[0])
+            if not parts.scheme or not parts.netloc:
+                continue
+            suffix = self.page_path(relpath)
+            path = parts.path or "/"
+            if suffix and path.endswith("/" + suffix):
+                candidates.append((parts.scheme, parts.netloc.lower(), path[: len(path) - len(suffix)]))
+            elif not suffix and path.endswith("/"):
+                candidates.append((parts.scheme, parts.netloc.lower(), path))
+        if not candidates and self.sitemap:
+            locs = [urlsplit(e.loc) for e in self.sitemap if e.loc]
+            locs = [p for p in locs if p.scheme and p.netloc]
+            if locs:
+                top = min(locs, key=lambda p: len(p.path or "/"))
+                path = top.path or "/"
+                candidates.append((top.scheme, top.netloc.lower(), path if path.endswith("/") else
+                                   path.rsplit("/", 1)[0] + "/"))
+        if candidates:
+            scheme, netloc, base = candidates[0]
+            self.origin = (scheme, netloc)
+            self.base = base if base.endswith("/") else base + "/"
+
+    def site_url(self, relpath: str) -> str | None:
+        if self.origin is None:
+            return None
+        return f"{self.origin[0]}://{self.origin[1]}{self.base}{self.page_path(relpath)}"
+
+    def resolve(self, url: str, page: Page) -> tuple[str, Any]:
+        """Classify a URL used on a page.
+
+        Returns ("skip", None), ("external", None), ("outside", path),
+        ("missing", path), or ("ok", (relpath or None, fragment)).
+        """
+        url = url.strip()
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme in _SKIP_SCHEMES or (scheme and scheme not in ("http", "https")):
+            return "skip", None
+        if not url or url.startswith("?"):
+            return "ok", (page.relpath, "")
+        if scheme or parts.netloc:
+            if self.origin is None or parts.netloc.lower() != self.origin[1]:
+                return "external", None
+            path = parts.path or "/"
+        elif url.startswith("#"):
+            return "ok", (page.relpath, unquote(parts.fragment))
+        elif url.startswith("/"):
+            path = parts.path
+        else:
+            here = self.base + self.page_path(page.relpath)
+            path = urljoin("http://x" + here, parts.path).partition("http://x")[2] or "/"
+        path = unquote(path)
+        if path.startswith("//"):
+            path = "/" + path.lstrip("/")
+        # `/repo` (without the slash) redirects to `/repo/` on GitHub Pages
+        if not path.startswith(self.base) and path + "/" != self.base:
+            return "outside", path
+        target = path[len(self.base):] if path.startswith(self.base) else ""
+        target = posixpath.normpath(target) if target else ""
+        if target in (".", ""):
+            target = ""
+        elif path.endswith("/"):
+            target += "/"
+        if target.startswith("../") or target == "..":
+            return "outside", path
+        relpath = self.file_for(target)
+        if relpath is None:
+            return "missing", path
+        return "ok", (relpath, unquote(parts.fragment))
+
+    def resolve_absolute(self, url: str) -> tuple[str, Any]:
+        """Resolve an absolute URL (the sitemap's, robots.txt's); the status is "ok" or a phrase
+        that ends the sentence "… is <status>"."""
+        parts = urlsplit(url)
+        if not parts.scheme or not parts.netloc:
+            return "not an absolute URL", None
+        if self.origin is not None and parts.netloc.lower() != self.origin[1]:
+            return f"not on the site's origin ({self.origin[0]}://{self.origin[1]})", None
+        status, value = self.resolve(url, Page(self.out / "index.html", "index.html", ""))
+        if status == "ok":
+            return status, value
+        if status == "outside":
+            return f"outside the base path {self.base}", None
+        if status == "missing":
+            return "a page missing from the output", None
+        return "not on the site's origin", None
+
+    def file_for(self, target: str) -> str | None:
+        if target == "" or target.endswith("/"):
+            candidate = target + "index.html"
+            return candidate if candidate in self.files else None
+        if target in self.files:
+            return target
+        if target in self.dirs and target + "/index.html" in self.files:
+            return target + "/index.html"
+        if target + ".html" in self.files:
+            return target + ".html"
+        return None

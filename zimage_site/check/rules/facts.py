@@ -1,0 +1,115 @@
+"""Facts: every number marked data-fact exists in content/data/facts.yaml and shows the value the
+data holds; every citation points into the page's source list, numbered by position, naming the
+fact's own source; the source list links each source to the URL the data gives."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from zimage_site import markup
+from zimage_site.check.context import BuiltSite
+from zimage_site.check.findings import Finding
+from zimage_site.check.model import Page
+from zimage_site.data import DATA_DIR, Data, load_data
+from zimage_site.errors import SiteError
+
+FACTS_FILE = (DATA_DIR / "facts.yaml").as_posix()
+_SOURCE_NUMBER = re.compile(r"^\[?\s*(\d+)\s*\]?$")
+_LINK = f'<a href="#{markup.SOURCE_ID_PREFIX}ID">'
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _load(site: BuiltSite) -> Data | None:
+    try:
+        return load_data(site.root)
+    except SiteError as exc:
+        site.result.findings.extend(Finding("error", "fact", problem) for problem in exc.problems)
+        return None
+
+
+def check(site: BuiltSite) -> None:
+    if not any(p.facts or p.fact_srcs or p.sources for p in site.pages.values()):
+        return
+    data = _load(site)
+    if data is None:
+        return
+    for page in site.pages.values():
+        _check_values(site, page, data)
+        _check_citations(site, page, data)
+        _check_source_list(site, page, data)
+
+
+def _check_values(site: BuiltSite, page: Page, data: Data) -> None:
+    lang = (page.lang or "").split("-")[0].lower()
+    for ref in page.facts:
+        if ref.key not in data.facts:
+            close = difflib.get_close_matches(ref.key, list(data.facts), n=1)
+            site.error("fact", f'the number marked {markup.FACT_ATTR}="{ref.key}" is not in {FACTS_FILE}',
+                       file=page.display, line=ref.line,
+                       fix=(f"did you mean {close[0]}? " if close else "") +
+                           f"every number on the page comes from {FACTS_FILE}")
+            continue
+        if ref.text is not None:
+            expected = _norm(data.fact_display(ref.key, lang))
+            if _norm(ref.text) != expected:
+                site.error("fact", f'fact "{ref.key}" shows {ref.text!r}, the data says {expected!r}',
+                           file=page.display, line=ref.line,
+                           fix=f"the page must print the value from {FACTS_FILE}: rebuild the site")
+
+
+def _check_citations(site: BuiltSite, page: Page, data: Data) -> None:
+    listed = {item.source: item for item in page.sources}
+    prefix = markup.SOURCE_ID_PREFIX
+    for src in page.fact_srcs:
+        if src.source is None:
+            site.error("fact", f"the source link {src.href!r} does not point into the page's source "
+                               f"list (#{prefix}ID)", file=page.display, line=src.line,
+                       fix=f"fact links read {_LINK}[n]</a>")
+            continue
+        if src.source not in data.sources:
+            site.error("fact", f'the source "{src.source}" is not in {FACTS_FILE}', file=page.display,
+                       line=src.line, fix=f"add it under sources: in {FACTS_FILE}")
+        item = listed.get(src.source)
+        if item is None:
+            site.error("fact", f"the source link #{prefix}{src.source} points to no entry of the page's "
+                               f'source list (<ol class="{markup.SOURCES_CLASS}">)', file=page.display,
+                       line=src.line, fix="every cited source is listed once at the end of the page")
+        else:
+            match = _SOURCE_NUMBER.match(src.label)
+            if match and int(match.group(1)) != item.index:
+                site.error("fact", f"the source link reads {src.label} but #{prefix}{src.source} is "
+                                   f"entry {item.index} of the list (line {item.line})",
+                           file=page.display, line=src.line, fix="number source links by list position")
+        fact = data.facts.get(src.fact or "")
+        if isinstance(fact, dict) and fact.get("source") and fact["source"] != src.source:
+            site.error("fact", f'fact "{src.fact}" cites #{prefix}{src.source}, the data says its '
+                               f'source is "{fact["source"]}"', file=page.display, line=src.line,
+                       fix="rebuild the site; the link must name the fact's own source")
+
+
+def _check_source_list(site: BuiltSite, page: Page, data: Data) -> None:
+    seen: set[str] = set()
+    for item in page.sources:
+        if not item.source:
+            site.error("fact", f'an entry of the source list has no id="{markup.SOURCE_ID_PREFIX}ID"',
+                       file=page.display, line=item.line)
+            continue
+        if item.source in seen:
+            site.error("fact", f'the source "{item.source}" is listed twice', file=page.display, line=item.line)
+        seen.add(item.source)
+        source = data.sources.get(item.source)
+        if not isinstance(source, dict):
+            site.error("fact", f'the source list names "{item.source}", which is not in {FACTS_FILE}',
+                       file=page.display, line=item.line, fix=f"add it under sources: in {FACTS_FILE}")
+            continue
+        if not item.url:
+            site.error("fact", f'the source "{item.source}" in the list has no link', file=page.display,
+                       line=item.line, fix=f"link it to {source.get('url')}")
+        elif source.get("url") and item.url != source["url"]:
+            site.error("fact", f'the source "{item.source}" links to {item.url}, the data says '
+                               f"{source['url']}", file=page.display, line=item.line,
+                       fix=f"rebuild the site; sources are linked from {FACTS_FILE} only")
