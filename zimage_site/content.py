@@ -52,7 +52,7 @@ _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.S | re.M)
 def parse_section(path: Path, lang: str, root: Path, report: Report | None = None) -> Section:
     shown = rel(path, root)
     try:
-        source = path.read_text(encoding="utf-8")
+        source = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not content
     except UnicodeDecodeError as exc:
         raise SiteError(Problem(f"the file is not UTF-8 text ({exc.reason})", file=shown, fix="save it as UTF-8")) from exc
     match = _FRONT.match(source)

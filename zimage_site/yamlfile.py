@@ -26,6 +26,11 @@ except ImportError:  # pragma: no cover
 
 def yaml_problem(exc: yaml.YAMLError, file: str, line_offset: int = 0, text: str | None = None) -> Problem:
     """Turn a PyYAML error into a Problem that points at the line and shows it."""
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow (a control character, NUL)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        line = (text or "")[: exc.position].count("\n") + 1 + line_offset
+        return Problem(f"the file holds the character U+{ord(char):04X}, which YAML does not allow",
+                       file=file, line=line, fix="remove it (control characters cannot appear in YAML text)")
     problem = getattr(exc, "problem", None) or str(exc)
     ctx, ctx_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     # Point at where the broken construct started (an unclosed bracket or quote) when YAML knows it.
