@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not a user error: say so, show the traceback only on request
         from zimage_site.output import write_problem
 
-        problem = write_problem(exc, Path(exc.filename or ".")) if isinstance(exc, OSError) else None
+        problem = write_problem(exc, Path(exc.filename or "."), output=False) if isinstance(exc, OSError) else None
         if problem is not None:  # the machine, not the site: a full disk, a read-only folder
             if args.debug:
                 traceback.print_exc()

@@ -154,14 +154,17 @@ def write_marker(folder: Path) -> None:
                                             indent=0) + "\n", encoding="utf-8")
 
 
-def write_problem(exc: OSError, out: Path) -> Problem | None:
-    """A Problem for an OSError met while writing the output, or None when it is not one."""
+def write_problem(exc: OSError, out: Path, *, output: bool = True) -> Problem | None:
+    """A Problem for an OSError of the machine (a full disk, a read-only or forbidden folder) met
+    while writing the output (`output`) or elsewhere; None for any other error."""
     if exc.errno in _FULL:
         return Problem(f"the disk is full: {exc.strerror}", file=str(out),
-                       fix="free some space on that disk (for the output: or choose another --out)")
+                       fix="free some space on that disk" + (", or choose another --out" if output else ""))
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return Problem(f"cannot write the output: {exc.strerror}" + (f" ({exc.filename})" if exc.filename else ""),
-                       file=str(out), fix="choose an output folder in a writable place")
+        what = "cannot write the output" if output else "cannot use this file"
+        return Problem(f"{what}: {exc.strerror}" + (f" ({exc.filename})" if exc.filename and output else ""),
+                       file=str(out), fix="choose an output folder in a writable place" if output
+                       else "check the permissions of the file and its folder")
     return None
 
 

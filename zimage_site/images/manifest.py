@@ -194,11 +194,12 @@ def parse_manifest(data, lines: dict[str, int], display: str) -> Manifest:
     out = validate_mapping(data, MANIFEST_SCHEMA, "", v)
 
     # The checks below see only values of the right type (the wrong ones are reported above).
-    sets_raw = {k: _typed(spec, SET_SCHEMA) for k, spec in _typed_value(out.get("sets"), dict, {}).items()}
+    sets_raw = {k: _typed(spec, SET_SCHEMA) for k, spec in _typed_value(out.get("sets"), dict, {}).items()
+                if isinstance(k, str)}  # other keys are reported above
     images_raw = [_typed(item, IMAGE_SCHEMA) if isinstance(item, dict) else None
                   for item in _typed_value(out.get("images"), list, [])]
     for set_id in sets_raw:
-        msg = _check_id(set_id) if isinstance(set_id, str) else f"the set id {set_id!r} is not text"
+        msg = _check_id(set_id)
         if msg:
             v.add(f"sets.{set_id}", msg)
 
