@@ -333,6 +333,9 @@ FOUND = [
     ("content/images.yaml", MANIFEST.replace("varies: steps", "varies: [steps]")),
     ("content/images.yaml", MANIFEST.replace("steps: 4", "steps: 4\n    guidance: high")),
     ("content/images.yaml", MANIFEST.replace("  pair:\n", "  0:\n")),
+    ("content/images.yaml", "\x1f\n" + MANIFEST),  # a control character: YAML's error had no line
+    ("content/images.yaml", MANIFEST.replace("seed: 42", "seed: 1" + "0" * 5000)),  # too many digits for int()
+    ("content/images.yaml", MANIFEST.replace("seed: 42", "seed: 42\n    seed: 43")),  # a duplicate key
 ]
 
 
