@@ -8,12 +8,14 @@ CSS (every static/css/*.css in name order, then the Pygments styles) becomes one
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import stat
 from pathlib import Path
 
 from pygments.formatters import HtmlFormatter
 
-from zimage_site.errors import Problem, SiteError
+from zimage_site.errors import ContentError, Problem
 
 STATIC_DIR = Path("static")
 CODE_STYLE_LIGHT = "default"
@@ -33,6 +35,40 @@ def _hashed(name: str, content: bytes) -> str:
     return f"{stem}.{digest}.{ext}" if dot else f"{name}.{digest}"
 
 
+def static_files(root: Path) -> list[Path]:
+    """The files under static/ that the site publishes, in name order: regular files, not hidden.
+
+    Symbolic links are followed only when they stay inside static/: a link to anything else
+    (`env.txt -> /proc/self/environ`, a key in the home folder) would publish it, so the build
+    refuses it. Sockets, pipes and devices are refused too (reading a pipe would wait forever)."""
+    static = root / STATIC_DIR
+    if not static.is_dir():
+        return []
+    inside = static.resolve()
+    found: list[Path] = []
+    for parent, dirs, files in os.walk(static, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(parent, d))]:
+            if name.startswith("."):
+                continue
+            path = Path(parent) / name
+            shown = path.relative_to(root).as_posix()
+            real = path.resolve()
+            if path.is_symlink() and not real.is_relative_to(inside):
+                raise ContentError(Problem(
+                    f"a symbolic link to {os.readlink(path)!r}, outside static/: the build publishes every "
+                    "file of static/, so it refuses links that lead elsewhere", file=shown,
+                    fix="copy the file into static/ instead of linking to it, or remove the link"))
+            mode = real.stat().st_mode if real.exists() else 0
+            if stat.S_ISDIR(mode):
+                continue  # a link to a folder inside static/: its files are listed under their own path
+            if not stat.S_ISREG(mode):
+                raise ContentError(Problem("not a regular file (a broken link, a pipe, a socket or a device)",
+                                           file=shown, fix="remove it from static/"))
+            found.append(path)
+    return sorted(found)
+
+
 def build_assets(root: Path, out: Path, base_path: str, *, hash_names: bool = True) -> dict[str, str]:
     """Write assets under out/assets; return {logical name → URL}. Logical names are paths
     relative to static/ ("css/site.css" names the bundle, "js/site.js", "favicon.svg")."""
@@ -41,16 +77,14 @@ def build_assets(root: Path, out: Path, base_path: str, *, hash_names: bool = Tr
     target.mkdir(parents=True, exist_ok=True)
     urls: dict[str, str] = {}
     css_parts = []
-    for path in sorted(static.rglob("*")) if static.is_dir() else []:
-        if not path.is_file() or path.name.startswith("."):
-            continue
+    for path in static_files(root):
         logical = path.relative_to(static).as_posix()
         if logical.startswith("css/") and path.suffix == ".css":
             try:
                 css_parts.append(f"/* {logical} */\n" + path.read_text(encoding="utf-8"))
             except UnicodeDecodeError as exc:
-                raise SiteError(Problem(f"the stylesheet is not UTF-8 text ({exc.reason})", file=f"static/{logical}",
-                                        fix="save it as UTF-8")) from None
+                raise ContentError(Problem(f"the stylesheet is not UTF-8 text ({exc.reason})", file=f"static/{logical}",
+                                           fix="save it as UTF-8")) from exc
             continue
         content = path.read_bytes()
         name = _hashed(logical, content) if hash_names and path.suffix in (".js", ".css") else logical

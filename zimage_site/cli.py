@@ -115,7 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception:  # a bug, not a user error: say so, show the traceback only on request
+    except Exception as exc:  # a bug, not a user error: say so, show the traceback only on request
+        from zimage_site.output import write_problem
+
+        problem = write_problem(exc, Path(exc.filename or "."), output=False) if isinstance(exc, OSError) else None
+        if problem is not None:  # the machine, not the site: a full disk, a read-only folder
+            if args.debug:
+                traceback.print_exc()
+            print(problem.format(), file=sys.stderr)
+            return 1
         if args.debug:
             raise
         kind, value, _ = sys.exc_info()

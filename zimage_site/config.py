@@ -7,16 +7,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from zimage_site.errors import Problem, SiteError
+from zimage_site.errors import ConfigError, Problem, Report
 from zimage_site.yamlfile import Field, load_yaml, validate
 
 CONFIG_FILE = "site.yaml"
 
 
+# Characters a URL of this site may not hold as they are: whitespace and control characters (a
+# newline would add lines to robots.txt), quotes and angle brackets (they end an attribute or a
+# tag in HTML and XML), backslashes. Percent-encode them if they are really meant.
+_UNSAFE_URL = re.compile(r"[\x00-\x20\x7f-\x9f\"'<>\\`{}|^\u2028\u2029]")
+
+
 def _url(value: str) -> str | None:
+    bad = _UNSAFE_URL.search(value)
+    if bad:
+        return f"{value!r} holds {bad.group()!r}, which a URL cannot hold as it is (percent-encode it)"
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return f"{value!r} is not an absolute http(s) URL"
+    return None
+
+
+def _static_file(value: str) -> str | None:
+    """A file under static/, named by a plain relative path: no .., no absolute path."""
+    parts = value.replace("\\", "/").split("/")
+    if value.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", value) or ".." in parts or "" in parts \
+            or any(p in (".",) or p.startswith(".") for p in parts) or "\x00" in value:
+        return f"{value!r} is not a plain path under static/ (no leading /, no .., no hidden folders)"
     return None
 
 
@@ -50,8 +68,8 @@ SCHEMA = {
     "languages": Field(dict, values=LANGUAGE),
     "nav": Field(list, items=Field(str), fix="a list of section ids shown in the header navigation"),
     "theme_color": Field(str, check=_color),
-    "social_image": Field(str, fix="a PNG or JPEG under static/, e.g. img/og.png"),
-    "favicon": Field(str, fix="an SVG under static/, e.g. favicon.svg"),
+    "social_image": Field(str, check=_static_file, fix="a PNG or JPEG under static/, e.g. img/og.png"),
+    "favicon": Field(str, check=_static_file, fix="an SVG under static/, e.g. favicon.svg"),
     "repository": Field(str, check=_url, fix="the URL of this site's source repository"),
     "links": Field(dict, required=False, default={}, values=Field(str, check=_url)),
     "license": Field(dict, schema={"name": Field(str), "url": Field(str, check=_url)}),
@@ -103,7 +121,7 @@ class Config:
     def with_base_url(self, base_url: str) -> "Config":
         problem = _base_url(base_url)
         if problem:
-            raise SiteError(Problem(f"--base-url: {problem}",
+            raise ConfigError(Problem(f"--base-url: {problem}",
                                     fix="pass an absolute URL ending in /, e.g. --base-url https://example.github.io/repo/"))
         clone = Config(**self.__dict__)
         clone.base_url = base_url
@@ -116,13 +134,13 @@ class Config:
         return self.base_url + self.languages[lang].path
 
 
-def load_config(root: Path) -> Config:
+def load_config(root: Path, report: Report | None = None) -> Config:
     path = root / CONFIG_FILE
     if not path.exists():
-        raise SiteError(Problem(f"no {CONFIG_FILE} in {root}", file=str(root),
+        raise ConfigError(Problem(f"no {CONFIG_FILE} in {root}", file=str(root),
                                 fix=f"run the command in the site folder or pass --root DIR (the folder holding {CONFIG_FILE})"))
-    raw, lines = load_yaml(path, CONFIG_FILE)
-    data = validate(raw, SCHEMA, CONFIG_FILE, lines)
+    raw, lines = load_yaml(path, CONFIG_FILE, report=report, error=ConfigError)
+    data = validate(raw, SCHEMA, CONFIG_FILE, lines, error=ConfigError)
     problems = []
 
     def add(key: str, message: str, fix: str) -> None:
@@ -141,6 +159,6 @@ def load_config(root: Path) -> Config:
             add(f"languages.{code}.path", f"the same path as language {paths[lang.path]!r}", "give each language its own path")
         paths[lang.path] = code
     if problems:
-        raise SiteError(problems)
+        raise ConfigError(problems)
     data["languages"] = languages
     return Config(root=root, **data)

@@ -49,18 +49,18 @@ class Section:
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.S | re.M)
 
 
-def parse_section(path: Path, lang: str, root: Path) -> Section:
+def parse_section(path: Path, lang: str, root: Path, report: Report | None = None) -> Section:
     shown = rel(path, root)
     try:
-        source = path.read_text(encoding="utf-8")
+        source = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not content
     except UnicodeDecodeError as exc:
-        raise SiteError(Problem(f"the file is not UTF-8 text ({exc.reason})", file=shown, fix="save it as UTF-8")) from None
+        raise SiteError(Problem(f"the file is not UTF-8 text ({exc.reason})", file=shown, fix="save it as UTF-8")) from exc
     match = _FRONT.match(source)
     if not match:
         raise SiteError(Problem(
             "the file has no front matter", file=shown, line=1,
             fix="start the file with a YAML block between two --- lines: id, order, title (see docs/content.md)"))
-    meta, lines = parse_yaml(match.group(1), shown, line_offset=1)
+    meta, lines = parse_yaml(match.group(1), shown, line_offset=1, report=report)
     meta = validate(meta, FRONT_MATTER, shown, lines)
     return Section(
         id=meta["id"], order=meta["order"], title=meta["title"], nav=meta["nav"] or meta["title"],
@@ -78,7 +78,7 @@ def load_sections(root: Path, languages: list[str], default: str, report: Report
         sections: list[Section] = []
         for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
             try:
-                sections.append(parse_section(path, lang, root))
+                sections.append(parse_section(path, lang, root, report))
             except SiteError as exc:
                 problems.extend(exc.problems)
         seen: dict[str, Section] = {}

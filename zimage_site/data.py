@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zimage_site.errors import Problem, SiteError, rel
+from zimage_site.errors import ContentError, Problem, Report, SiteError, rel
 from zimage_site.yamlfile import Field, Validation, load_yaml, validate_mapping
 
 DATA_DIR = Path("content/data")
@@ -77,16 +77,20 @@ class Data:
         return node
 
     def fact_display(self, key: str, lang: str) -> str:
+        """The fact as the page prints it: its number (`display`, the number as written in that
+        language, or else `value`) followed by its `unit`: "512 个 token", "512 tokens"."""
         fact = self.facts[key]
         if fact.get("display") is not None:
-            return text(fact["display"], lang)
-        value = fact["value"]
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return f"{value}{text(fact.get('unit'), lang)}"
+            number = text(fact["display"], lang)
+        else:
+            value = fact["value"]
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            number = str(value)
+        return f"{number}{text(fact.get('unit'), lang)}"
 
 
-def load_data(root: Path) -> Data:
+def load_data(root: Path, report: Report | None = None) -> Data:
     data = Data()
     folder = root / DATA_DIR
     if not folder.is_dir():
@@ -95,7 +99,7 @@ def load_data(root: Path) -> Data:
     for path in sorted(folder.glob("*.yaml")):
         shown = rel(path, root)
         try:
-            value, lines = load_yaml(path, shown)
+            value, lines = load_yaml(path, shown, report=report, error=ContentError)
         except SiteError as exc:
             problems.extend(exc.problems)
             continue
@@ -104,7 +108,7 @@ def load_data(root: Path) -> Data:
     if "facts" in data.files:
         problems.extend(_validate_facts(data, rel(folder / "facts.yaml", root)))
     if problems:
-        raise SiteError(problems)
+        raise ContentError(problems)
     return data
 
 
@@ -121,12 +125,17 @@ def _validate_facts(data: Data, shown: str) -> list[Problem]:
             continue
         for key, entry in entries.items():
             path = f"{section}.{key}"
+            if not isinstance(key, str):
+                v.add(path, f"the key {key!r} is not text", f'put it in quotes ("{key}":) or use a name')
+                continue
             if not isinstance(entry, dict):
                 v.add(path, "expected a mapping", "see docs/content.md")
                 continue
             entries[key] = validate_mapping(entry, spec.schema, path, v)
-    for key, fact in (raw.get("facts") or {}).items():
-        if isinstance(fact, dict) and fact.get("source") and fact["source"] not in (raw.get("sources") or {}):
+    facts = raw.get("facts") if isinstance(raw.get("facts"), dict) else {}
+    sources = raw.get("sources") if isinstance(raw.get("sources"), dict) else {}
+    for key, fact in facts.items():
+        if isinstance(fact, dict) and isinstance(fact.get("source"), str) and fact["source"] not in sources:
             v.add(f"facts.{key}.source", f"unknown source {fact['source']!r}",
-                  f"add it under sources: or use one of: {', '.join(raw.get('sources') or {})}")
+                  f"add it under sources: or use one of: {', '.join(map(str, sources))}")
     return v.problems

@@ -65,7 +65,12 @@ def _escape_property(text: str) -> str:
 
 
 class SiteError(Exception):
-    """One or more problems that stop the build (or another command)."""
+    """One or more problems that stop the build (or another command).
+
+    Raise it `from exc` when it translates another exception: the message stays one problem with
+    its file, line and fix, and `--debug` shows the original traceback as its cause. The
+    subclasses below say which part of the site the problem is in; catch `SiteError` for all.
+    """
 
     def __init__(self, problems: Problem | list[Problem] | str, **kwargs):
         if isinstance(problems, str):
@@ -77,6 +82,26 @@ class SiteError(Exception):
 
     def format(self) -> str:
         return "\n".join(p.format("error") for p in self.problems)
+
+
+class ConfigError(SiteError):
+    """site.yaml, command-line options, the output folder."""
+
+
+class ContentError(SiteError):
+    """Sections, data files (facts), static files."""
+
+
+class TemplateError(SiteError):
+    """Templates and their UI strings."""
+
+
+class ImageError(SiteError):
+    """The image manifest, the image store and its variant cache."""
+
+
+class GenerationError(SiteError):
+    """Generating images with the model."""
 
 
 def rel(path: Path | str, root: Path | None = None) -> str:

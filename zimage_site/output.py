@@ -2,58 +2,195 @@
 
 A failed build removes its folder and leaves the previous output untouched; a successful one
 replaces the output whole, so files that no longer exist in the source disappear.
+
+- The output given as a symbolic link is followed: the build goes where the link points.
+- Every build writes `.zimage-site-build.json` (the marker: the list of files it wrote). Only a
+  folder holding it is a previous build, and only files it lists are replaced: a previous build
+  that also holds a file the build did not write (a `CNAME`, notes) is refused, never wiped. The
+  site's own `build/` is the exception: it always belongs to the generator (`pip install .` also
+  puts its `lib/` and `bdist.*/` there), and is replaced whole.
+- A folder that cannot be renamed (a mount point: a container volume, EBUSY/EXDEV) has its
+  contents replaced instead: the new site is staged inside it and swapped in entry by entry,
+  and a failure puts the previous contents back.
+- A full disk (ENOSPC, EDQUOT, EFBIG) is a clear error, and the previous output stays whole.
+- The staging folders of interrupted builds (`.build-new-<pid>-…`, `.build-old-<pid>-…`) are
+  removed by the next build once their process is gone.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from zimage_site.errors import Problem, SiteError
+from zimage_site.errors import ConfigError, Problem
 
 
-BUILD_MARK = ".nojekyll"  # every build writes it: a folder holding it is a previous build
+MARKER = ".zimage-site-build.json"  # every build writes it: a folder holding it is a previous build
+BUILD_MARK = MARKER
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def resolve_out(out: Path) -> Path:
+    """The output folder the build writes: a symbolic link is followed to where it points."""
+    return Path(os.path.realpath(out))
+
+
+def _staging_re(name: str) -> re.Pattern:
+    return re.compile(r"\.%s-(?:new|old)-(?:(\d+)-)?" % re.escape(name))
+
+
+def _is_staging(entry: str, name: str) -> bool:
+    return bool(_staging_re(name).match(entry))
+
+
+def read_marker(folder: Path) -> dict | None:
+    try:
+        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("files"), list):
+        return data
+    return None
 
 
 def check_output_dir(out: Path, root: Path) -> None:
     """Refuse an output folder whose replacement would destroy sources or anything not a build."""
-    out_r, root_r = out.resolve(), root.resolve()
+    out_r, root_r = resolve_out(out), root.resolve()
     fix = "choose a new or empty folder for the output, e.g. --out build"
     if out_r == root_r or out_r in root_r.parents:
-        raise SiteError(Problem(f"the output folder {out} is the site folder or contains it", file=str(out), fix=fix))
+        raise ConfigError(Problem(f"the output folder {out} is the site folder or contains it", file=str(out), fix=fix))
     for name in ("content", "templates", "static", "images"):
         src = (root_r / name)
         if out_r == src or src in out_r.parents:
-            raise SiteError(Problem(f"the output folder {out} is inside the sources ({name}/)", file=str(out),
-                                    fix="choose a folder outside content/, templates/, static/ and images/"))
+            raise ConfigError(Problem(f"the output folder {out} is inside the sources ({name}/)", file=str(out),
+                                      fix="choose a folder outside content/, templates/, static/ and images/"))
     if out_r.exists() and not out_r.is_dir():
-        raise SiteError(Problem(f"the output {out} is a file, not a folder", file=str(out), fix=fix))
-    own = out_r == root_r / "build"  # the site's own output folder (ignored by git; pip may leave files there)
-    if not own and out_r.is_dir() and any(out_r.iterdir()) and not (out_r / BUILD_MARK).exists():
-        raise SiteError(Problem(
-            f"the output folder {out} holds files that are not a zimage-site build; a build replaces the "
-            "whole folder", file=str(out), fix=fix + ", or remove the folder first"))
+        raise ConfigError(Problem(f"the output {out} is a file, not a folder", file=str(out), fix=fix))
+    if not out_r.is_dir():
+        return
+    if out_r == root_r / "build":  # the site's own output folder: always the generator's (pip leaves files there)
+        return
+    entries = [e for e in os.listdir(out_r) if not _is_staging(e, out_r.name)]
+    if not entries:
+        return
+    marker = read_marker(out_r)
+    if marker is None:
+        if _interrupted_swap(out_r):
+            return
+        raise ConfigError(Problem(
+            f"the output folder {out} holds files that are not a zimage-site build (it has no {MARKER}); "
+            "a build replaces the whole folder", file=str(out), fix=fix + ", or remove the folder first"))
+    written = set(marker["files"]) | {MARKER}
+    extra = sorted(f for f in list_files(out_r, skip=lambda top: _is_staging(top, out_r.name)) if f not in written)
+    if extra:
+        shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+        raise ConfigError(Problem(
+            f"the output folder {out} is a previous build, but also holds files the build did not write: "
+            f"{shown}; a build replaces the whole folder, so they would be lost", file=str(out),
+            fix="move them out of the output folder (GitHub Pages: set a custom domain in the repository "
+                "settings rather than with a CNAME file), or choose another --out"))
+
+
+def _interrupted_swap(out: Path) -> bool:
+    """True when a build was killed while it replaced the contents of this folder (its
+    `.NAME-old-PID-…` folder is still inside): the folder is a build, half swapped."""
+    pattern = _staging_re(out.name)
+    return any((m := pattern.match(e)) and "-old-" in e for e in os.listdir(out))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def clean_leftovers(out: Path) -> list[Path]:
+    """Remove the staging folders that interrupted builds left beside (or inside) `out`: those
+    whose process is gone, and unnumbered ones of older versions after an hour."""
+    pattern = _staging_re(out.name)
+    removed = []
+    for folder in (out.parent, out):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            m = pattern.match(name)
+            if not m:
+                continue
+            path = folder / name
+            if m.group(1) is not None:
+                stale = not _pid_alive(int(m.group(1)))
+            else:
+                try:
+                    stale = time.time() - path.lstat().st_mtime > 3600
+                except OSError:
+                    continue
+            if stale and path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
+
+
+def write_marker(folder: Path) -> None:
+    from zimage_site import __version__
+
+    files = sorted(list_files(folder) - {MARKER})
+    (folder / MARKER).write_text(json.dumps({"generator": "zimage-site", "version": __version__, "files": files},
+                                            indent=0) + "\n", encoding="utf-8")
+
+
+def write_problem(exc: OSError, out: Path, *, output: bool = True) -> Problem | None:
+    """A Problem for an OSError of the machine (a full disk, a read-only or forbidden folder) met
+    while writing the output (`output`) or elsewhere; None for any other error."""
+    if exc.errno in _FULL:
+        return Problem(f"the disk is full: {exc.strerror}", file=str(out),
+                       fix="free some space on that disk" + (", or choose another --out" if output else ""))
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        what = "cannot write the output" if output else "cannot use this file"
+        return Problem(f"{what}: {exc.strerror}" + (f" ({exc.filename})" if exc.filename and output else ""),
+                       file=str(out), fix="choose an output folder in a writable place" if output
+                       else "check the permissions of the file and its folder")
+    return None
 
 
 @contextmanager
 def staging(out: Path) -> Iterator[Path]:
-    """Yield an empty folder beside `out`; on success swap it in place of `out`."""
+    """Yield an empty folder beside `out` (inside it when `out` is a mount point); on success
+    write the marker and swap the new site in place of `out`."""
+    target = resolve_out(out)
+    parent = target if os.path.ismount(target) else target.parent  # a mount point cannot be renamed
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-new-", dir=out.parent))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(target)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-{os.getpid()}-", dir=parent))
     except OSError as exc:
-        raise SiteError(Problem(f"cannot write beside the output folder: {exc.strerror}", file=str(out),
-                                fix="choose an output folder in a writable place")) from None
+        raise ConfigError(Problem(f"cannot write beside the output folder: {exc.strerror}", file=str(out),
+                                  fix="choose an output folder in a writable place")) from exc
     try:
-        yield tmp
-        swap_in(tmp, out)
+        try:
+            yield tmp
+            write_marker(tmp)
+            swap_in(tmp, target)
+        except OSError as exc:
+            problem = write_problem(exc, out)
+            if problem is None:
+                raise
+            raise ConfigError(problem) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -79,17 +216,27 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def swap_in(new: Path, out: Path) -> None:
     """Put `new` in place of `out`. With an atomic exchange, `out` never stops existing; otherwise
-    two renames, and the previous output is put back if the second one fails."""
+    two renames, and the previous output is put back if the second one fails. A folder that
+    cannot be renamed (a mount point) has its contents replaced instead."""
     os.chmod(new, 0o755)
+    if new.parent == out or os.path.ismount(out):
+        _replace_contents(new, out)
+        return
     if not out.exists():
         os.replace(new, out)
         return
-    if _exchange(new, out):  # `new` now holds the previous output
-        shutil.rmtree(new, ignore_errors=True)
+    try:
+        if _exchange(new, out):  # `new` now holds the previous output
+            shutil.rmtree(new, ignore_errors=True)
+            return
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-{os.getpid()}-", dir=out.parent))
+        os.rmdir(old)
+        os.replace(out, old)
+    except OSError as exc:
+        if exc.errno not in (errno.EBUSY, errno.EXDEV, errno.EPERM):
+            raise
+        _replace_contents(new, out)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-    os.rmdir(old)
-    os.replace(out, old)
     try:
         os.replace(new, out)
     except OSError:
@@ -98,12 +245,58 @@ def swap_in(new: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def list_files(folder: Path) -> set[str]:
-    """Every file under `folder`, as paths relative to it (with / separators)."""
+def _move(src: Path, dst: Path) -> None:
+    try:
+        os.rename(src, dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.move(src, dst)  # another file system: copy, then remove
+
+
+def _replace_contents(new: Path, out: Path) -> None:
+    """Replace what `out` holds by what `new` holds, entry by entry, for a folder that cannot be
+    renamed. The previous entries are moved aside first (inside `out`, so on its file system) and
+    put back if anything fails."""
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-{os.getpid()}-", dir=out))
+    moved_out: list[str] = []
+    moved_in: list[str] = []
+    try:
+        for name in sorted(os.listdir(out)):
+            if name in (old.name, new.name) or _is_staging(name, out.name):
+                continue
+            os.rename(out / name, old / name)
+            moved_out.append(name)
+        names = sorted(os.listdir(new))
+        names.sort(key=lambda n: n == MARKER)  # the marker last: it says the swap is complete
+        for name in names:
+            _move(new / name, out / name)
+            moved_in.append(name)
+    except BaseException:
+        for name in moved_in:
+            path = out / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        for name in moved_out:
+            os.rename(old / name, out / name)
+        shutil.rmtree(old, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(new, ignore_errors=True)
+
+
+def list_files(folder: Path, skip=None) -> set[str]:
+    """Every file under `folder`, as paths relative to it (with / separators). `skip(name)` leaves
+    out top-level entries."""
     folder = Path(folder)
     found = set()
-    for parent, _dirs, files in os.walk(folder):
+    for parent, dirs, files in os.walk(folder):
         rel_parent = Path(parent).relative_to(folder)
+        if skip is not None and rel_parent == Path("."):
+            dirs[:] = [d for d in dirs if not skip(d)]
+            files = [f for f in files if not skip(f)]
         found.update((rel_parent / name).as_posix() for name in files)
     return found
 

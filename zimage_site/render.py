@@ -199,8 +199,10 @@ class PageContext:
     def partial(self, name: str, **context: Any) -> str:
         try:
             return self.jinja.get_template(name).render(**self.globals(), **context)
-        except jinja2.TemplateError as exc:
-            raise SiteError(template_problem(exc, self.root)) from None
+        except SiteError:
+            raise
+        except Exception as exc:  # a syntax error, or one while rendering: {{ 1 + "a" }}
+            raise SiteError(template_problem(exc, self.root)) from exc
 
 
 def number_sources(pages_html: str, page: PageContext) -> tuple[str, list[dict]]:

@@ -113,7 +113,7 @@ class Site:
 
         if parts is None:
             with self.phase("config"):
-                self.config = load_config(self.root)
+                self.config = load_config(self.root, self.report)
                 if self.base_url:
                     self.config = self.config.with_base_url(self.base_url)
                 self._check_static_files()
@@ -121,8 +121,9 @@ class Site:
             self._check_static_files()
         with self.phase("content"):
             languages = list(self.config.languages)
-            if redo("data"):
-                self.data = load_data(self.root)
+            with self.collect("data", redo("data")):
+                if redo("data"):
+                    self.data = load_data(self.root, self.report)
             with self.collect("sections", redo("sections")):
                 if redo("sections"):
                     self.sections = load_sections(self.root, languages, self.config.default_language, self.report)

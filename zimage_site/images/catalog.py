@@ -65,7 +65,7 @@ class ImageCatalog:
     def load(cls, root: Path, report: Report | None = None, *, allow_test_images: bool = False) -> "ImageCatalog":
         """Load and validate `content/images.yaml` (SiteError listing every problem). No file: an
         empty catalog."""
-        return cls(Path(root), load_manifest(Path(root)), allow_test_images=allow_test_images)
+        return cls(Path(root), load_manifest(Path(root), report=report), allow_test_images=allow_test_images)
 
     @property
     def image_ids(self) -> list[str]:
@@ -90,7 +90,7 @@ class ImageCatalog:
             for spec in self.manifest.images.values():
                 # the build trusts a SHA-256 match with the provenance; `generate` decodes too
                 entry, notes = self.store.find(spec.id, spec.spec_hash, allow_test_images=self.allow_test_images,
-                                               decode=False)
+                                               decode=False, pixels=spec.pixels())
                 self._notes.extend(f"images/{n}" for n in notes)
                 if entry is not None:
                     self._entries[spec.id] = entry

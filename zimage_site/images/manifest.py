@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zimage_site.errors import SiteError
+from zimage_site.errors import ImageError, Report
 from zimage_site.yamlfile import Field, Validation, load_yaml, validate_mapping
 
 MANIFEST = "content/images.yaml"
@@ -167,7 +167,7 @@ def store_key(pixels: dict, model: str, revision: str | None, dtype: str) -> str
     return hashlib.sha256(_canonical(data)).hexdigest()
 
 
-def load_manifest(root: Path, path: Path | None = None) -> Manifest | None:
+def load_manifest(root: Path, path: Path | None = None, report: Report | None = None) -> Manifest | None:
     """Load and validate the manifest; None when the file does not exist.
 
     Raises SiteError listing every problem found.
@@ -179,7 +179,7 @@ def load_manifest(root: Path, path: Path | None = None) -> Manifest | None:
         display = str(path)
     if not path.exists():
         return None
-    data, lines = load_yaml(path, display)
+    data, lines = load_yaml(path, display, report=report, error=ImageError)
     return parse_manifest(data, lines, display)
 
 
@@ -190,13 +190,16 @@ def parse_manifest(data, lines: dict[str, int], display: str) -> Manifest:
     if not isinstance(data, dict):
         v.add("", "expected a mapping with `images:` (and optionally `sets:` and `model:`)",
               "see docs/images.md for the format")
-        raise SiteError(v.problems)
+        raise ImageError(v.problems)
     out = validate_mapping(data, MANIFEST_SCHEMA, "", v)
 
-    sets_raw = out.get("sets") or {}
-    images_raw = out.get("images") or []
+    # The checks below see only values of the right type (the wrong ones are reported above).
+    sets_raw = {k: _typed(spec, SET_SCHEMA) for k, spec in _typed_value(out.get("sets"), dict, {}).items()
+                if isinstance(k, str)}  # other keys are reported above
+    images_raw = [_typed(item, IMAGE_SCHEMA) if isinstance(item, dict) else None
+                  for item in _typed_value(out.get("images"), list, [])]
     for set_id in sets_raw:
-        msg = _check_id(str(set_id))
+        msg = _check_id(set_id)
         if msg:
             v.add(f"sets.{set_id}", msg)
 
@@ -256,8 +259,31 @@ def parse_manifest(data, lines: dict[str, int], display: str) -> Manifest:
                                image_ids=tuple(it.get("id") for _, it in items))
 
     if v.problems:
-        raise SiteError(v.problems)
+        seen: set = set()
+        unique = [p for p in v.problems if p.key is None or not (p.key in seen or seen.add(p.key))]
+        raise ImageError(unique)
     return Manifest(images=images, sets=sets, model=out.get("model") or DEFAULT_MODEL, file=display)
+
+
+def _typed_value(value, kind, default):
+    return value if isinstance(value, kind) else default
+
+
+def _typed(item, schema: dict[str, Field]) -> dict:
+    """The keys of a mapping whose values have the type their schema asks for."""
+    if not isinstance(item, dict):
+        return {}
+    out = {}
+    for key, value in item.items():
+        spec = schema.get(key)
+        if spec is None:
+            continue
+        kinds = spec.type if isinstance(spec.type, tuple) else (spec.type,)
+        if float in kinds and isinstance(value, int):
+            kinds = kinds + (int,)
+        if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
+            out[key] = value
+    return out
 
 
 def _check_set_members(set_id: str, varies: str, items: list[tuple[int, dict]], v: Validation) -> None:

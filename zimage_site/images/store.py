@@ -92,6 +92,15 @@ def verify_png(path: Path) -> str | None:
     return None
 
 
+def spec_difference(provenance: dict, pixels: dict | None) -> str:
+    """What differs between the values an image was made from and the manifest's, e.g.
+    "seed 7 here, 8 in the manifest"."""
+    names = {"guidance": "guidance_scale"}
+    diffs = [f"{key} {provenance.get(names.get(key, key))!r} here, {value!r} in the manifest"
+             for key, value in (pixels or {}).items() if provenance.get(names.get(key, key)) != value]
+    return "; ".join(diffs) or "its spec hash differs"
+
+
 class Store:
     def __init__(self, root: Path, folder: Path | None = None):
         self.root = root
@@ -157,13 +166,14 @@ class Store:
         return [(self.dir / f"{s}.png", self.dir / f"{s}.json") for s in self._stems(image_id)]
 
     def find(self, image_id: str, spec_hash: str, *, allow_test_images: bool = False,
-             decode: bool = True) -> tuple[Entry | None, list[str]]:
+             decode: bool = True, pixels: dict | None = None) -> tuple[Entry | None, list[str]]:
         """The newest intact image stored for this id whose pixels-affecting manifest fields
         (prompt, seed, size, steps, guidance) match `spec_hash`, whatever model revision made it.
         Returns (entry or None, notes on stored files that were passed over). Without `decode`,
         a SHA-256 match with the provenance is enough (the build's check)."""
         best: Entry | None = None
         notes: list[str] = []
+        other: list[str] = []  # intact images made from other manifest values
         for png, sidecar in self.entries_for(image_id):
             status = self._verify(image_id, png, sidecar, decode=decode)
             if status.state != "ok":
@@ -174,11 +184,12 @@ class Store:
             if prov.get("test_fixture") and not allow_test_images:
                 notes.append(f"{png.name}: made by a test pipeline, not by Z-Image; ignored")
                 continue
-            if prov.get("spec") != spec_hash:
-                continue  # an older version of the image (another prompt, seed or size)
+            if prov.get("spec") != spec_hash:  # an older version of the image (another prompt, seed or size)
+                other.append(f"{png.name}: made from other values than the manifest's ({spec_difference(prov, pixels)})")
+                continue
             if best is None or prov["created"] > best.provenance["created"]:
                 best = entry
-        return best, notes
+        return best, notes + (other if best is None else [])
 
     # ------------------------------------------------------------------ writing
 

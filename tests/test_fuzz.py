@@ -1,0 +1,344 @@
+"""Fuzzing the build: generated site.yaml, front matter and Markdown with blocks, facts.yaml,
+content/images.yaml and raw bytes, each through the real build, in-process.
+
+The property, for every input: the build succeeds, or raises one SiteError whose problems all name
+a file (and a line, for YAML that does not parse); it ends within a time limit; and a failed
+build leaves the previous output exactly as it was.
+
+By default the examples are derandomized (the same inputs on every run, so CI is repeatable) and
+few (about a minute in all on a 2-core machine). ZIMAGE_SLOW=1 runs many more, randomly, with
+Hypothesis' example database in .hypothesis/. Inputs that once failed are kept below as explicit
+cases (`FOUND`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+
+hypothesis = pytest.importorskip("hypothesis", reason="needs the pip package hypothesis (the test extra)")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from conftest import make_site  # noqa: E402
+from zimage_site.errors import SiteError  # noqa: E402
+from zimage_site.site import build_site  # noqa: E402
+
+SLOW = os.environ.get("ZIMAGE_SLOW") == "1"
+EXAMPLES = 500 if SLOW else 50
+TIME_LIMIT = 20  # seconds for one build; a build of the fixture takes about 0.1 s
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not SLOW,
+                database=None if not SLOW else settings.default.database,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                       HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
+
+MANIFEST = """\
+sets:
+  pair:
+    section: faq
+    varies: steps
+    title: {zh: 步数, en: Steps}
+images:
+  - id: cover
+    section: intro
+    prompt: 国风茶馆木质招牌
+    caption: {zh: 招牌, en: A sign}
+    alt: {zh: 招牌, en: A sign}
+    seed: 42
+    width: 1344
+    height: 768
+  - id: pair-4
+    set: pair
+    label: {zh: 4 步, en: 4 steps}
+    prompt: 一碗面
+    caption: {zh: 面, en: Noodles}
+    alt: {zh: 一碗面, en: A bowl of noodles}
+    seed: 1
+    steps: 4
+    width: 512
+    height: 512
+  - id: pair-8
+    set: pair
+    label: {zh: 8 步, en: 8 steps}
+    prompt: 一碗面
+    caption: {zh: 面, en: Noodles}
+    alt: {zh: 一碗面, en: A bowl of noodles}
+    seed: 1
+    width: 512
+    height: 512
+"""
+
+FILES = ("site.yaml", "content/data/facts.yaml", "content/images.yaml", "content/en/01-intro.md",
+         "content/zh/02-faq.md")
+
+
+class Timeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: int):
+    def expire(signum, frame):
+        raise Timeout(f"the build took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        h.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        if path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+class Fuzzed:
+    """One fixture site and its previous output, reused by every example of a test."""
+
+    def __init__(self, tmp: Path):
+        self.root = make_site(tmp, "bilingual")
+        (self.root / "content/images.yaml").write_text(MANIFEST, encoding="utf-8")
+        edit = self.root / "content/en/01-intro.md"
+        edit.write_text(edit.read_text(encoding="utf-8") + "\n::: figure cover\n:::\n", encoding="utf-8")
+        self.out = tmp / "out"
+        build_site(self.root, self.out)
+        self.original = {name: (self.root / name).read_bytes() for name in FILES}
+        self.before = digest(self.out)
+        self.results = {"ok": 0, "error": 0}
+
+    def check(self, name: str, content: bytes) -> None:
+        """Write one file, build, check the property, put the file back."""
+        path = self.root / name
+        path.write_bytes(content)
+        try:
+            start = time.perf_counter()
+            with time_limit(TIME_LIMIT):
+                try:
+                    build_site(self.root, self.out)
+                except SiteError as exc:
+                    assert exc.problems, "a SiteError without a problem"
+                    for problem in exc.problems:
+                        assert problem.file, f"a problem without its file:\n{exc.format()}"
+                        if problem.message.startswith("this is not valid YAML"):
+                            assert problem.line, f"a YAML error without its line:\n{exc.format()}"
+                    after = digest(self.out)
+                    assert after == self.before, "a failed build changed the previous output"
+                    self.results["error"] += 1
+                    return
+            assert time.perf_counter() - start < TIME_LIMIT
+            self.before = digest(self.out)
+            self.results["ok"] += 1
+        finally:
+            path.write_bytes(self.original[name])
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory):
+    site = Fuzzed(tmp_path_factory.mktemp("fuzz"))
+    start = time.perf_counter()
+    yield site
+    n = site.results["ok"] + site.results["error"]
+    print(f"\nfuzz: {n} builds ({site.results['ok']} succeeded, {site.results['error']} ended in one SiteError) "
+          f"in {time.perf_counter() - start:.1f} s")
+
+
+# --------------------------------------------------------------------------- strategies
+
+TRICKY = ["", " ", "#x", " #16", "'", '"', "\\", "<script>alert(1)</script>", "javascript:alert(1)",
+          "../../etc/passwd", "/etc/passwd", "https://ok.example/", "https://ok.example/\nDisallow: /",
+          "http://", "zh", "en", "intro", "faq", "params", "readme", "pair", "cover", "*alias", "&a",
+          "{fact}`params`", "{fact}`nope`", "@github", "#faq", "\x00", "\u2028", "\ufeff", "🙂", "造相",
+          "1e400", "2024-02-30", "0x1F", "yes", "null", "~", "-1", "99999999999999999999999"]
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=20),
+                    st.sampled_from(TRICKY))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3),
+    st.dictionaries(st.one_of(st.sampled_from(TRICKY), st.text(max_size=6), st.integers(-3, 3)), inner,
+                    max_size=3)), max_leaves=6)
+
+SNIPPETS = ["a: &x [*x]", "*nope", "k: 1\nk: 2", "- x", "  : ", "\t", "[", "{", "}", "]", "!!python/object/apply:os.system ['id']",
+            "? [a, b]\n: c", "a: &x 1\nb: *x", "<<: {a: 1}", "%YAML 1.1", "---", "...", "'", '"', "|", ">",
+            "x: 参见 issue #16", "date: 2024-02-30", "n: 1" + "0" * 5000, "a: " + "[" * 200, "? " * 3,
+            "b0: &b0 [x]\nb1: &b1 [*b0, *b0, *b0, *b0, *b0, *b0, *b0, *b0]\nb2: &b2 [*b1, *b1, *b1, *b1, *b1, *b1, *b1, *b1]"]
+
+
+def _paths(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, path + (i,))
+
+
+@st.composite
+def mutated_yaml(draw, text: str) -> str:
+    """The YAML text with a few structural changes (replace, delete, add a value), or text snippets
+    inserted at random lines."""
+    if draw(st.booleans()):
+        data = yaml.safe_load(text)
+        for _ in range(draw(st.integers(1, 3))):
+            paths = [p for p in _paths(data) if p]
+            if not paths:
+                break
+            path = draw(st.sampled_from(paths))
+            parent = data
+            for part in path[:-1]:
+                parent = parent[part]
+            action = draw(st.sampled_from(["replace", "replace", "delete", "add"]))
+            if action == "replace":
+                parent[path[-1]] = draw(values)
+            elif action == "delete":
+                del parent[path[-1]]
+            elif isinstance(parent, dict):
+                parent[draw(st.one_of(st.sampled_from(TRICKY), st.integers(0, 3)))] = draw(values)
+            else:
+                parent.append(draw(values))
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    lines = text.splitlines()
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(lines)))
+        snippet = draw(st.one_of(st.sampled_from(SNIPPETS), st.text(max_size=30)))
+        indent = draw(st.sampled_from(["", "  ", "    "]))
+        lines.insert(at, indent + snippet)
+    return "\n".join(lines) + "\n"
+
+
+BLOCKS = {
+    "cta": "- label: Try it\n  href: \"@github\"\n- label: FAQ\n  href: \"#faq\"\n  style: secondary",
+    "stats": "- fact: params\n- fact: score\n  label: Test score",
+    "faq": "### A question?\nAn answer with {fact}`steps`.",
+    "note": "A note.",
+    "cards": "### A card\nIts text.",
+    "figure": "", "gallery": "", "compare": "", "chart": "", "bogus": "x: 1",
+}
+BLOCK_ARGS = ["", " cover", " pair", " nope", " pairs", " warning", " model-size", " cover pair-4"]
+INLINE = ["{fact}`params`", "{fact}`nope`", "{data}`links.download.en`", "{data}`nope.x`", "{data}`facts`",
+          "{bogus}`x`", "[a](#faq)", "[a](#nowhere)", "[a](@github)", "[a](@nope)", "[a](/x)", "[a](javascript:alert(1))",
+          "[a](//evil.example)", "<script>alert(1)</script>", "**bold**", "`code`", "{#id .cls onclick=x}",
+          "[^1]", "\\", "*", "_", "<", "&amp;", "造相"]
+
+
+@st.composite
+def markdown_body(draw) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 5))):
+        kind = draw(st.sampled_from(["text", "heading", "block", "fence", "list"]))
+        if kind == "text":
+            words = draw(st.lists(st.one_of(st.sampled_from(INLINE), st.text(max_size=12)), max_size=6))
+            parts.append(" ".join(words))
+        elif kind == "heading":
+            parts.append(draw(st.sampled_from(["#", "##", "###", "####"])) + " " + draw(st.text(max_size=10)))
+        elif kind == "block":
+            name = draw(st.sampled_from(sorted(BLOCKS)))
+            body = BLOCKS[name]
+            if body and draw(st.booleans()):
+                body = draw(mutated_yaml(body)) if name in ("cta", "stats", "bogus") else body + draw(st.text(max_size=10))
+            close = draw(st.sampled_from([":::", ":::", "", "::::"]))
+            parts.append(f"::: {name}{draw(st.sampled_from(BLOCK_ARGS))}\n{body}\n{close}")
+        elif kind == "fence":
+            parts.append(f"```{draw(st.sampled_from(['', 'python', 'nope', 'bash']))}\n{draw(st.text(max_size=20))}\n```")
+        else:
+            parts.append("\n".join(f"- {draw(st.sampled_from(INLINE))}" for _ in range(draw(st.integers(1, 3)))))
+    return "\n\n".join(parts) + "\n"
+
+
+@st.composite
+def section_file(draw) -> str:
+    front = {"id": "intro", "order": 1, "title": "A test model", "nav": "Intro", "layout": "hero"}
+    text = yaml.safe_dump(front, allow_unicode=True, sort_keys=False)
+    if draw(st.booleans()):
+        text = draw(mutated_yaml(text))
+    body = draw(markdown_body())
+    return f"---\n{text}---\n\n{body}"
+
+
+@st.composite
+def raw_bytes(draw, original: bytes) -> bytes:
+    data = original
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["bom", "crlf", "cr", "nul", "invalid", "truncate", "bytes"]))
+        at = draw(st.integers(0, len(data)))
+        if kind == "bom":
+            data = b"\xef\xbb\xbf" + data
+        elif kind == "crlf":
+            data = data.replace(b"\n", b"\r\n")
+        elif kind == "cr":
+            data = data.replace(b"\n", b"\r")
+        elif kind == "nul":
+            data = data[:at] + b"\x00" + data[at:]
+        elif kind == "invalid":
+            data = data[:at] + draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xe2\x82", b"\xed\xa0\x80", b"\x80"])) + data[at:]
+        elif kind == "truncate":
+            data = data[:at]
+        else:
+            data = data[:at] + draw(st.binary(max_size=8)) + data[at:]
+    return data
+
+
+# --------------------------------------------------------------------------- the fuzz tests
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_site_yaml(fuzzed, data):
+    text = data.draw(mutated_yaml(fuzzed.original["site.yaml"].decode()))
+    fuzzed.check("site.yaml", text.encode("utf-8", "surrogatepass"))
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_facts(fuzzed, data):
+    text = data.draw(mutated_yaml(fuzzed.original["content/data/facts.yaml"].decode()))
+    fuzzed.check("content/data/facts.yaml", text.encode("utf-8", "surrogatepass"))
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_image_manifest(fuzzed, data):
+    text = data.draw(mutated_yaml(MANIFEST))
+    fuzzed.check("content/images.yaml", text.encode("utf-8", "surrogatepass"))
+
+
+@FUZZ
+@given(text=section_file())
+def test_fuzz_front_matter_and_markdown(fuzzed, text):
+    fuzzed.check("content/en/01-intro.md", text.encode("utf-8", "surrogatepass"))
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_raw_bytes(fuzzed, data):
+    name = data.draw(st.sampled_from(FILES))
+    fuzzed.check(name, data.draw(raw_bytes(fuzzed.original[name])))
+
+
+# Inputs the fuzzer found while this suite was written, kept as explicit cases.
+FOUND = [
+    ("content/images.yaml", MANIFEST.replace("seed: 42", "seed: [1]")),
+    ("content/images.yaml", MANIFEST.replace("varies: steps", "varies: [steps]")),
+    ("content/images.yaml", MANIFEST.replace("steps: 4", "steps: 4\n    guidance: high")),
+    ("content/images.yaml", MANIFEST.replace("  pair:\n", "  0:\n")),
+    ("content/images.yaml", "\x1f\n" + MANIFEST),  # a control character: YAML's error had no line
+    ("content/images.yaml", MANIFEST.replace("seed: 42", "seed: 1" + "0" * 5000)),  # too many digits for int()
+    ("content/images.yaml", MANIFEST.replace("seed: 42", "seed: 42\n    seed: 43")),  # a duplicate key
+]
+
+
+@pytest.mark.parametrize("name, text", FOUND, ids=[f"found-{i}" for i in range(len(FOUND))])
+def test_found_by_the_fuzzer(fuzzed, name, text):
+    fuzzed.check(name, text.encode("utf-8"))

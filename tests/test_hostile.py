@@ -1,0 +1,479 @@
+"""Hostile input and hostile machines: every case here once hung, crashed, leaked or lost data.
+
+Each test builds a real fixture site (in-process through the CLI, or as a subprocess where a
+regression would hang or exhaust memory) and asserts what the user sees: one error naming the
+file, line and fix, or a build that does the right thing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from zimage_site.cli import main
+from zimage_site.errors import ConfigError, ContentError, ImageError, Report, SiteError
+from zimage_site.images import ImageCatalog
+from zimage_site.output import MARKER
+from zimage_site.site import build_site
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def site(site_factory):
+    """The bilingual fixture site, built once (build/ holds a previous output)."""
+    root = site_factory("bilingual")
+    build_site(root)
+    return root
+
+
+def broken(capsys, root: Path, *extra: str) -> str:
+    """Build a site that must fail: exit 1, one message, no traceback, build/ unchanged."""
+    before = snapshot(root / "build") if (root / "build").is_dir() else None
+    code, _, err = run_cli(capsys, "build", "--root", str(root), *extra)
+    assert code == 1, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    if before is not None:
+        assert snapshot(root / "build") == before
+    return err
+
+
+# --------------------------------------------------------------------------- 1. YAML alias bomb
+
+BOMB = "a0: &a0 [lol]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 11))
+
+
+BOMB_TARGETS = ["content/data/bomb.yaml", "site.yaml", "content/images.yaml", "content/en/01-intro.md"]
+
+
+def limit_memory():  # in a child process: a regression must fail there, not take the machine's memory
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    from conftest import make_site
+
+    roots = []
+    for i, target in enumerate(BOMB_TARGETS):
+        root = make_site(tmp_path / str(i), "bilingual")
+        path = root / target
+        if target.endswith(".md"):
+            edit(path, "layout: hero\n", "layout: hero\n" + BOMB)
+        elif target == "site.yaml":
+            path.write_text(path.read_text(encoding="utf-8") + BOMB, encoding="utf-8")
+        else:
+            path.write_text(BOMB, encoding="utf-8")
+        roots.append(str(root))
+    # one child process builds the four sites (under a memory limit, with a timeout)
+    code = ("import sys, time\n"
+            "from zimage_site.cli import main\n"
+            "for root in sys.argv[1:]:\n"
+            "    start = time.perf_counter()\n"
+            "    code = main(['build', '--root', root])\n"
+            "    print(f'@@ {code} {time.perf_counter() - start:.3f}', file=sys.stderr, flush=True)\n")
+    proc = subprocess.run([sys.executable, "-c", code, *roots], capture_output=True, text=True, timeout=120,
+                          preexec_fn=limit_memory, env={**os.environ, "PYTHONPATH": str(REPO)})
+    results = [line.split()[1:] for line in proc.stderr.splitlines() if line.startswith("@@ ")]
+    assert len(results) == len(BOMB_TARGETS), proc.stderr[-2000:]
+    for target, (status, seconds) in zip(BOMB_TARGETS, results):
+        assert status == "1" and float(seconds) < 5, (target, status, seconds)
+        assert f"error: {target}, line " in proc.stderr
+    assert proc.stderr.count("expands to more than 100,000 values") >= 3  # site.yaml: also its unknown keys
+
+
+def test_the_bomb_check_itself_takes_well_under_a_second():
+    code = ("import sys, time\n"
+            "from zimage_site.errors import SiteError\n"
+            "from zimage_site.yamlfile import parse_yaml\n"
+            "start = time.perf_counter()\n"
+            "try:\n"
+            "    parse_yaml(sys.stdin.read(), 'bomb.yaml')\n"
+            "except SiteError as exc:\n"
+            "    print(time.perf_counter() - start, exc)\n")
+    proc = subprocess.run([sys.executable, "-c", code], input=BOMB, capture_output=True, text=True, timeout=60,
+                          preexec_fn=limit_memory, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0 and "expands to more than" in proc.stdout, proc.stderr[-500:]
+    assert float(proc.stdout.split()[0]) < 0.5
+
+
+# --------------------------------------------------------------------------- 2. wrong types, duplicate keys
+
+FACTS = "content/data/facts.yaml"
+
+
+@pytest.mark.parametrize("file, old, new, where", [
+    (FACTS, "source: readme, verdict: verified}", "source: [readme], verdict: verified}", 'line 5, key "facts.params.source"'),
+    (FACTS, "  report: {title:", "  42: {title:", 'line 3, key "sources.42"'),
+    (FACTS, "  steps: {value: 8,", "  params: {value: 8,", "line 6: the key 'params' appears twice"),
+    ("site.yaml", "  en:\n    locale: en", "  7:\n    locale: en", 'line 12, key "languages.7"'),
+    ("site.yaml", "default_language: zh", "default_language: zh\nbase_url: https://evil.example/",
+     "line 3: the key 'base_url' appears twice"),
+    ("site.yaml", "favicon: favicon.svg", "favicon: ../../../etc/passwd", 'line 23, key "favicon"'),
+    ("site.yaml", "social_image: img/og.png", "social_image: /etc/passwd", 'line 22, key "social_image"'),
+    ("site.yaml", "base_url: https://fixture.example.org/", 'base_url: "https://fixture.example.org/\\"x/"',
+     'line 1, key "base_url"'),
+    ("site.yaml", "base_url: https://fixture.example.org/", 'base_url: "https://f.example/\\nDisallow: /\\n/"',
+     'line 1, key "base_url"'),
+])
+def test_wrong_values_are_errors_with_file_and_line(site, capsys, file, old, new, where):
+    edit(site / file, old, new)
+    err = broken(capsys, site)
+    assert err.startswith(f"error: {file}, {where}"), err
+
+
+MANIFEST = """\
+sets:
+  pair:
+    section: intro
+    varies: steps
+    title: {zh: 步数, en: Steps}
+images:
+  - id: one
+    set: pair
+    label: {zh: 4 步, en: 4 steps}
+    prompt: 一碗面
+    caption: {zh: 面, en: Noodles}
+    alt: {zh: 一碗面, en: A bowl of noodles}
+    seed: 1
+    steps: 4
+    width: 64
+    height: 64
+  - id: two
+    set: pair
+    label: {zh: 8 步, en: 8 steps}
+    prompt: 一碗面
+    caption: {zh: 面, en: Noodles}
+    alt: {zh: 一碗面, en: A bowl of noodles}
+    seed: 1
+    width: 64
+    height: 64
+"""
+
+
+@pytest.mark.parametrize("old, new, where", [
+    ("seed: 1\n    steps: 4", "seed: [1]\n    steps: 4", 'line 13, key "images[0].seed"'),
+    ("  pair:\n    section: intro\n    varies: steps\n    title: {zh: 步数, en: Steps}", "  pair: [intro]",
+     'line 2, key "sets.pair"'),
+    ("varies: steps", "varies: [steps]", 'line 4, key "sets.pair.varies"'),
+    ("seed: 1\n    steps: 4", "seed: 1\n    steps: 4\n    guidance: high", 'line 15, key "images[0].guidance"'),
+    ("  pair:\n", "  3:\n", 'line 2, key "sets.3"'),
+])
+def test_wrong_types_in_the_image_manifest_are_errors(site, capsys, old, new, where):
+    manifest = MANIFEST.replace(old, new, 1)
+    if "seed: [1]" in new:  # the set varies the seed, whose value is a list
+        manifest = manifest.replace("varies: steps\n", "varies: seed\n").replace("    steps: 4\n", "").replace(
+            "seed: 1\n    width", "seed: 2\n    width")
+    (site / "content/images.yaml").write_text(manifest, encoding="utf-8")
+    err = broken(capsys, site)
+    assert err.startswith(f"error: content/images.yaml, {where}"), err
+
+
+def test_errors_belong_to_a_family_and_keep_their_cause(site, capsys):
+    edit(site / "site.yaml", "nav: [intro, faq]", "nav: [intro, faq")
+    with pytest.raises(ConfigError) as info:
+        build_site(site)
+    assert isinstance(info.value, SiteError) and info.value.__cause__ is not None
+    err = broken(capsys, site)
+    assert err.startswith("error: site.yaml, line 20: this is not valid YAML") and "fix: " in err
+    code, _, err = run_cli(capsys, "--debug", "build", "--root", str(site))
+    assert code == 1
+    assert "yaml.parser.ParserError" in err and "direct cause of the following exception" in err
+    assert issubclass(ContentError, SiteError) and issubclass(ImageError, SiteError)
+    assert str(SiteError("plain", file="x.yaml", line=3)) == "error: x.yaml, line 3: plain"
+
+
+# --------------------------------------------------------------------------- 3. static/ and links
+
+def test_a_link_out_of_static_is_refused(site, capsys, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("API_TOKEN=hunter2")
+    os.symlink(secret, site / "static/env.txt")
+    err = broken(capsys, site)
+    assert err.startswith("error: static/env.txt: a symbolic link to ") and "outside static/" in err
+    os.unlink(site / "static/env.txt")
+    os.symlink("/proc/self/environ", site / "static/env.txt")
+    assert broken(capsys, site).startswith("error: static/env.txt: a symbolic link")
+    os.unlink(site / "static/env.txt")
+    os.symlink(tmp_path, site / "static/outside")  # a folder outside
+    assert broken(capsys, site).startswith("error: static/outside: a symbolic link")
+    os.unlink(site / "static/outside")
+    os.symlink("favicon.svg", site / "static/icon.svg")  # inside static/: fine
+    assert run_cli(capsys, "build", "--root", str(site))[0] == 0
+    assert (site / "build/assets/icon.svg").read_bytes() == (site / "static/favicon.svg").read_bytes()
+    assert b"hunter2" not in b"".join(snapshot(site / "build").values())
+
+
+def test_a_pipe_in_static_is_refused_not_read(site, capsys):
+    os.mkfifo(site / "static/pipe.txt")
+    assert broken(capsys, site).startswith("error: static/pipe.txt: not a regular file")
+
+
+# --------------------------------------------------------------------------- 4. the image variant cache
+
+def manifest_site(tmp_path: Path) -> Path:
+    from test_images import make_site, store_test_image
+
+    root = make_site(tmp_path / "site", MANIFEST.replace("section: intro", "section: quick-start"))
+    for image_id in ("one", "two"):
+        store_test_image(root, image_id)
+    return root
+
+
+def publish(root: Path, out: Path) -> ImageCatalog:
+    catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
+    catalog.publish(out, "/", Report())
+    return catalog
+
+
+def test_a_damaged_cache_file_is_encoded_again(tmp_path):
+    root = manifest_site(tmp_path)
+    publish(root, tmp_path / "out1")
+    cached = sorted((root / ".cache/variants").rglob("*.avif"))
+    assert cached
+    for path in cached:  # truncated, as by a full disk or a killed copy
+        data = path.read_bytes()
+        path.unlink()
+        path.write_bytes(data[: len(data) // 2])
+    catalog = publish(root, tmp_path / "out2")
+    assert catalog.cache.encoded > 0
+    for path in (tmp_path / "out2/img").iterdir():
+        with Image.open(path) as im:
+            im.load()
+
+
+def test_a_stored_png_of_garbage_with_its_sha256_is_an_error_naming_it(tmp_path):
+    root = manifest_site(tmp_path)
+    png = next((root / "images").glob("one.*.png"))
+    data = png.read_bytes()
+    garbage = data[:100] + bytes(len(data) - 100)  # a valid header, then zeros
+    png.write_bytes(garbage)
+    sidecar = png.with_suffix(".json")
+    prov = json.loads(sidecar.read_text())
+    import hashlib
+
+    prov["sha256"] = hashlib.sha256(garbage).hexdigest()
+    sidecar.write_text(json.dumps(prov))
+    with pytest.raises(ImageError) as info:
+        publish(root, tmp_path / "out")
+    problem = info.value.problems[0]
+    assert problem.file == f"images/{png.name}" and "cannot be decoded" in problem.message
+    assert "zimage-site generate --force" in problem.fix
+    assert not [p for p in (root / ".cache/variants").iterdir() if p.name.startswith(".")], "no private folder left"
+
+
+def test_two_processes_share_the_variant_cache(tmp_path):
+    root = manifest_site(tmp_path)
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from zimage_site.errors import Report\n"
+        "from zimage_site.images import ImageCatalog\n"
+        "root, out, start = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])\n"
+        "c = ImageCatalog.load(root, Report(), allow_test_images=True)\n"
+        "time.sleep(max(0, start - time.time()))\n"
+        "c.publish(out, '/', Report())\n")
+    for round_ in range(2):
+        shutil.rmtree(root / ".cache", ignore_errors=True)
+        start = time.time() + 1.5
+        procs = [subprocess.Popen([sys.executable, "-c", script, str(root), str(tmp_path / f"out{round_}-{i}"),
+                                   str(start)], env={**os.environ, "PYTHONPATH": str(REPO)},
+                                  stderr=subprocess.PIPE, text=True) for i in range(3)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+        for i in range(3):
+            for path in (tmp_path / f"out{round_}-{i}/img").iterdir():
+                with Image.open(path) as im:
+                    im.load()
+
+
+def test_a_stored_image_made_from_other_values_is_named(tmp_path):
+    root = manifest_site(tmp_path)
+    path = root / "content/images.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("seed: 1\n", "seed: 2\n"), encoding="utf-8")
+    catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
+    report = Report()
+    catalog.publish(tmp_path / "out", "/", report)
+    text = "\n".join(w.format("warning") for w in report.warnings)
+    assert "made from other values than the manifest's (seed 1 here, 2 in the manifest)" in text
+
+
+# --------------------------------------------------------------------------- 5. the output folder
+
+def test_a_symlink_given_as_out_is_followed(site, capsys, tmp_path):
+    real = tmp_path / "real-out"
+    link = tmp_path / "link-out"
+    os.symlink(real, link)
+    assert run_cli(capsys, "build", "--root", str(site), "--out", str(link))[0] == 0
+    assert link.is_symlink() and (real / "index.html").is_file()
+    assert run_cli(capsys, "build", "--root", str(site), "--out", str(link))[0] == 0
+    assert link.is_symlink() and (real / "index.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_leftovers_of_killed_builds_are_removed(site, capsys):
+    stale = site / f".build-new-{dead_pid()}-abc123"
+    (stale / "en").mkdir(parents=True)
+    (stale / "en/index.html").write_text("half")
+    old = site / f".build-old-{dead_pid()}-def456"
+    old.mkdir()
+    alive = site / f".build-new-{os.getpid()}-live"  # a build in progress: left alone
+    alive.mkdir()
+    assert run_cli(capsys, "build", "--root", str(site))[0] == 0
+    assert not stale.exists() and not old.exists() and alive.exists()
+
+
+def test_a_folder_is_a_previous_build_only_by_its_marker(site, capsys, tmp_path):
+    out = tmp_path / "pages"
+    out.mkdir()
+    (out / ".nojekyll").write_text("")
+    (out / "CNAME").write_text("zimage.example.org\n")
+    err = broken(capsys, site, "--out", str(out))
+    assert "holds files that are not a zimage-site build" in err
+    assert (out / "CNAME").read_text() == "zimage.example.org\n"
+    shutil.rmtree(out)
+    assert run_cli(capsys, "build", "--root", str(site), "--out", str(out))[0] == 0
+    marker = json.loads((out / MARKER).read_text())
+    assert "index.html" in marker["files"] and "en/index.html" in marker["files"]
+    assert run_cli(capsys, "build", "--root", str(site), "--out", str(out))[0] == 0  # a previous build
+    (out / "CNAME").write_text("zimage.example.org\n")
+    err = broken(capsys, site, "--out", str(out))
+    assert "also holds files the build did not write: CNAME" in err
+    assert (out / "CNAME").read_text() == "zimage.example.org\n"
+
+
+def can_mount() -> bool:
+    return os.geteuid() == 0 and shutil.which("mount") is not None
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A fresh tmpfs mounted at tmp_path/mnt (root only): `mount(size)` mounts it."""
+    if not can_mount():
+        pytest.skip("needs root to mount a tmpfs (a real mount point, a real full disk)")
+    point = tmp_path / "mnt"
+    point.mkdir()
+    mounted = []
+
+    def mount(size: str) -> Path:
+        if size == "bind":  # a folder of the same file system bound here, as a container volume is
+            source = tmp_path / "volume"
+            source.mkdir()
+            command = ["mount", "--bind", str(source), str(point)]
+        else:
+            command = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)]
+        proc = subprocess.run(command, capture_output=True, text=True)
+        if proc.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for p in mounted:
+        subprocess.run(["umount", "-l", str(p)], check=False)
+
+
+@pytest.mark.parametrize("kind", ["8m", "bind"])
+def test_out_at_a_mount_point_has_its_contents_replaced(site, capsys, tmpfs, kind):
+    out = tmpfs(kind)
+    assert run_cli(capsys, "build", "--root", str(site), "--out", str(out))[0] == 0
+    first = snapshot(out)
+    (site / "content/en/02-faq.md").unlink()
+    edit(site / "content/en/01-intro.md", "[FAQ](#faq)", "FAQ")
+    edit(site / "content/en/01-intro.md", 'href: "#faq"', 'href: "#intro"')
+    code, _, err = run_cli(capsys, "build", "--root", str(site), "--out", str(out))
+    assert code == 0, err
+    second = snapshot(out)
+    assert second != first and "index.html" in second
+    assert sorted(second) == sorted(json.loads(second[MARKER])["files"] + [MARKER])
+    assert not [p for p in os.listdir(out) if p.startswith(".mnt-")]
+    edit(site / "site.yaml", "nav: [intro, faq]", "nav: [intro, faq")
+    broken(capsys, site, "--out", str(out))
+    assert snapshot(out) == second
+
+
+def test_a_full_disk_is_an_error_and_the_output_stays_whole(site, capsys, tmpfs):
+    disk = tmpfs("1m")
+    out = disk / "site"
+    assert run_cli(capsys, "build", "--root", str(site), "--out", str(out))[0] == 0
+    before = snapshot(out)
+    with open(disk / "filler", "wb") as f:  # fill the disk
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    err = broken(capsys, site, "--out", str(out))
+    assert err.startswith(f"error: {out}: the disk is full") and "fix: free some space" in err
+    assert snapshot(out) == before
+    assert sorted(os.listdir(disk)) == ["filler", "site"]
+
+
+# --------------------------------------------------------------------------- 6. smaller ones
+
+def test_a_template_runtime_error_names_its_file_and_line(site, capsys):
+    shutil.rmtree(site / "templates")
+    shutil.copytree(REPO / "templates", site / "templates")
+    edit(site / "templates/partials/footer.html", "\n", '\n{{ 1 + "a" }}\n')
+    err = broken(capsys, site)
+    assert err.startswith("error: templates/partials/footer.html, line 2: template error: unsupported operand")
+
+
+def test_a_value_cut_short_by_a_comment_is_a_warning(site, capsys):
+    (site / "content/data/notes.yaml").write_text("see:\n  zh: 参见 issue #16\n  en: 'see issue #16'\n",
+                                                  encoding="utf-8")
+    edit(site / "content/en/01-intro.md", "description: One line", "description: One line #1")
+    code, out, err = run_cli(capsys, "build", "--root", str(site))
+    assert code == 0, err
+    assert ("warning: content/data/notes.yaml, line 2: the value '参见 issue' stops before \" #16\"" in err)
+    assert "fix: if the # and what follows belong to the value, put the value in quotes" in err
+    assert "warning: content/en/01-intro.md, line 6: the value 'One line' stops before \" #1\"" in err
+    assert "line 3" not in err  # a quoted value is whole
+    code, _, err = run_cli(capsys, "build", "--root", str(site), "--strict", "--out", str(site / "strict"))
+    assert code == 1
+
+
+def test_a_fact_with_a_display_form_keeps_its_unit(site, capsys):
+    edit(site / FACTS, "  steps: {value: 8,", "  tokens: {value: 512, display: {zh: \"512\", en: \"512\"}, "
+         "unit: {zh: \" 个 token\", en: \" tokens\"}, source: readme, verdict: verified}\n  steps: {value: 8,")
+    edit(site / "content/en/01-intro.md", "needs {fact}`steps` steps.", "needs {fact}`steps` steps and {fact}`tokens`.")
+    edit(site / "content/zh/01-intro.md", "\n\n", "\n\n提示词最长 {fact}`tokens`。\n\n")
+    assert run_cli(capsys, "build", "--root", str(site))[0] == 0
+    import lxml.html
+
+    for page, expected in (("en/index.html", "512 tokens"), ("index.html", "512 个 token")):
+        doc = lxml.html.fromstring((site / "build" / page).read_bytes())
+        assert expected in [s.text_content() for s in doc.xpath('//span[@data-fact="tokens"]')]
