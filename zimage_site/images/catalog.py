@@ -12,6 +12,9 @@ import os
 import re
 import shutil
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from zimage_site.data import text
@@ -29,6 +32,24 @@ SIZES = {
     "figure": "(min-width: 64rem) 60rem, 100vw",
     "gallery": "(min-width: 64rem) 30rem, (min-width: 40rem) 50vw, 100vw",
 }
+
+
+# Test images (provenance `"test_fixture": true`) are refused by every build, except inside
+# `test_images_allowed()`, which only the tests and their fixture-store tools enter.
+_TEST_IMAGES: ContextVar[bool] = ContextVar("zimage_site_test_images", default=False)
+
+
+@contextmanager
+def test_images_allowed() -> Iterator[None]:
+    """Let builds inside this block show images marked as test images (tests only)."""
+    token = _TEST_IMAGES.set(True)
+    try:
+        yield
+    finally:
+        _TEST_IMAGES.reset(token)
+
+
+test_images_allowed.__test__ = False  # not a test, whatever pytest's name matching thinks
 
 
 def _compare_sizes(n: int) -> str:
@@ -65,7 +86,8 @@ class ImageCatalog:
     def load(cls, root: Path, report: Report | None = None, *, allow_test_images: bool = False) -> "ImageCatalog":
         """Load and validate `content/images.yaml` (SiteError listing every problem). No file: an
         empty catalog."""
-        return cls(Path(root), load_manifest(Path(root)), allow_test_images=allow_test_images)
+        return cls(Path(root), load_manifest(Path(root)),
+                   allow_test_images=allow_test_images or _TEST_IMAGES.get())
 
     @property
     def image_ids(self) -> list[str]:
