@@ -593,7 +593,7 @@ def _fact(example: str, doc: str) -> Value:
 
 
 CHARTS: dict[str, ChartSpec] = {
-    "s3-dit": ChartSpec(
+    "architecture": ChartSpec(
         series="s3_dit",
         fields={
             "params": _fact("params_exact", "the parameters counted from the config (billions)"),
