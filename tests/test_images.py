@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from zimage_site import markup
 from zimage_site.errors import Report, SiteError
 from zimage_site.images import ImageCatalog
+from zimage_site.images.catalog import SIZES
 from zimage_site.images.manifest import load_manifest, store_key
 from zimage_site.images.store import Store
 
@@ -261,14 +262,13 @@ def test_missing_images_become_honest_placeholders(tmp_path, env):
 
     doc = lxml_html.fromstring(env("figure", "zh", view=catalog.view("big", "zh")))
     assert doc.tag == "figure"
-    assert doc.get("class").split() == ["zimg", "zimg--figure", "zimg--pending"]
+    assert doc.get("class").split() == ["zimg", "zimg--figure", "zimg--pending", "zimg--card"]
     assert doc.get("data-image") == "big" and doc.get("data-pending") is not None
-    box = doc.find_class("zimg__placeholder")[0]
-    assert "aspect-ratio: 1344 / 768" in box.get("style")
-    assert box.get("role") == "img" and box.get("aria-label") == "写着茗香的招牌 (待生成)"
+    # a compact prompt card: no empty frame, a "not generated yet" mark, the prompt and parameters
+    assert doc.find_class("zimg__frame") == [] and doc.find(".//*[@role='img']") is None
     assert doc.find_class("zimg__badge")[0].text == "待生成"
-    assert doc.find_class("zimg__ph-prompt")[0].text == "国风茶馆木质招牌，清晰写着「茗香」二字"
-    assert doc.find_class("zimg__ph-size")[0].text == "1344×768"
+    assert doc.find(".//q").text == "国风茶馆木质招牌，清晰写着「茗香」二字"
+    assert "1344×768" in doc.find_class("zimg__params")[0].text_content()
     assert doc.findall(".//img") == [] and doc.findall(".//picture") == []
     button = doc.find(".//button")
     assert button.get("type") == "button" and button.get("class") == "copy"
@@ -353,7 +353,7 @@ def test_stored_images_become_pictures_with_avif_and_webp(tmp_path, env):
         for url, _ in entries:
             assert url.startswith("/repo/img/big.")
             assert (out / url[len("/repo/"):]).is_file()
-        assert source.get("sizes") == "100vw"
+        assert source.get("sizes") == SIZES["hero"]
     img = picture.find(".//img")
     assert img.get("alt") == "A sign reading 茗香"
     assert (img.get("width"), img.get("height")) == ("1344", "768")
@@ -377,7 +377,7 @@ def test_stored_images_become_pictures_with_avif_and_webp(tmp_path, env):
     assert [f.get("data-image") for f in figures] == ["pair-4", "pair-8"]
     assert [f.find_class("zimg__label")[0].text for f in figures] == ["4 steps", "8 steps"]
     assert comp.find_class("zcompare__varies")[0].text == "Varied: sampling steps"
-    assert comp.find(".//button").get("data-copy") == "一碗面"
+    assert comp.find(".//button[@class='copy']").get("data-copy") == "一碗面"
     assert all(img.get("alt") == "A bowl of noodles" for img in comp.findall(".//img"))
 
 
@@ -397,7 +397,8 @@ def test_unchanged_images_are_never_encoded_again(tmp_path):
 
 
 def test_view_escapes_user_text(tmp_path, env):
-    manifest = SMALL_MANIFEST.replace("A corgi in a red scarf", '"<script>alert(1)</script>"')
+    manifest = SMALL_MANIFEST.replace("A corgi in a red scarf", '"<script>alert(1)</script>"').replace(
+        "A corgi wearing a red scarf", '"<script>alert(2)</script>"')
     root = make_site(tmp_path, manifest)
     catalog = ImageCatalog.load(root, Report())
     catalog.publish(root / "out", "/", Report())

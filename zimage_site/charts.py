@@ -246,7 +246,7 @@ def _read_series(spec: ChartSpec, facts_file: Any) -> Series:
     if r.raw is None:
         raise ChartDataError([(path, "the series is missing",
                                f"add series: {spec.series}: with {', '.join(spec.fields)} (see the other series)")])
-    node = r.mapping(r.raw, path, [*spec.fields, "entries"], "series")
+    node = r.mapping(r.raw, path, [*spec.fields, *(["entries"] if spec.entry else [])], "series")
     r.raise_if_failed()
     assert node is not None
     series_sources: list[str] = []
@@ -254,7 +254,9 @@ def _read_series(spec: ChartSpec, facts_file: Any) -> Series:
     fields = {name: r.value(node, name, f, path, series_sources) for name, f in spec.fields.items()}
     raw_entries = node.get("entries")
     entries: list[dict[str, Any]] = []
-    if not isinstance(raw_entries, list) or not raw_entries:
+    if not spec.entry:
+        pass  # a drawing of named numbers (the architecture diagram), no list of bars
+    elif not isinstance(raw_entries, list) or not raw_entries:
         r.fail(f"{path}.entries", f"expected a list of entries, found {_kind_of(raw_entries)}",
                f"write one entry per bar: - {{{', '.join(f'{k}: …' for k, f in spec.entry.items() if f.required)}}}")
     else:
@@ -580,7 +582,34 @@ def _model_size(ctx: _Ctx, series: Series) -> Markup:
     return _figure(ctx, svg="".join(svg), caption=ctx.t("chart_size_caption"), table=table, series=series)
 
 
+def _s3_dit(ctx: _Ctx, series: Series) -> Markup:
+    from zimage_site.diagram import draw_s3_dit
+
+    return draw_s3_dit(ctx, series, _figure)
+
+
+def _fact(example: str, doc: str) -> Value:
+    return Value(FACT_POSITIVE, example=example, doc=doc)
+
+
 CHARTS: dict[str, ChartSpec] = {
+    "architecture": ChartSpec(
+        series="s3_dit",
+        fields={
+            "params": _fact("params_exact", "the parameters counted from the config (billions)"),
+            "layers": _fact("dit_layers", "the main transformer layers"),
+            "hidden": _fact("hidden_size", "the transformer's hidden size"),
+            "heads": _fact("attention_heads", "the attention heads"),
+            "refiners": _fact("refiner_blocks", "the refiner blocks of each stream"),
+            "te_layers": _fact("te_layers", "the text encoder's layers"),
+            "te_hidden": _fact("te_hidden", "the text encoder's hidden size"),
+            "max_tokens": _fact("max_prompt_tokens", "the longest prompt in tokens"),
+            "latent_channels": _fact("latent_channels", "the VAE latent channels"),
+            "rope_axes": _fact("rope_axes", "the axes of the unified RoPE"),
+        },
+        entry={},
+        draw=_s3_dit,
+    ),
     "arena-elo": ChartSpec(
         series="arena_elo",
         fields={

@@ -60,6 +60,56 @@
   addEventListener("hashchange", () => setHash(location.hash));
   if (location.hash) setHash(location.hash);
 
+  // ------------------------------------------------------------ comparison sets: tabs on narrow screens
+  // The markup is a plain grid (and stays one without JavaScript, or on wide screens). On a narrow
+  // screen the CSS shows one image and the tab bar; here the tabs get their ARIA state and keys.
+  const narrow = matchMedia("(max-width: 39.99em)");
+  const compares = [...document.querySelectorAll(".zcompare")].map((box) => ({
+    box,
+    tabs: [...box.querySelectorAll('.zcompare__tabs [role="tab"]')],
+    panels: [...box.querySelectorAll(".zcompare__grid > .zimg")],
+  })).filter((c) => c.tabs.length && c.tabs.length === c.panels.length);
+  const select = (c, index, focus) => {
+    c.box.dataset.active = String(index);
+    c.tabs.forEach((tab, i) => {
+      const on = i === index;
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      tab.tabIndex = on ? 0 : -1;
+      c.panels[i].classList.toggle("is-active", on);
+    });
+    if (focus) c.tabs[index].focus();
+  };
+  const enhance = () => {
+    for (const c of compares) {
+      c.panels.forEach((panel, i) => {
+        if (narrow.matches) {
+          panel.setAttribute("role", "tabpanel");
+          panel.setAttribute("aria-labelledby", c.tabs[i].id);
+          panel.tabIndex = 0;
+        } else {
+          panel.removeAttribute("role");
+          panel.removeAttribute("aria-labelledby");
+          panel.removeAttribute("tabindex");
+        }
+      });
+    }
+  };
+  for (const c of compares) {
+    select(c, 0, false);
+    c.tabs.forEach((tab, i) => {
+      tab.addEventListener("click", () => select(c, i, false));
+      tab.addEventListener("keydown", (e) => {
+        const n = c.tabs.length;
+        const to = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: n - 1 }[e.key];
+        if (to === undefined) return;
+        e.preventDefault();
+        select(c, (to + n) % n, true);
+      });
+    });
+  }
+  enhance();
+  narrow.addEventListener("change", enhance);
+
   // ------------------------------------------------------------ copy buttons
   const live = document.createElement("p");
   live.className = "visually-hidden";

@@ -12,6 +12,9 @@ import os
 import re
 import shutil
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from zimage_site.data import text
@@ -23,16 +26,37 @@ from zimage_site.images.variants import EXT, MIME, VariantCache, VariantSet
 GENERATE_HINT = "pip install '.[generate]' && zimage-site generate"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
-# `sizes` for each place an image is shown (the page is at most 60rem wide).
+# `sizes` for each place an image is shown, matching static/css (measured in Chromium from 360 to
+# 1440 px: tests/test_page_states.py checks that no image loads wider than its box needs).
 SIZES = {
-    "hero": "100vw",
-    "figure": "(min-width: 64rem) 60rem, 100vw",
-    "gallery": "(min-width: 64rem) 30rem, (min-width: 40rem) 50vw, 100vw",
+    "hero": "(min-width: 72rem) 34rem, (min-width: 60em) 47vw, calc(100vw - 2rem)",
+    "figure": "(min-width: 60em) 52rem, calc(100vw - 2rem)",
+    "gallery": "(min-width: 60em) 21rem, (min-width: 40em) 50vw, calc(100vw - 2rem)",
 }
 
 
 def _compare_sizes(n: int) -> str:
-    return f"(min-width: 64rem) {60 / n:.0f}rem, (min-width: 40rem) {100 / n:.0f}vw, 50vw"
+    # narrow screens show one image at a time (tabs); wider ones the whole set side by side
+    return f"(min-width: 60em) {39 / n:.1f}rem, (min-width: 40em) calc((100vw - 6rem) / {n}), calc(100vw - 4rem)"
+
+
+# Test images (provenance `"test_fixture": true`) are refused by every build, except inside
+# `test_images_allowed()`, which only the tests and their fixture-store tools enter.
+_TEST_IMAGES: ContextVar[bool] = ContextVar("zimage_site_test_images", default=False)
+
+
+@contextmanager
+def test_images_allowed() -> Iterator[None]:
+    """Let builds inside this block show images marked as test images (tests only)."""
+    token = _TEST_IMAGES.set(True)
+    try:
+        yield
+    finally:
+        _TEST_IMAGES.reset(token)
+
+
+test_images_allowed.__test__ = False  # not a test, whatever pytest's name matching thinks
+
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -65,7 +89,8 @@ class ImageCatalog:
     def load(cls, root: Path, report: Report | None = None, *, allow_test_images: bool = False) -> "ImageCatalog":
         """Load and validate `content/images.yaml` (SiteError listing every problem). No file: an
         empty catalog."""
-        return cls(Path(root), load_manifest(Path(root), report=report), allow_test_images=allow_test_images)
+        return cls(Path(root), load_manifest(Path(root), report=report),
+                   allow_test_images=allow_test_images or _TEST_IMAGES.get())
 
     @property
     def image_ids(self) -> list[str]:
