@@ -43,13 +43,15 @@ KINDS: dict[str, tuple[str, ...]] = {
 PARTS = ("config", "data", "sections", "strings", "templates", "catalog", "assets", "images", "html", "pages")
 
 # kind → the parts it feeds. "engine" is the code itself and the libraries that shape its output.
+# "html/own": a content file feeds the rendered HTML of its own section only (the key of each
+# section holds its file's digest, and the sources cited before it on the page).
 FEEDS: dict[str, frozenset[str]] = {
     "config": frozenset({"config", "sections", "strings", "assets", "images", "html", "pages"}),
-    "content": frozenset({"sections", "html", "pages"}),
+    "content": frozenset({"sections", "html/own", "pages"}),
     "data": frozenset({"data", "html", "pages"}),
     "strings": frozenset({"strings", "html", "pages"}),
     "templates": frozenset({"templates", "html", "pages"}),
-    "static": frozenset({"assets", "html", "pages"}),  # html: through the asset URLs a block may use
+    "static": frozenset({"assets", "pages"}),  # html is keyed on the asset URLs, which "assets" derives
     "manifest": frozenset({"catalog", "images", "html", "pages"}),
     "store": frozenset({"catalog", "images", "html", "pages"}),
     "engine": frozenset(PARTS),
