@@ -66,3 +66,36 @@ def test_a_damaged_or_missing_cache_is_rebuilt(tmp_path):
     shutil.rmtree(root / ".cache")
     assert Site(root).build(tmp_path / "out").rendered == SECTIONS
     assert tree(tmp_path / "out") == before
+
+
+def test_a_pool_of_processes_renders_what_one_process_renders(tmp_path, monkeypatch):
+    """Runs of sections rendered by workers are kept when the numbers of their sources are the
+    page's, rendered again in order when not: either way the output is the one-process output."""
+    from zimage_site import render_sections
+
+    root = new_site(tmp_path)
+    for lang in ("zh", "en"):
+        for n in range(3, 13):
+            first, second = ("score", "steps") if n in (7, 8) else ("steps", "score")
+            body = f"Cites {{fact}}`{first}`, then {{fact}}`{second}`." if n % 3 else "No source here."
+            fence = "\n\n```nosuchlanguage\nx\n```\n" if n == 9 else ""
+            (root / f"content/{lang}/{n:02d}-s{n}.md").write_text(
+                f"---\nid: s{n}\norder: {n}\ntitle: S{n}\n---\n\n{body}{fence}\n", encoding="utf-8")
+    monkeypatch.setattr(render_sections, "POOL_MIN_SECTIONS", 4)
+    verdicts = []
+    agrees = render_sections._agrees
+    monkeypatch.setattr(render_sections, "_agrees", lambda *a: verdicts.append(agrees(*a)) or verdicts[-1])
+
+    def build(processes: int, out: str):
+        (root / ".cache/sections.marshal").unlink(missing_ok=True)
+        return outcome(Site(root, processes=processes), tmp_path / out)
+
+    one = build(1, "one")
+    assert verdicts == []
+    pool = build(2, "pool")
+    assert pool == one and one[0] == "built"
+    assert any("no syntax highlighting for code language 'nosuchlanguage'" in w for w in one[2])
+    assert True in verdicts and False in verdicts, verdicts  # both paths were taken
+    edit(root / "content/en/10-s10.md", "{fact}`steps`", "{fact}`stepz`")
+    assert build(2, "pool-error") == build(1, "one-error")
+    assert "unknown fact 'stepz'" in build(2, "pool-error")[1]

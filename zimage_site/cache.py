@@ -44,6 +44,9 @@ class SectionCache:
                 pass
         return self._entries
 
+    def size(self) -> int:
+        return len(self._load())
+
     def get(self, key: str, meta) -> SectionHTML | None:
         entry = self._load().get(key)
         if entry is None:

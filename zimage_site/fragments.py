@@ -58,6 +58,7 @@ class SectionState:
     links: list[Link] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     faq: list[Question] = field(default_factory=list)
+    cited: dict[str, None] = field(default_factory=dict)  # every source cited, in order of first use
 
 
 @dataclass(frozen=True)

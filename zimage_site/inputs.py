@@ -83,18 +83,27 @@ def _digest(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
+# The libraries whose output ends up in the pages.
+LIBRARIES = ("jinja2", "markupsafe", "markdown_it", "mdit_py_plugins", "pygments", "yaml", "PIL")
+
+
 @lru_cache(maxsize=1)
 def engine_digest() -> str:
-    """The engine's own code and the versions of the libraries whose output ends up in the pages."""
-    import jinja2
-    import markdown_it
-    import mdit_py_plugins
-    import pygments
-    import yaml
+    """The engine's own code, and the installed versions of the libraries whose output ends up in
+    the pages (each known by the path, size and time of its package's __init__ file, found
+    without importing it: a build that renders nothing imports no Markdown or Pygments)."""
+    from importlib.util import find_spec
 
     package = Path(__file__).resolve().parent
-    parts: list[bytes | str] = [__version__, sys.version, jinja2.__version__, markdown_it.__version__,
-                                mdit_py_plugins.__version__, pygments.__version__, yaml.__version__]
+    parts: list[bytes | str] = [__version__, sys.version]
+    for name in LIBRARIES:
+        spec = find_spec(name)
+        origin = getattr(spec, "origin", None) or ""
+        try:
+            st = os.stat(origin)
+            parts.append(f"{name}:{origin}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{name}:{origin}")
     for path in sorted(package.rglob("*.py")):
         parts += [path.relative_to(package).as_posix(), path.read_bytes()]
     return _digest(*parts)

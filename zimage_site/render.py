@@ -198,6 +198,7 @@ class PageContext:
 
     def cite(self, source_id: str) -> Markup:
         source = self.data.sources[source_id]
+        self.state.cited.setdefault(source_id)
         return Markup('<sup class="fact-src"><a href="#source-{id}" title="{title}">[{n}]</a></sup>').format(
             id=source_id, title=text(source["title"], self.lang), n=self.citations.number(source_id))
 

@@ -42,9 +42,6 @@ from zimage_site.render import (Citations, PageContext, alternates, load_strings
                                 sitemap, structured_data)
 from zimage_site.writer import OutputFile, writing
 
-# With at least this many sections to render in a build, they are rendered in a pool of processes.
-POOL_MIN_SECTIONS = 200
-
 
 @dataclass
 class BuildResult:
@@ -222,8 +219,6 @@ class Site:
     def _make_assets(self, key: str, config: Config) -> Assets:
         """The assets, made once per key into .cache/assets/<key>/ (a private temporary folder
         where .cache/ cannot be written), then published from there."""
-        from zimage_site.assets import build_assets
-
         folder = self.root / ".cache" / "assets" / key
         urls_file = folder / "urls.json"
         if not urls_file.is_file():
@@ -239,6 +234,8 @@ class Site:
                 folder = Path(self._tmp.name) / key
                 urls_file = folder / "urls.json"
             if not urls_file.is_file():
+                from zimage_site.assets import build_assets
+
                 work = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
                 try:
                     urls = build_assets(self.root, work, config.base_path, hash_names=self.hash_assets)
@@ -263,24 +260,23 @@ class Site:
     def render(self, inputs: Fingerprint, config: Config, content: "Content", catalog,
                assets: Assets) -> tuple[list[Page], int]:
         """Render every page; return them and the number of sections rendered (not reused)."""
-        from zimage_site.render_sections import render_sections
+        from zimage_site.render_sections import render_pages
 
         base_key = inputs.key("html", json.dumps(assets.urls, sort_keys=True))
         self._cache.start()
+        jobs = [(self.page_context(lang, config, content, catalog, assets), content.sections[lang])
+                for lang in config.languages]
+        rendered_sections, rendered = render_pages(self, jobs, base_key, inputs)
         pages: list[Page] = []
-        rendered = 0
-        for lang in config.languages:
-            page = self.page_context(lang, config, content, catalog, assets)
-            sections, n = render_sections(self, page, content.sections[lang], base_key, inputs)
-            rendered += n
+        for (page, _), sections in zip(jobs, rendered_sections):
             page.sections = sections
             self._check_anchors(sections)
             faq = [q for s in sections for q in s.faq]
             html = page.partial("page.html", sections=sections,
                                 nav=[s for s in sections if s.id in config.nav],
-                                alternates=alternates(config), canonical=config.page_url(lang),
+                                alternates=alternates(config), canonical=config.page_url(page.lang),
                                 json_ld=structured_data(page, faq), live_reload=self.inject_html)
-            pages.append(Page(config.languages[lang].path + "index.html", html))
+            pages.append(Page(config.languages[page.lang].path + "index.html", html))
         default = config.default_language
         page = self.page_context(default, config, content, catalog, assets)
         others = [self.page_context(code, config, content, catalog, assets) for code in config.languages if code != default]
