@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pickle
 import shutil
 import tempfile
 import time
@@ -41,6 +42,12 @@ from zimage_site.inputs import Fingerprint, fingerprint
 from zimage_site.render import (Citations, PageContext, alternates, load_strings, make_environment, robots,
                                 sitemap, structured_data)
 from zimage_site.writer import OutputFile, writing
+
+
+# Parts kept in .cache/ for the next process (values that only YAML parsing makes, and the images
+# phase's result); keyed like in memory, on the digests of their inputs and the engine.
+PERSISTED = ("config", "data", "sections", "strings", "catalog", "images")
+PARTS_FILE = ".cache/parts.pickle"
 
 
 @dataclass
@@ -93,6 +100,7 @@ class Site:
         self.images = None
         # parts of earlier builds, by part name: (key, value, warnings)
         self._parts: dict[Any, tuple[str, Any, list[Problem]]] = {}
+        self._loaded_parts = False
         self._cache = SectionCache(self.root)
         self._tmp: tempfile.TemporaryDirectory | None = None
 
@@ -103,6 +111,36 @@ class Site:
             yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    def _load_parts(self) -> None:
+        """The parts of the last build in another process (.cache/parts.pickle, see PERSISTED)."""
+        self._loaded_parts = True
+        try:
+            with open(self.root / PARTS_FILE, "rb") as f:
+                root, parts = pickle.load(f)
+        except Exception:  # none yet, unreadable, or written by another version: made again
+            return
+        if root != str(self.root.resolve()):
+            return
+        files = parts.get("images", (None, [], None))[1]
+        if not all(Path(item.source).is_file() for item in files):  # .cache/variants/ was emptied
+            parts.pop("images", None)
+            parts.pop("catalog", None)
+        for name, value in parts.items():
+            self._parts.setdefault(name, value)
+
+    def _save_parts(self, made: set) -> None:
+        if not made & set(PERSISTED):
+            return
+        parts = {name: self._parts[name] for name in PERSISTED if name in self._parts}
+        try:
+            (self.root / PARTS_FILE).parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".parts-", dir=(self.root / PARTS_FILE).parent)
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump((str(self.root.resolve()), parts), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.root / PARTS_FILE)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            pass  # a read-only checkout, or a value that cannot be kept: the next build makes it again
 
     def part(self, name: Any, key: str, make: Callable[[], Any]) -> Any:
         """The value of one part of the build: the last one made under the same key, or a new one.
@@ -120,6 +158,7 @@ class Site:
             for w in warnings:
                 main.warn(w)
         self._parts[name] = (key, value, warnings)
+        self._made.add(name)
         return value
 
     # -- the whole build
@@ -127,7 +166,10 @@ class Site:
         start = time.perf_counter()
         self.report = Report()
         self.timings = {}
+        self._made: set = set()
         with self.phase("config"):
+            if not self._loaded_parts:
+                self._load_parts()
             inputs = fingerprint(self.root, self.base_url or "")
             config = self.load_config(inputs)
         with self.phase("content"):
@@ -146,6 +188,7 @@ class Site:
             writer.text(".nojekyll", "")
             self._enforce_strict()
         self._cache.save()
+        self._save_parts(self._made)
         counts = catalog.counts if catalog is not None else {}
         return BuildResult(out=out, languages=list(config.languages),
                            sections={lang: len(s) for lang, s in self.sections.items()},
