@@ -14,6 +14,7 @@ not is rendered again, in order, here. The result is the sequential one, byte fo
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,9 @@ def render_pages(site: "Site", jobs: list[tuple["PageContext", list["Section"]]]
     total = sum(len(sections) for _, sections in jobs)
     workers = site.processes if site.processes is not None else (os.cpu_count() or 1)
     cold = site._cache.size() < total // 2
-    if workers > 1 and cold and total >= POOL_MIN_SECTIONS:
+    # fork only a single-threaded process (the live preview's server runs threads: it renders here)
+    alone = threading.active_count() == 1 and hasattr(os, "fork")
+    if workers > 1 and cold and alone and total >= POOL_MIN_SECTIONS:
         return _in_pool(site, jobs, base_key, inputs, workers)
     results, rendered = [], 0
     for page, sections in jobs:
