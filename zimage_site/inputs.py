@@ -75,7 +75,8 @@ def kind_of(root: Path, path: Path | str) -> str | None:
     return None
 
 
-def _digest(*parts: bytes | str) -> str:
+def digest(*parts: bytes | str) -> str:
+    """A short hex digest of strings and bytes, each part delimited."""
     h = hashlib.blake2b(digest_size=16)
     for part in parts:
         h.update(part.encode("utf-8") if isinstance(part, str) else part)
@@ -88,7 +89,7 @@ LIBRARIES = ("jinja2", "markupsafe", "markdown_it", "mdit_py_plugins", "pygments
 
 
 @lru_cache(maxsize=1)
-def engine_digest() -> str:
+def enginedigest() -> str:
     """The engine's own code, and the installed versions of the libraries whose output ends up in
     the pages (each known by the path, size and time of its package's __init__ file, found
     without importing it: a build that renders nothing imports no Markdown or Pygments)."""
@@ -106,7 +107,7 @@ def engine_digest() -> str:
             parts.append(f"{name}:{origin}")
     for path in sorted(package.rglob("*.py")):
         parts += [path.relative_to(package).as_posix(), path.read_bytes()]
-    return _digest(*parts)
+    return digest(*parts)
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -127,7 +128,7 @@ class Fingerprint:
 
     def key(self, part: str, *extra: str) -> str:
         """The key of one part: the digests of the kinds that feed it, and `extra`."""
-        return _digest(part, *(self.kinds[k] for k in depends_on(part)), *extra)
+        return digest(part, *(self.kinds[k] for k in depends_on(part)), *extra)
 
 
 def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
@@ -156,11 +157,11 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
             continue
         if kind == "content" and name.endswith(".md"):
             fp.sources[name] = data
-            fp.files[name] = _digest(data)
+            fp.files[name] = digest(data)
             hashes[kind] += [name, fp.files[name]]
         else:
             hashes[kind] += [name, data]
     hashes["config"].append(extra_config)
-    fp.kinds = {kind: _digest(*parts) for kind, parts in hashes.items()}
-    fp.kinds["engine"] = engine_digest()
+    fp.kinds = {kind: digest(*parts) for kind, parts in hashes.items()}
+    fp.kinds["engine"] = enginedigest()
     return fp

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape as _html_escape
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
 from markupsafe import Markup
@@ -271,6 +271,11 @@ def alternates(config: "Config") -> list[dict]:
     items.append({"hreflang": "x-default", "href": config.page_url(config.default_language),
                   "path": config.page_path(config.default_language), "name": "", "code": config.default_language})
     return items
+
+
+def xml_escape(text: str) -> str:
+    """&, < and > escaped (xml.sax.saxutils.escape, without importing urllib with it)."""
+    return _html_escape(text, quote=False)
 
 
 def sitemap(config: "Config", lastmod: str | None = None) -> str:

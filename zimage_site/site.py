@@ -38,7 +38,7 @@ from zimage_site.content import CONTENT_DIR, Section, load_sections, parse_secti
 from zimage_site.data import load_data
 from zimage_site.errors import Problem, Report, SiteError
 from zimage_site.fragments import Page, SectionHTML
-from zimage_site.inputs import Fingerprint, fingerprint
+from zimage_site.inputs import Fingerprint, digest, fingerprint
 from zimage_site.render import (Citations, PageContext, alternates, load_strings, make_environment, robots,
                                 sitemap, structured_data)
 from zimage_site.writer import OutputFile, writing
@@ -48,6 +48,7 @@ from zimage_site.writer import OutputFile, writing
 # phase's result); keyed like in memory, on the digests of their inputs and the engine.
 PERSISTED = ("config", "data", "sections", "strings", "catalog", "images")
 PARTS_FILE = ".cache/parts.pickle"
+ASSET_VERSIONS = 4
 
 
 @dataclass
@@ -268,9 +269,9 @@ class Site:
             try:
                 parent = folder.parent
                 parent.mkdir(parents=True, exist_ok=True)
-                for old in parent.iterdir():  # one version is kept
-                    if old.name != key:
-                        shutil.rmtree(old, ignore_errors=True)
+                kept = sorted(parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+                for old in kept[ASSET_VERSIONS:]:  # the newest few are kept (a build and a preview, two base URLs)
+                    shutil.rmtree(old, ignore_errors=True)
             except OSError:
                 if self._tmp is None:
                     self._tmp = tempfile.TemporaryDirectory(prefix="zimage-site-assets-")
@@ -332,9 +333,7 @@ class Site:
     def section_key(self, base_key: str, inputs: Fingerprint, section: Section, citations: Citations) -> str:
         """Everything one section's HTML depends on (see inputs.FEEDS), and the sources the page
         numbered before it."""
-        from zimage_site.inputs import _digest
-
-        return _digest(base_key, section.lang, section.file, inputs.files.get(section.file, section.source),
+        return digest(base_key, section.lang, section.file, inputs.files.get(section.file, section.source),
                        "\x1f".join(citations.order))
 
     @staticmethod
