@@ -89,7 +89,7 @@ LIBRARIES = ("jinja2", "markupsafe", "markdown_it", "mdit_py_plugins", "pygments
 
 
 @lru_cache(maxsize=1)
-def enginedigest() -> str:
+def engine_digest() -> str:
     """The engine's own code, and the installed versions of the libraries whose output ends up in
     the pages (each known by the path, size and time of its package's __init__ file, found
     without importing it: a build that renders nothing imports no Markdown or Pygments)."""
@@ -163,5 +163,5 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
             hashes[kind] += [name, data]
     hashes["config"].append(extra_config)
     fp.kinds = {kind: digest(*parts) for kind, parts in hashes.items()}
-    fp.kinds["engine"] = enginedigest()
+    fp.kinds["engine"] = engine_digest()
     return fp
