@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
@@ -81,7 +81,7 @@ def apply(root: Path, op: tuple[str, int, int]) -> None:
     kind, which, n = op
     lang = ("zh", "en")[which % 2]
     if kind == "content":
-        action = which % 4
+        action = which % 5
         extra = root / "content" / lang / f"0{3 + n % 2}-extra{n % 2}.md"
         if action == 0:
             edit(root / "content" / lang / ("01-intro.md", "02-faq.md")[n % 2], "", SNIPPETS[n % len(SNIPPETS)].format(n=n))
@@ -91,6 +91,12 @@ def apply(root: Path, op: tuple[str, int, int]) -> None:
                              encoding="utf-8")
         elif action == 2:
             extra.unlink(missing_ok=True)
+        elif action == 4:  # the first source the page cites changes: the sections after it renumber
+            path = root / "content" / lang / "01-intro.md"
+            text = path.read_text(encoding="utf-8")
+            body = text.index("---\n", 4) + 4
+            first = ("{fact}`score` first. ", "{fact}`steps` first. ")[n % 2]
+            path.write_text(text[:body] + "\n" + first + text[body:], encoding="utf-8")
         else:  # a section file disappears, or comes back
             path = root / "content" / lang / "02-faq.md"
             if path.exists():
@@ -199,6 +205,9 @@ OPS = st.tuples(st.sampled_from(sorted(KINDS)), st.integers(0, 11), st.integers(
 @settings(max_examples=200 if SLOW else 10, deadline=None, derandomize=not SLOW,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops=st.lists(st.tuples(OPS, st.booleans()), min_size=1, max_size=6))
+@example(ops=[(("content", 4, 0), False), (("content", 4, 1), True)])  # sources renumbered after a section
+@example(ops=[(("store", 0, 3), False), (("store", 0, 4), True), (("manifest", 0, 1), False)])
+@example(ops=[(("content", 3, 0), True), (("config", 0, 0), False), (("content", 3, 0), False)])
 def test_a_rebuild_equals_a_full_build(tmp_path_factory, ops):
     tmp = tmp_path_factory.getbasetemp() / "rebuild"
     tmp.mkdir(exist_ok=True)
