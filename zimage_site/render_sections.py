@@ -102,6 +102,7 @@ def _render_run(lang: str, start: int, end: int, seed: list[str]):
 def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: int):
     import multiprocessing
 
+    _renderer()  # imported and configured once here, not once per worker
     for page, _ in jobs:  # compiled once here, not once per worker
         for name in page.jinja.list_templates(extensions=["html"]):
             page.jinja.get_template(name)
