@@ -173,7 +173,8 @@ class Command:
         if self.before:
             self.before()
         start = time.perf_counter()
-        proc = subprocess.run(self.argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(self.argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              cwd=tempfile.gettempdir())  # not a checkout: `-m` would import its package first
         elapsed = time.perf_counter() - start
         if proc.returncode != 0:
             raise SystemExit(f"{self.label} failed:\n{proc.stderr[-2000:]}")
@@ -217,7 +218,8 @@ def main() -> None:
                 root = synthetic_site(tmp / f"{name}-{files}", files, code / "templates")
                 out = tmp / f"out-{name}-{files}"
                 subprocess.run([sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out)],
-                               env={**os.environ, "PYTHONPATH": str(code)}, check=True, capture_output=True)
+                               env={**os.environ, "PYTHONPATH": str(code)}, check=True, capture_output=True,
+                               cwd=tempfile.gettempdir())
                 rows.setdefault(f"{name} cold", {})[files] = zimage(f"{name} cold {files}", code, root, out, False)
                 rows.setdefault(f"{name} warm", {})[files] = zimage(f"{name} warm {files}", code, root, out, True)
             source = tmp / f"zimage-site-{files}"
