@@ -1,27 +1,36 @@
 #!/usr/bin/env python3
-"""Build speed: a full build of the real site, and of a synthetic site of N sections per language.
+"""Build speed, as ratios measured in one run: whole-process builds, paired, medians.
 
-    python scripts/bench_build.py [--sections 1000] [--repeat 5]
+    python scripts/bench_build.py [--files 1000] [--repeat 10] [--compare-with DIR] [--no-hugo]
 
-Prints wall times (best and median of the repeats) and ms per section. Nothing here is asserted:
-the aims (well under 1 s for the real site, at most 2 ms per section at 1,000 sections) are
-tracked by reading the figures.
+Prints, for the same synthetic Markdown (1 file and --files files per language, output on tmpfs):
+
+- zimage-site cold (no rendered sections in .cache/; compiled templates kept) and warm (nothing
+  changed since the last build), and with --compare-with DIR the same builds of another checkout
+  of zimage-site (e.g. `git worktree add /tmp/base <commit>`), whose templates it uses;
+- a bare single-process markdown-it-py + Jinja2 script (front matter, the same plugins, Pygments
+  for code, one page per language): the floor a Python generator can hope for;
+- Hugo, when `hugo` is on the PATH (Debian: apt-get install hugo);
+- the real site's warm whole-process `zimage-site build`, against `python -c "import jinja2,
+  markdown_it, yaml"` on the same machine.
+
+Each round runs every command once, in turn (paired); the figures are medians over the rounds.
+Nothing is asserted: the aims are read from the ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from zimage_site.site import Site  # noqa: E402
 
 SECTION = """---
 id: s{n:04d}
@@ -50,69 +59,231 @@ pipe = ZImagePipeline.from_pretrained("Tongyi-MAI/Z-Image-Turbo", torch_dtype=to
 ```
 """
 
+TEXT = {
+    "zh": dict(title="第", sub="小节", item="要点", para="造相是一个高效的文生图模型，参数量为"),
+    "en": dict(title="Section", sub="Subsection", item="Point", para="Z-Image is an efficient model with"),
+}
 
-def synthetic_site(target: Path, sections: int) -> Path:
-    """The real site's config, templates, static files and data, with N generated sections per language."""
+BARE = r'''
+import sys, re
+from pathlib import Path
+import yaml, jinja2
+from markdown_it import MarkdownIt
+from mdit_py_plugins.front_matter import front_matter_plugin
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.myst_role import myst_role_plugin
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+
+root, out = Path(sys.argv[1]), Path(sys.argv[2])
+fmt = HtmlFormatter(nowrap=True)
+md = (MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).use(front_matter_plugin)
+      .use(container_plugin, "block", validate=lambda *_: True).use(attrs_block_plugin).use(attrs_plugin)
+      .use(anchors_plugin, min_level=3, max_level=4).use(footnote_plugin).use(deflist_plugin).use(myst_role_plugin))
+md.add_render_rule("fence", lambda self, t, i, o, e: '<pre class="highlight"><code>'
+                   + highlight(t[i].content, get_lexer_by_name(t[i].info.strip() or "text"), fmt) + "</code></pre>\n")
+page = jinja2.Environment(autoescape=True).from_string(
+    "<!doctype html><html lang={{ lang }}><title>{{ lang }}</title><main>{% for s in sections %}"
+    "<section id={{ s.id }}><h2>{{ s.title }}</h2>{{ s.html | safe }}</section>{% endfor %}</main></html>")
+for lang in ("zh", "en"):
+    sections = []
+    for path in sorted((root / "content" / lang).glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        meta = yaml.safe_load(text.split("---", 2)[1])
+        sections.append({**meta, "html": md.render(text)})
+    sections.sort(key=lambda s: s["order"])
+    target = out / ("" if lang == "zh" else "en") / "index.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page.render(lang=lang, sections=sections), encoding="utf-8")
+'''
+
+HUGO_CONFIG = """baseURL = "https://example.org/"
+disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]
+defaultContentLanguage = "zh"
+[languages.zh]
+contentDir = "content/zh"
+weight = 1
+[languages.en]
+contentDir = "content/en"
+weight = 2
+[markup.highlight]
+noClasses = false
+[markup.goldmark.renderer]
+unsafe = false
+"""
+HUGO_HOME = """<!doctype html><html lang="{{ .Site.Language.Lang }}"><title>{{ .Site.Title }}</title><main>
+{{ range .Site.RegularPages.ByWeight }}<section id="{{ .Params.id }}"><h2>{{ .Title }}</h2>{{ .Content }}</section>
+{{ end }}</main></html>
+"""
+
+
+def synthetic_site(target: Path, files: int, templates: Path) -> Path:
+    """The real site's config, static files and data, `templates`, and N sections per language."""
     target.mkdir(parents=True)
-    for name in ("site.yaml", "templates", "static"):
+    for name in ("site.yaml", "static"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copyfile)(src, target / name)
+    shutil.copytree(templates, target / "templates")
     shutil.copytree(REPO / "content/data", target / "content/data")
+    sys.path.insert(0, str(REPO))
     from zimage_site.data import load_data
 
     fact = sorted(load_data(REPO).facts)[0]
-    text = {
-        "zh": dict(title="第", sub="小节", item="要点", para="造相是一个高效的文生图模型，参数量为"),
-        "en": dict(title="Section", sub="Subsection", item="Point", para="Z-Image is an efficient model with"),
-    }
-    for lang, words in text.items():
+    for lang, words in TEXT.items():
         folder = target / "content" / lang
         folder.mkdir(parents=True)
-        for n in range(1, sections + 1):
+        for n in range(1, files + 1):
             (folder / f"{n:04d}.md").write_text(
-                SECTION.format(n=n, next=n % sections + 1, fact=fact, **words), encoding="utf-8")
+                SECTION.format(n=n, next=n % files + 1, fact=fact, **words), encoding="utf-8")
     site_yaml = target / "site.yaml"
     lines = [ln if not ln.startswith("nav:") else "nav: [s0001]" for ln in site_yaml.read_text().splitlines()]
     site_yaml.write_text("\n".join(lines) + "\n")
     return target
 
 
-def timed_builds(root: Path, repeat: int) -> tuple[list[float], Site]:
-    times = []
-    site = None
-    with tempfile.TemporaryDirectory() as out:
-        for _ in range(repeat):
-            site = Site(root, allow_placeholders=True)
-            start = time.perf_counter()
-            site.build(Path(out) / "build")
-            times.append(time.perf_counter() - start)
-    return times, site
+def hugo_site(source: Path, target: Path) -> Path:
+    """The same Markdown as a Hugo site: one page per language listing every section."""
+    (target / "layouts").mkdir(parents=True)
+    (target / "config.toml").write_text(HUGO_CONFIG, encoding="utf-8")
+    (target / "layouts/index.html").write_text(HUGO_HOME, encoding="utf-8")
+    (target / "layouts/_default").mkdir()
+    (target / "layouts/_default/single.html").write_text("", encoding="utf-8")
+    (target / "layouts/_default/list.html").write_text("", encoding="utf-8")
+    for lang in TEXT:
+        folder = target / "content" / lang
+        folder.mkdir(parents=True)
+        for path in sorted((source / "content" / lang).glob("*.md")):
+            text = path.read_text(encoding="utf-8")
+            n = int(path.stem)
+            (folder / path.name).write_text(text.replace("---\n", f"---\nweight: {n}\n", 1), encoding="utf-8")
+    return target
 
 
-def report(label: str, times: list[float], site: Site, pages: int, sections: int) -> None:
-    best, median = min(times), statistics.median(times)
-    phases = ", ".join(f"{k} {v * 1000:.0f}" for k, v in site.timings.items())
-    print(f"{label}: best {best * 1000:.0f} ms, median {median * 1000:.0f} ms over {len(times)} builds; "
-          f"{pages} pages, {sections} sections → {median * 1000 / sections:.2f} ms per section "
-          f"({median * 1000 / pages:.1f} ms per page)")
-    print(f"  phases of the last build (ms): {phases}")
+class Command:
+    def __init__(self, label: str, argv: list[str], env: dict | None = None, before=None) -> None:
+        self.label, self.argv, self.env, self.before = label, argv, env, before
+        self.times: list[float] = []
+
+    def run(self) -> None:
+        if self.before:
+            self.before()
+        start = time.perf_counter()
+        proc = subprocess.run(self.argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              cwd=tempfile.gettempdir())  # not a checkout: `-m` would import its package first
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"{self.label} failed:\n{proc.stderr[-2000:]}")
+        self.times.append(elapsed)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def zimage(label: str, code: Path, root: Path, out: Path, warm: bool) -> Command:
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    env.pop("SOURCE_DATE_EPOCH", None)
+
+    def forget() -> None:
+        if not warm:
+            (root / ".cache" / "sections.marshal").unlink(missing_ok=True)
+            shutil.rmtree(root / ".cache" / "assets", ignore_errors=True)
+
+    return Command(label, [sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out),
+                           "--allow-placeholders"], env, forget)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--files", type=int, default=1000, help="sections per language (default 1000)")
+    parser.add_argument("--repeat", type=int, default=10, help="rounds (default 10)")
+    parser.add_argument("--compare-with", type=Path, metavar="DIR", help="another checkout of zimage-site")
+    parser.add_argument("--no-hugo", action="store_true")
     args = parser.parse_args()
 
-    times, site = timed_builds(REPO, args.repeat)
-    n = sum(len(s) for s in site.sections.values())
-    report("real site", times, site, len(site.sections), n)
+    shm = Path("/dev/shm")
+    tmp = Path(tempfile.mkdtemp(prefix="zimage-bench-", dir=shm if shm.is_dir() else None))
+    try:
+        hugo = shutil.which("hugo") if not args.no_hugo else None
+        rows: dict[str, dict[int, Command]] = {}
+        extra: list[Command] = []
+        codes = [("zimage-site", REPO)] + ([("before", args.compare_with.resolve())] if args.compare_with else [])
+        for files in (1, args.files):
+            for name, code in codes:
+                root = synthetic_site(tmp / f"{name}-{files}", files, code / "templates")
+                out = tmp / f"out-{name}-{files}"
+                subprocess.run([sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out)],
+                               env={**os.environ, "PYTHONPATH": str(code)}, check=True, capture_output=True,
+                               cwd=tempfile.gettempdir())
+                rows.setdefault(f"{name} cold", {})[files] = zimage(f"{name} cold {files}", code, root, out, False)
+                rows.setdefault(f"{name} warm", {})[files] = zimage(f"{name} warm {files}", code, root, out, True)
+            source = tmp / f"zimage-site-{files}"
+            script = tmp / "bare.py"
+            script.write_text(BARE, encoding="utf-8")
+            rows.setdefault("bare markdown-it-py + Jinja2", {})[files] = Command(
+                f"bare {files}", [sys.executable, str(script), str(source), str(tmp / f"out-bare-{files}")])
+            if hugo:
+                site = hugo_site(source, tmp / f"hugo-{files}")
+                rows.setdefault("Hugo", {})[files] = Command(
+                    f"hugo {files}", [hugo, "--quiet", "-s", str(site), "-d", str(tmp / f"out-hugo-{files}")])
+        real = tmp / "real"
+        real.mkdir()
+        for name in ("site.yaml", "content", "templates", "static", "images"):
+            src = REPO / name
+            (shutil.copytree if src.is_dir() else shutil.copyfile)(src, real / name)
+        real_builds = [zimage(f"{name} real site, warm", code, real if name == "zimage-site" else _copy(real, tmp / f"real-{name}", code),
+                              tmp / f"out-real-{name}", True) for name, code in codes]
+        for command in real_builds:
+            command.before = None
+            command.run()  # fills .cache/
+            command.times.clear()
+        floor = Command("import floor", [sys.executable, "-c", "import jinja2, markdown_it, yaml"])
+        extra = real_builds + [floor]
+        commands = [c for row in rows.values() for c in row.values()] + extra
+        for command in commands:  # a round to warm the file cache and .cache/
+            command.run()
+            command.times.clear()
+        for _ in range(args.repeat):
+            for command in commands:
+                command.run()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = synthetic_site(Path(tmp) / "site", args.sections)
-        times, site = timed_builds(root, max(2, args.repeat // 2))
-        report(f"synthetic site ({args.sections} sections per language)", times, site, len(site.sections),
-               2 * args.sections)
+        ref = rows["zimage-site cold"]
+        print(f"Medians of {args.repeat} paired whole-process builds; output on {tmp.parent}; "
+              f"{os.cpu_count()} CPUs; Hugo: {_hugo_version(hugo) if hugo else 'not found (apt-get install hugo)'}")
+        print(f"| | floor (1 file) | {args.files} files/lang | ratio to zimage-site cold |")
+        print("|---|---|---|---|")
+        for label, row in rows.items():
+            big = row[args.files].median
+            print(f"| {label} | {row[1].median:.2f} s | {big:.2f} s ({big * 1000 / (2 * args.files):.2f} ms/file) "
+                  f"| {big / ref[args.files].median:.2f} |")
+        warm, cold = rows["zimage-site warm"][args.files].median, ref[args.files].median
+        print(f"\nwarm rebuild, nothing changed, {args.files} files/lang: {warm:.2f} s = {warm / cold:.2f} × cold")
+        if "before cold" in rows:
+            b = rows["before cold"][args.files].median
+            print(f"before → now, cold {args.files} files/lang: {b:.2f} s → {cold:.2f} s ({cold / b:.2f} ×)")
+        for command in real_builds:
+            print(f"{command.label}: {command.median * 1000:.0f} ms = {command.median / floor.median:.2f} × "
+                  f"`python -c \"import jinja2, markdown_it, yaml\"` ({floor.median * 1000:.0f} ms)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _copy(real: Path, target: Path, code: Path) -> Path:
+    """The real site with the templates of another checkout."""
+    shutil.copytree(real, target, ignore=shutil.ignore_patterns(".cache"))
+    shutil.rmtree(target / "templates")
+    shutil.copytree(code / "templates", target / "templates")
+    return target
+
+
+def _hugo_version(hugo: str) -> str:
+    out = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.split()
+    return out[1] if len(out) > 1 else "?"
 
 
 if __name__ == "__main__":

@@ -447,3 +447,48 @@ def test_recursive_yaml_alias_is_an_error(built, capsys):
     (built / "content/data/loop.yaml").write_text("a: &x\n  - *x\n")
     code, err = build_broken(capsys, built)
     assert err.startswith("error: content/data/loop.yaml, line 1: an alias (*name) refers to the value that contains it")
+
+
+# --------------------------------------------------------------------------- the package's shape
+
+def test_build_imports_only_what_building_needs(site_factory):
+    root = site_factory("minimal")
+    code = ("import sys, runpy; sys.argv = ['zimage-site', 'build', '--root', sys.argv[1]]\n"
+            "try:\n    runpy.run_module('zimage_site', run_name='__main__')\nexcept SystemExit as e:\n"
+            "    assert e.code == 0, e.code\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith(('zimage_site', 'tornado', 'livereload', 'lxml', 'torch')))))")
+    out = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True)
+    modules = set(out.stdout.split("\n")[-2].split())
+    assert "zimage_site.site" in modules and "zimage_site.markdown" in modules
+    assert not modules & {"zimage_site.serve", "zimage_site.check", "zimage_site.images.cli", "tornado",
+                          "livereload", "lxml", "torch"}, modules
+    out = subprocess.run([sys.executable, "-c", "import sys; from zimage_site.cli import main\n"
+                          "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+                          "print(sorted(m for m in sys.modules if m.startswith('zimage_site')))"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "['zimage_site', 'zimage_site.cli', 'zimage_site.errors']"
+
+
+def test_the_package_has_no_import_circle():
+    """Module-level imports between the package's modules form no cycle (imports inside functions,
+    made when a command runs, and TYPE_CHECKING imports are not counted)."""
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "zimage_site"
+    graph: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        name = ".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__")
+        deps = graph.setdefault(name, set())
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zimage_site"):
+                deps.add(node.module)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name.startswith("zimage_site"))
+
+    def visit(name: str, path: list[str]) -> None:
+        for dep in graph.get(name, ()):
+            assert dep not in path, " → ".join(path[path.index(dep):] + [dep])
+            visit(dep, path + [dep])
+
+    for name in graph:
+        visit(name, [name])

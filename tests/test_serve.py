@@ -375,15 +375,19 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 def test_rebuild_equals_a_full_build_and_never_reuses_a_failed_part(tmp_path):
     from zimage_site.errors import SiteError
-    from zimage_site.site import Site, affected_parts
+    from zimage_site.inputs import kind_of
+    from zimage_site.site import Site
 
     root = copy_site(tmp_path / "site")
-    assert affected_parts(root, [root / "content" / "zh" / "01-x.md"]) == {"sections"}
-    assert affected_parts(root, [root / "content" / "data" / "facts.yaml", root / "static" / "x.css"]) == {"data", "assets"}
-    assert affected_parts(root, [root / "content" / "images.yaml", root / "images" / "a.png"]) == {"images"}
-    assert affected_parts(root, [root / "templates" / "base.html"]) == {"templates"}
-    assert affected_parts(root, [root / "site.yaml"]) is None
-    assert affected_parts(root, [tmp_path / "elsewhere.md"]) is None
+    assert kind_of(root, root / "content" / "zh" / "01-x.md") == "content"
+    assert [kind_of(root, root / "content" / "data" / "facts.yaml"), kind_of(root, root / "static" / "x.css")] == \
+        ["data", "static"]
+    assert [kind_of(root, root / "content" / "images.yaml"), kind_of(root, root / "images" / "a.png")] == \
+        ["manifest", "store"]
+    assert kind_of(root, root / "templates" / "base.html") == "templates"
+    assert kind_of(root, root / "templates" / "i18n" / "core.yaml") == "strings"
+    assert kind_of(root, root / "site.yaml") == "config"
+    assert kind_of(root, tmp_path / "elsewhere.md") is None
 
     options = dict(hash_assets=False, inject_html="<!-- live -->")
     site = Site(root, **options)

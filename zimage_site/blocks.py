@@ -1,35 +1,46 @@
 """Landing-page blocks: `:::` containers in Markdown, rendered by `templates/blocks/<name>.html`.
 
 Each block function takes a `Block` (its arguments, raw body, inner tokens, where it is) and
-returns HTML. Authors write Markdown or a little YAML; the partials decide the markup.
+returns HTML. Authors write Markdown or a little YAML; the partials decide the markup. A block
+reports what the page needs from it through the section's typed state (`Block.state`: links to
+check, ids, FAQ questions); it never imports the Markdown renderer, which hands itself in.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from markdown_it.token import Token
 from markupsafe import Markup
 
 from zimage_site.errors import Problem, SiteError
-from zimage_site.markdown import plain_text, section_line
+from zimage_site.fragments import Link, Question, SectionState, plain_text, section_line
 from zimage_site.yamlfile import Field, Validation, _check, parse_yaml
 
 if TYPE_CHECKING:
-    from zimage_site.markdown import MarkdownRenderer
+    from markdown_it.token import Token
+
+    from zimage_site.content import Section
     from zimage_site.render import PageContext
+
+
+class Renderer(Protocol):
+    """What a block needs of the Markdown renderer (zimage_site.markdown.MarkdownRenderer)."""
+
+    def transform(self, tokens: list["Token"], env: dict) -> list["Token"]: ...
+    def render_tokens(self, tokens: list["Token"], env: dict) -> str: ...
+    def render_inline(self, tokens: list["Token"], env: dict) -> str: ...
 
 
 @dataclass
 class Block:
     name: str
     args: list[str]
-    tokens: list[Token]          # the inner tokens (for Markdown bodies)
+    tokens: list["Token"]        # the inner tokens (for Markdown bodies)
     raw: str                     # the raw body text (for YAML bodies)
     line: int | None             # line of the opening ::: in the file
-    md: "MarkdownRenderer"
+    md: Renderer
     env: dict
     lines: dict[str, int] = field(default_factory=dict)  # YAML key path → file line, of the body
 
@@ -38,8 +49,16 @@ class Block:
         return self.env["page"]
 
     @property
+    def section(self) -> "Section":
+        return self.env["section"]
+
+    @property
+    def state(self) -> SectionState:
+        return self.env["state"]
+
+    @property
     def file(self) -> str:
-        return self.env["section"].file
+        return self.section.file
 
     def error(self, message: str, fix: str, line: int | None = None) -> SiteError:
         return SiteError(Problem(message, file=self.file, line=line or self.line, fix=fix))
@@ -72,22 +91,21 @@ class Block:
         """The file line of `path[index].key` in the YAML body parsed last."""
         return self.lines.get(f"{path}[{index}].{key}")
 
-    def markdown(self, tokens: list[Token] | None = None) -> str:
+    def markdown(self, tokens: list["Token"] | None = None) -> str:
         toks = self.md.transform(self.tokens if tokens is None else tokens, self.env)
         return self.md.render_tokens(toks, self.env)
 
-    def split_by_headings(self, what: str) -> list[tuple[Token, Markup, str]]:
+    def split_by_headings(self, what: str) -> list[tuple["Token", Markup, str]]:
         """Split a Markdown body at its ### headings: [(heading token, title html, body html)]."""
-        items: list[tuple[Token, Markup, list[Token]]] = []
+        items: list[tuple["Token", Markup, list["Token"]]] = []
         toks, i, depth = self.tokens, 0, 0
         while i < len(toks):
             tok = toks[i]
             depth += tok.type == "container_block_open"
             depth -= tok.type == "container_block_close"
             if tok.type == "heading_open" and depth == 0:
-                inline = self.md.transform([toks[i + 1]], self.env)  # checks its roles
-                title = Markup(self.md.md.renderer.renderInline(inline[0].children or [], self.md.md.options, self.env))
-                items.append((tok, title, []))
+                inline = self.md.transform([tok, toks[i + 1]], self.env)[1]  # checks its roles, records its id
+                items.append((tok, inline, []))
                 i += 3  # heading_open, inline, heading_close
                 continue
             if not items:
@@ -97,7 +115,9 @@ class Block:
             i += 1
         if not items:
             raise self.error(f"::: {self.name} has no ### {what}", f"write each {what} as a ### heading followed by its text")
-        return [(tok, title, self.markdown(body)) for tok, title, body in items]
+        # rendered in document order: a title, then its body (sources are numbered as they come)
+        return [(tok, Markup(self.md.render_inline(inline.children or [], self.env)), self.markdown(body))
+                for tok, inline, body in items]
 
     def render(self, **context: Any) -> str:
         return self.page.partial(f"blocks/{self.name}.html", **context)
@@ -129,7 +149,7 @@ def cta(b: Block) -> str:
             raise b.error(str(exc), "correct the href of this button", b.item_line("", i, "href")) from None
         button["external"] = button["href"].startswith(("http://", "https://"))
         if button["href"].startswith("#"):
-            b.env["out"].anchors.append((button["href"][1:], b.line))
+            b.state.links.append(Link(button["href"][1:], b.line))
     return b.render(buttons=buttons)
 
 
@@ -140,7 +160,7 @@ def _qa(b: Block, what: str) -> list[dict]:
 def faq(b: Block) -> str:
     b.no_args()
     items = _qa(b, "question")
-    b.env["out"].faq.extend({"question": plain_text(it["title"]), "answer": plain_text(it["html"])} for it in items)
+    b.state.faq.extend(Question(plain_text(it["title"]), plain_text(it["html"])) for it in items)
     return b.render(items=items)
 
 
@@ -159,7 +179,7 @@ def note(b: Block) -> str:
 def figure(b: Block) -> str:
     image_id = b.arg("image id", sorted(b.page.images.image_ids))
     _require_image(b, image_id)
-    hero = b.env["section"].layout == "hero"
+    hero = b.section.layout == "hero"
     return b.render(view=b.page.images.view(image_id, b.page.lang, hero=hero))
 
 
@@ -213,19 +233,22 @@ BLOCKS: dict[str, Callable[[Block], str]] = {
 }
 
 
-def render_block(md: "MarkdownRenderer", open_tok: Token, inner: list[Token], env: dict) -> str:
-    section = env["section"]
-    words = open_tok.info.split()
-    line = section_line(open_tok)
+def unknown_block(words: list[str], file: str, line: int | None) -> SiteError:
+    name = words[0] if words else ""
+    return SiteError(Problem(f"unknown block ::: {name}".rstrip(), file=file, line=line,
+                             fix=f"use one of: {', '.join(BLOCKS)} (see docs/content.md)"))
+
+
+def render_block(md: Renderer, tok: "Token", env: dict) -> str:
+    """The HTML of one `:::` block; `tok` holds its info line, map and inner tokens (children)."""
+    section: Section = env["section"]
+    words = tok.info.split()
+    line = section_line(tok)
     if not words or words[0] not in BLOCKS:
-        name = words[0] if words else ""
-        raise SiteError(Problem(
-            f"unknown block ::: {name}".rstrip(), file=section.file, line=line,
-            fix=f"use one of: {', '.join(BLOCKS)} (see docs/content.md)"))
+        raise unknown_block(words, section.file, line)
     raw = ""
-    if open_tok.map:
-        src_lines = section.source.splitlines()
-        start, end = open_tok.map
-        raw = "\n".join(src_lines[start + 1 : end])  # the map ends before the closing :::
-    block = Block(words[0], words[1:], inner, raw, line, md, env)
+    if tok.map:
+        start, end = tok.map
+        raw = "\n".join(section.source.splitlines()[start + 1 : end])  # the map ends before the closing :::
+    block = Block(words[0], words[1:], list(tok.children or ()), raw, line, md, env)
     return BLOCKS[words[0]](block)

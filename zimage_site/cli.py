@@ -2,6 +2,9 @@
 
 Every user-facing problem is a SiteError, printed once with its file, line and fix; the exit code
 is 1 and no traceback is shown unless --debug is given.
+
+Start-up stays quick: `main` imports only the module of the command it runs (and none for
+`--help` or `--version`). The options several commands share are defined here, once.
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ from pathlib import Path
 from zimage_site import __version__
 from zimage_site.errors import Problem, SiteError
 
-# Modules that add a subcommand with add_parser(subparsers).
-COMMANDS = ("zimage_site.serve", "zimage_site.images.cli", "zimage_site.check")
+# Commands whose module adds its subcommand with add_parser(subparsers), and their one-line help
+# (shown by `zimage-site --help` without importing them).
+COMMANDS = {
+    "serve": ("zimage_site.serve", "live preview: rebuild on save, reload the browser"),
+    "generate": ("zimage_site.images.cli", "generate the missing images with Z-Image-Turbo"),
+    "check": ("zimage_site.check", "check the built site: links, anchors, alt text, translations, sitemap, facts, HTML"),
+}
 
 
 def print_warnings(warnings: list[Problem], stream=None) -> None:
@@ -29,19 +37,32 @@ def print_warnings(warnings: list[Problem], stream=None) -> None:
             print(w.annotation("warning", title="zimage-site build"), file=stream)
 
 
-def add_site_arguments(parser: argparse.ArgumentParser) -> None:
+# -- options shared by several commands
+
+def add_root_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                         help="the site folder, holding site.yaml (default: the current folder)")
 
 
-def add_build_arguments(parser: argparse.ArgumentParser) -> None:
-    add_site_arguments(parser)
+def add_base_url_option(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     parser.add_argument("--base-url", metavar="URL",
-                        help="absolute URL the site is served from, e.g. https://example.github.io/repo/ "
-                             "(default: base_url in site.yaml)")
+                        help=help or "absolute URL the site is served from, e.g. https://example.github.io/repo/ "
+                                     "(default: base_url in site.yaml)")
+
+
+def add_strict_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="fail on any warning")
     parser.add_argument("--allow-placeholders", action="store_true",
                         help="with --strict, keep images not generated yet as warnings (placeholders on the page)")
+
+
+add_site_arguments = add_root_option  # the name the subcommand modules use
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    add_root_option(parser)
+    add_base_url_option(parser)
+    add_strict_options(parser)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -73,7 +94,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv`, only the module of the command it names is imported (the others
+    are listed with their help line)."""
     parser = argparse.ArgumentParser(
         prog="zimage-site",
         description="Build the bilingual Z-Image (造相) landing page: Markdown sections through Jinja2 templates "
@@ -90,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="first generate the images the store lacks (needs the generate extra and a GPU)")
     build.add_argument("-v", "--verbose", action="store_true", help="print the time of each build phase")
     build.set_defaults(func=cmd_build)
-    for module in COMMANDS:
+    wanted = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
+    for name, (module, summary) in COMMANDS.items():
+        if wanted is not None and name != wanted:
+            sub.add_parser(name, help=summary, add_help=False)
+            continue
         try:
             importlib.import_module(module).add_parser(sub)
         except ModuleNotFoundError as exc:
@@ -100,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -98,6 +98,26 @@ class Language:
     site_name: str
 
 
+@dataclass(frozen=True)
+class License:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Model:
+    """The model the page presents (its SoftwareApplication in JSON-LD)."""
+
+    name: str
+    url: str
+    download_url: str
+    publisher: str
+    category: str = "MultimediaApplication"
+    operating_system: str = "Linux, Windows, macOS"
+    version: str | None = None
+    date_published: str | None = None
+
+
 @dataclass
 class Config:
     root: Path
@@ -110,8 +130,8 @@ class Config:
     favicon: str
     repository: str
     links: dict[str, str]
-    license: dict
-    model: dict
+    license: License
+    model: Model
 
     @property
     def base_path(self) -> str:
@@ -161,4 +181,6 @@ def load_config(root: Path, report: Report | None = None) -> Config:
     if problems:
         raise ConfigError(problems)
     data["languages"] = languages
+    data["license"] = License(**data["license"])
+    data["model"] = Model(**data["model"])
     return Config(root=root, **data)

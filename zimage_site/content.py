@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from zimage_site.errors import Problem, Report, SiteError, rel
 from zimage_site.yamlfile import Field, parse_yaml, validate
@@ -37,22 +38,23 @@ class Section:
     file: str        # as shown to the user (relative to the site root)
     source: str      # the whole file text
     body_line: int   # 1-based line where the Markdown body starts
-    lead_html: str = ""  # the rendered Markdown before its first ### heading
-    rest_html: str = ""  # from the first ### heading on (a hero shows it below the first screen)
-    faq: list[dict] = field(default_factory=list)  # questions and answers for JSON-LD
-
-    @property
-    def html(self) -> str:
-        return self.lead_html + self.rest_html
 
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.S | re.M)
 
 
-def parse_section(path: Path, lang: str, root: Path, report: Report | None = None) -> Section:
-    shown = rel(path, root)
+def parse_section(path: Path, lang: str, root: Path, report: Report | None = None, *, shown: str | None = None,
+                  source: str | bytes | None = None) -> Section:
+    """One section file; `shown` (its path as the user reads it) and `source` (its text or bytes)
+    may be given when the caller already has them."""
+    shown = shown or rel(path, root)
     try:
-        source = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not content
+        if source is None:
+            source = path.read_bytes()
+        if isinstance(source, bytes):
+            source = source.decode("utf-8-sig")  # a byte-order mark is not content
+            if "\r" in source:  # as read_text() reads it
+                source = source.replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         raise SiteError(Problem(f"the file is not UTF-8 text ({exc.reason})", file=shown, fix="save it as UTF-8")) from exc
     match = _FRONT.match(source)
@@ -69,16 +71,24 @@ def parse_section(path: Path, lang: str, root: Path, report: Report | None = Non
     )
 
 
-def load_sections(root: Path, languages: list[str], default: str, report: Report) -> dict[str, list[Section]]:
-    """All sections of every language, sorted by order; problems collected across files."""
+def section_files(root: Path, lang: str) -> list[Path]:
+    """The section files of one language, in name order."""
+    folder = root / CONTENT_DIR / lang
+    return sorted(folder.glob("*.md")) if folder.is_dir() else []
+
+
+def load_sections(root: Path, languages: list[str], default: str, report: Report,
+                  parse: Callable[[Path, str], Section] | None = None) -> dict[str, list[Section]]:
+    """All sections of every language, sorted by order; problems collected across files.
+    `parse(path, lang)` reads one file (default: parse_section; the build passes a cached one)."""
+    parse = parse or (lambda path, lang: parse_section(path, lang, root, report))
     problems: list[Problem] = []
     result: dict[str, list[Section]] = {}
     for lang in languages:
-        folder = root / CONTENT_DIR / lang
         sections: list[Section] = []
-        for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+        for path in section_files(root, lang):
             try:
-                sections.append(parse_section(path, lang, root, report))
+                sections.append(parse(path, lang))
             except SiteError as exc:
                 problems.extend(exc.problems)
         seen: dict[str, Section] = {}

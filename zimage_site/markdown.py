@@ -1,15 +1,16 @@
 """Markdown → HTML for one section: markdown-it-py, mdit-py-plugins, Pygments, and blocks.
 
 The parser is configured once per build. Rendering a section parses it, walks the tokens once
-(checking roles, links and attributes, and replacing `:::` containers by the HTML of their block
-partials), then renders the tokens.
+(checking roles, links and attributes, collecting the ids the section defines, and turning each
+`:::` container into one `block` token), then renders the tokens in document order: blocks are
+rendered by their partials where they stand, so sources are numbered in the order a reader meets
+them. What a section produces is returned as a `SectionHTML`; nothing is written into `Section`.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from markdown_it import MarkdownIt
@@ -22,12 +23,10 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 from mdit_py_plugins.myst_role import myst_role_plugin
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
-from zimage_site.errors import Problem, SiteError
+from zimage_site.blocks import BLOCKS, render_block, unknown_block
+from zimage_site.errors import Problem, Report, SiteError
+from zimage_site.fragments import Link, SectionHTML, SectionState, plain_text, section_line  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     from zimage_site.content import Section
@@ -37,26 +36,35 @@ if TYPE_CHECKING:
 # event handler or inline style can be written into the page from Markdown.
 SAFE_ATTRS = {"id", "class", "lang", "dir", "title", "href", "src", "alt", "start", "colspan",
               "rowspan", "width", "height", "reversed", "scope"}
-CITE = "\ue000cite:{}\ue001"
-CITE_RE = re.compile("\ue000cite:([^\ue001]+)\ue001")
-_CODE_FORMATTER = HtmlFormatter(nowrap=True)
-_TAGS = re.compile(r"<[^>]+>")
-_BLOCK_TAGS = re.compile(r"</?(?:p|li|ul|ol|div|br|h[1-6]|tr|td|th|pre|blockquote|table|dl|dt|dd|figure|figcaption)\b[^>]*>")
-_REFERENCES = re.compile(r"<sup\b[^>]*>.*?</sup>", re.S)  # [n] marks of sources and footnotes
+BLOCK_TOKEN = "zimage_block"  # a ::: container, rendered by its block partial when the tokens render
 
 
-def plain_text(fragment: str) -> str:
-    """Visible text of an HTML fragment, without [n] reference marks (for JSON-LD and summaries)."""
-    text = _TAGS.sub("", _BLOCK_TAGS.sub(" ", _REFERENCES.sub("", fragment)))  # inline tags join: 需要多大<b>显存</b>
-    return re.sub(r"\s+", " ", html.unescape(text)).strip()
+@lru_cache(maxsize=None)
+def _lexer(name: str):
+    """A Pygments lexer by name (lexers are reusable; the lookup by name is not cheap), or None."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
 
 
-@dataclass
-class SectionRender:
-    """What rendering one section produces besides its HTML."""
+@lru_cache(maxsize=1)
+def _formatter():
+    from pygments.formatters import HtmlFormatter
 
-    anchors: list[tuple[str, int]] = field(default_factory=list)  # (#target, line)
-    faq: list[dict] = field(default_factory=list)
+    return HtmlFormatter(nowrap=True)
+
+
+def highlight(code: str, lang_name: str):
+    """(HTML of the highlighted code, whether the language is known)."""
+    from pygments import highlight as pygments_highlight
+
+    lexer = _lexer(lang_name or "text")
+    known = lexer is not None
+    return pygments_highlight(code, lexer if known else _lexer("text"), _formatter()), known
 
 
 class MarkdownRenderer:
@@ -73,6 +81,7 @@ class MarkdownRenderer:
         md.use(myst_role_plugin)
         md.add_render_rule("fence", self._render_fence)
         md.add_render_rule("myst_role", self._render_role)
+        md.add_render_rule(BLOCK_TOKEN, self._render_block)
         self.md = md
         self._prefix = ""
 
@@ -82,31 +91,42 @@ class MarkdownRenderer:
         slug = re.sub(r"-{2,}", "-", slug).strip("-")
         return f"{self._prefix}-{slug}" if slug else self._prefix
 
-    def render_section(self, section: "Section", page: "PageContext") -> SectionRender:
+    def render_section(self, section: "Section", page: "PageContext") -> SectionHTML:
+        """Render one section with `page` (whose citation registry it advances); return it with
+        everything the page needs from it. Its warnings go to page.report and into the result."""
         self._prefix = section.id
-        env: dict[str, Any] = {"docId": section.id, "page": page, "section": section}
-        tokens = self.md.parse(section.source, env)
-        out = SectionRender()
-        env["out"] = out
-        tokens = self.transform(tokens, env)
-        split = next((i for i, t in enumerate(tokens) if t.type == "heading_open" and t.level == 0), len(tokens))
-        if section.layout == "hero":  # the hero's title is the <h1>: its subsections move up a level
-            for tok in tokens[split:]:
-                if tok.type in ("heading_open", "heading_close") and tok.tag in ("h3", "h4", "h5", "h6"):
-                    tok.tag = f"h{int(tok.tag[1]) - 1}"
-        section.lead_html = self.render_tokens(tokens[:split], env)
-        section.rest_html = self.render_tokens(tokens[split:], env)
-        section.faq = out.faq
-        return out
+        state = page.state = SectionState()
+        main, page.report = page.report, Report()
+        before = len(page.citations.order)
+        try:
+            env: dict[str, Any] = {"docId": section.id, "page": page, "section": section, "state": state,
+                                   "renderer": self}
+            tokens = self.transform(self.md.parse(section.source, env), env)
+            split = next((i for i, t in enumerate(tokens) if t.type == "heading_open" and t.level == 0), len(tokens))
+            if section.layout == "hero":  # the hero's title is the <h1>: its subsections move up a level
+                for tok in tokens[split:]:
+                    if tok.type in ("heading_open", "heading_close") and tok.tag in ("h3", "h4", "h5", "h6"):
+                        tok.tag = f"h{int(tok.tag[1]) - 1}"
+            lead = self.render_tokens(tokens[:split], env)
+            rest = self.render_tokens(tokens[split:], env)
+        finally:
+            warnings, page.report = page.report.warnings, main
+            for w in warnings:
+                main.warn(w)
+        cites = tuple(list(page.citations.order)[before:])
+        return SectionHTML(section, lead, rest, links=tuple(state.links), ids=tuple(state.ids),
+                           faq=tuple(state.faq), cites=cites, warnings=tuple(warnings))
 
     def render_tokens(self, tokens: list[Token], env: dict) -> str:
         return self.md.renderer.render(tokens, self.md.options, env)
 
+    def render_inline(self, tokens: list[Token], env: dict) -> str:
+        return self.md.renderer.renderInline(tokens, self.md.options, env)
+
     # -- the one pass over the tokens
     def transform(self, tokens: list[Token], env: dict) -> list[Token]:
-        from zimage_site.blocks import render_block
-
         section: Section = env["section"]
+        state: SectionState = env["state"]
         out: list[Token] = []
         i = 0
         while i < len(tokens):
@@ -121,9 +141,11 @@ class MarkdownRenderer:
                         if depth == 0:
                             break
                     j += 1
-                block = Token("html_block", "", 0)
-                block.content = render_block(self, tok, tokens[i + 1 : j], env)
-                block.map = tok.map
+                words = tok.info.split()
+                if not words or words[0] not in BLOCKS:
+                    raise unknown_block(words, section.file, section_line(tok))
+                block = Token(BLOCK_TOKEN, "", 0)
+                block.map, block.info, block.children = tok.map, tok.info, tokens[i + 1 : j]
                 out.append(block)
                 i = j + 1
                 continue
@@ -132,15 +154,15 @@ class MarkdownRenderer:
                 env["page"].report.warn(
                     f"a {'#' * int(tok.tag[1])} heading inside a section; the section title is already the <h2>",
                     file=section.file, line=line, fix="start headings inside a section at ###")
-            self._check_attrs(tok)
+            self._check_attrs(tok, state)
             for child in tok.children or ():
-                self._check_attrs(child)
+                self._check_attrs(child, state)
                 if child.type == "myst_role":
                     self._check_role(child, line, env)
                 elif child.type == "link_open":
                     href = child.attrGet("href") or ""
                     if href.startswith("#"):
-                        env["out"].anchors.append((href[1:], line))
+                        state.links.append(Link(href[1:], line))
                     elif href.startswith(("@", "/")) and not href.startswith("//"):
                         try:  # @name: a link of site.yaml; /path: under the site's base path
                             child.attrSet("href", env["page"].link(href))
@@ -152,11 +174,12 @@ class MarkdownRenderer:
         return out
 
     @staticmethod
-    def _check_attrs(tok: Token) -> None:
+    def _check_attrs(tok: Token, state: SectionState) -> None:
         if tok.attrs:
             for name in [n for n in tok.attrs if n not in SAFE_ATTRS and not n.startswith("data-")]:
                 del tok.attrs[name]
-
+            if "id" in tok.attrs:  # heading anchors and {#id} attributes: the ids links may point at
+                state.ids.append(str(tok.attrs["id"]))
     # -- roles: {fact}`key`, {data}`file.path`
     def _check_role(self, tok: Token, line: int | None, env: dict) -> None:
         page: PageContext = env["page"]
@@ -194,15 +217,12 @@ class MarkdownRenderer:
         tok = tokens[idx]
         page: PageContext = env["page"]
         lang_name = tok.info.strip().split(maxsplit=1)[0] if tok.info.strip() else ""
-        try:
-            lexer = get_lexer_by_name(lang_name or "text")
-        except ClassNotFound:
+        code, known = highlight(tok.content, lang_name)
+        if not known:
             page.report.warn(f"no syntax highlighting for code language {lang_name!r}", file=env["section"].file,
                              line=section_line(tok), fix="use a Pygments language name such as python, bash, yaml, json")
-            lexer = get_lexer_by_name("text")
-        code = Markup(highlight(tok.content, lexer, _CODE_FORMATTER))
-        return page.partial("blocks/code.html", code=code, code_language=lang_name, source=tok.content)
+        return page.partial("blocks/code.html", code=Markup(code), code_language=lang_name, source=tok.content)
 
-
-def section_line(tok: Token) -> int | None:
-    return tok.map[0] + 1 if tok.map else None
+    @staticmethod
+    def _render_block(_html_renderer, tokens, idx, options, env) -> str:  # markdown-it binds rules to its renderer
+        return render_block(env["renderer"], tokens[idx], env)

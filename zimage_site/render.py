@@ -1,18 +1,20 @@
 """Rendering: one Jinja2 environment (autoescape on), UI strings, pages, sitemap.
 
 `PageContext` is everything one language's page needs while its sections and blocks render:
-the language, the data, the images, URL helpers and citations of sources.
+the language, the data, the images, URL helpers, and the `Citations` registry that numbers the
+sources in the order the page first cites them (sections render in page order, so a number is
+final when it is written).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from html import escape as _html_escape
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
 from markupsafe import Markup
@@ -20,12 +22,13 @@ from markupsafe import Markup
 from zimage_site.data import Data, text
 from zimage_site import markup
 from zimage_site.errors import Problem, Report, SiteError, rel
-from zimage_site.markdown import CITE, CITE_RE
+from zimage_site.fragments import SectionState
 from zimage_site.yamlfile import load_yaml
 
 if TYPE_CHECKING:
     from zimage_site.config import Config
-    from zimage_site.content import Section
+    from zimage_site.fragments import Question, SectionHTML
+    from zimage_site.images import ImageCatalog
 
 TEMPLATES_DIR = Path("templates")
 I18N_DIR = TEMPLATES_DIR / "i18n"
@@ -119,18 +122,44 @@ def json_ld(data: Any) -> Markup:
 
 # --------------------------------------------------------------------------- pages
 
+@dataclass(frozen=True)
+class Source:
+    """One entry of the page's source list."""
+
+    n: int
+    id: str
+    title: str
+    url: str
+
+
+@dataclass
+class Citations:
+    """The page's sources, numbered in the order they are first cited."""
+
+    order: dict[str, int] = field(default_factory=dict)
+
+    def number(self, source_id: str) -> int:
+        return self.order.setdefault(source_id, len(self.order) + 1)
+
+    def sources(self, data: Data, lang: str) -> list[Source]:
+        return [Source(n, sid, text(data.sources[sid]["title"], lang), data.sources[sid]["url"])
+                for sid, n in self.order.items()]
+
+
 @dataclass
 class PageContext:
     lang: str
     config: "Config"
     data: Data
-    images: Any
+    images: "ImageCatalog | None"
     report: Report
     strings: dict[str, str]
     jinja: jinja2.Environment
     assets: dict[str, str]
     root: Path
-    sections: list["Section"] = field(default_factory=list)
+    sections: list["SectionHTML"] = field(default_factory=list)
+    citations: Citations = field(default_factory=Citations)
+    state: SectionState = field(default_factory=SectionState)  # of the section rendering now
 
     # -- helpers available to templates as well
     def t(self, key: str) -> str:
@@ -171,8 +200,9 @@ class PageContext:
 
     def cite(self, source_id: str) -> Markup:
         source = self.data.sources[source_id]
-        return Markup('<sup class="fact-src"><a href="#source-{id}" title="{title}">[{mark}]</a></sup>').format(
-            id=source_id, title=text(source["title"], self.lang), mark=Markup(CITE.format(source_id)))
+        self.state.cited.setdefault(source_id)
+        return Markup('<sup class="fact-src"><a href="#source-{id}" title="{title}">[{n}]</a></sup>').format(
+            id=source_id, title=text(source["title"], self.lang), n=self.citations.number(source_id))
 
     def fact_html(self, key: str) -> Markup:
         fact = self.data.facts[key]
@@ -191,6 +221,15 @@ class PageContext:
             "cite": self.cite(fact["source"]),
         }
 
+    def sources(self) -> list[Source]:
+        """The sources cited so far (all of them once the sections are rendered)."""
+        return self.citations.sources(self.data, self.lang)
+
+    def source_list(self) -> Markup:
+        """The page's numbered source list (templates/sources.html); the footer shows it after
+        the sections, when every source has its number."""
+        return Markup(self.partial("sources.html", sources=self.sources()))
+
     def globals(self) -> dict[str, Any]:
         return {"page": self, "lang": self.lang, "t": self.t, "url": self.url, "asset": self.asset,
                 "cite": self.cite, "config": self.config, "data": self.data.files,
@@ -205,20 +244,7 @@ class PageContext:
             raise SiteError(template_problem(exc, self.root)) from exc
 
 
-def number_sources(pages_html: str, page: PageContext) -> tuple[str, list[dict]]:
-    """Replace citation marks by numbers in order of first use; return the page's source list."""
-    order: dict[str, int] = {}
-
-    def number(match) -> str:
-        return str(order.setdefault(match.group(1), len(order) + 1))
-
-    html = CITE_RE.sub(number, pages_html)
-    sources = [{"n": n, "id": sid, "title": text(page.data.sources[sid]["title"], page.lang),
-                "url": page.data.sources[sid]["url"]} for sid, n in order.items()]
-    return html, sources
-
-
-def structured_data(page: PageContext, faq: list[dict]) -> Markup:
+def structured_data(page: PageContext, faq: list["Question"]) -> Markup:
     cfg, lang = page.config, page.config.languages[page.lang]
     page_url = cfg.page_url(page.lang)
     graph: list[dict] = [
@@ -227,19 +253,19 @@ def structured_data(page: PageContext, faq: list[dict]) -> Markup:
          "isPartOf": {"@type": "WebSite", "name": lang.site_name, "url": cfg.base_url},
          "primaryImageOfPage": page.absolute("assets/" + cfg.social_image),
          "about": {"@id": page_url + "#software"}},
-        {"@type": "SoftwareApplication", "@id": page_url + "#software", "name": cfg.model["name"],
-         "url": cfg.model["url"], "downloadUrl": cfg.model["download_url"],
-         "applicationCategory": cfg.model["category"], "operatingSystem": cfg.model["operating_system"],
-         "license": cfg.license["url"], "isAccessibleForFree": True,
+        {"@type": "SoftwareApplication", "@id": page_url + "#software", "name": cfg.model.name,
+         "url": cfg.model.url, "downloadUrl": cfg.model.download_url,
+         "applicationCategory": cfg.model.category, "operatingSystem": cfg.model.operating_system,
+         "license": cfg.license.url, "isAccessibleForFree": True,
          "offers": {"@type": "Offer", "price": "0", "priceCurrency": "USD"},
-         "publisher": {"@type": "Organization", "name": cfg.model["publisher"]},
-         **({"softwareVersion": cfg.model["version"]} if cfg.model.get("version") else {}),
-         **({"datePublished": cfg.model["date_published"]} if cfg.model.get("date_published") else {})},
+         "publisher": {"@type": "Organization", "name": cfg.model.publisher},
+         **({"softwareVersion": cfg.model.version} if cfg.model.version else {}),
+         **({"datePublished": cfg.model.date_published} if cfg.model.date_published else {})},
     ]
     if faq:
         graph.append({"@type": "FAQPage", "@id": page_url + "#faq", "inLanguage": lang.locale,
-                      "mainEntity": [{"@type": "Question", "name": q["question"],
-                                      "acceptedAnswer": {"@type": "Answer", "text": q["answer"]}} for q in faq]})
+                      "mainEntity": [{"@type": "Question", "name": q.question,
+                                      "acceptedAnswer": {"@type": "Answer", "text": q.answer}} for q in faq]})
     return json_ld({"@context": "https://schema.org", "@graph": graph})
 
 
@@ -249,6 +275,11 @@ def alternates(config: "Config") -> list[dict]:
     items.append({"hreflang": "x-default", "href": config.page_url(config.default_language),
                   "path": config.page_path(config.default_language), "name": "", "code": config.default_language})
     return items
+
+
+def xml_escape(text: str) -> str:
+    """&, < and > escaped (xml.sax.saxutils.escape, without importing urllib with it)."""
+    return _html_escape(text, quote=False)
 
 
 def sitemap(config: "Config", lastmod: str | None = None) -> str:

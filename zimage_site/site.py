@@ -2,7 +2,17 @@
 
     site = Site(root, base_url=..., strict=...)
     result = site.build(out)          # atomic; raises SiteError and leaves `out` untouched
-    result = site.rebuild(out, changed_paths)   # the same, redoing only what the changed files feed
+    result = site.rebuild(out, changed_paths)   # the same build again: it redoes what changed
+
+Each phase returns what the next one consumes and never writes into an earlier phase's values:
+
+    inputs ─▶ config ─▶ content ──────────▶ images ──────────▶ render ─────────▶ write
+    Fingerprint  Config   Sections, Data,     image files to      Pages (HTML),      Writer: pages,
+                          UI strings, Jinja   publish + views     assets, sitemap    assets, images
+
+Every part is keyed on the digests of the inputs that feed it (`inputs.FEEDS`) and reused when
+its key is unchanged: in memory across the builds of one `Site` (the live preview) and, for
+rendered sections, on disk in `.cache/` across processes (`cache.SectionCache`).
 
 `build_site(...)` is the one-call form used by the CLI and the tests.
 """
@@ -10,27 +20,35 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
-import re
+import pickle
+import shutil
+import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-import jinja2
-
-from zimage_site.assets import build_assets
+from zimage_site.cache import SectionCache
 from zimage_site.check.anchors import Anchor, broken_anchors
 from zimage_site.config import Config, load_config
-from zimage_site.content import Section, load_sections
-from zimage_site.data import Data, load_data
+from zimage_site.content import CONTENT_DIR, Section, load_sections, parse_section
+from zimage_site.data import load_data
 from zimage_site.errors import Problem, Report, SiteError
-from zimage_site.markdown import MarkdownRenderer, SectionRender
-from zimage_site.output import check_output_dir, link_files, list_files, staging
-from zimage_site.render import (PageContext, alternates, load_strings, make_environment, number_sources,
-                                robots, sitemap, structured_data)
-_ID_ATTR = re.compile(r'\sid="([^"]+)"')
+from zimage_site.fragments import Page, SectionHTML
+from zimage_site.inputs import Fingerprint, digest, fingerprint
+from zimage_site.render import (Citations, PageContext, alternates, load_strings, make_environment, robots,
+                                sitemap, structured_data)
+from zimage_site.writer import OutputFile, writing
+
+
+# Parts kept in .cache/ for the next process (values that only YAML parsing makes, and the images
+# phase's result); keyed like in memory, on the digests of their inputs and the engine.
+PERSISTED = ("config", "data", "sections", "strings", "catalog", "images")
+PARTS_FILE = ".cache/parts.pickle"
+ASSET_VERSIONS = 4
 
 
 @dataclass
@@ -43,6 +61,8 @@ class BuildResult:
     warnings: list[Problem]
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    rendered: int = 0   # sections rendered by this build (the others came from the cache)
+    reused: int = 0
 
     def summary(self) -> str:
         langs = " + ".join(self.languages)
@@ -54,30 +74,36 @@ class BuildResult:
                 f"({self.placeholders} placeholders), {n} warning{'s' * (n != 1)} in {self.seconds:.2f} s → {self.out}")
 
 
+@dataclass
+class Assets:
+    """The assets phase's result: URLs by logical name, and the files to publish."""
+
+    urls: dict[str, str]
+    files: list[OutputFile]
+
+
 class Site:
     def __init__(self, root: Path, *, base_url: str | None = None, strict: bool = False,
-                 allow_placeholders: bool = False, hash_assets: bool = True, inject_html: str = "") -> None:
+                 allow_placeholders: bool = False, hash_assets: bool = True, inject_html: str = "",
+                 processes: int | None = None) -> None:
         self.root = Path(root)
         self.base_url = base_url
         self.strict = strict
         self.allow_placeholders = allow_placeholders
         self.hash_assets = hash_assets
         self.inject_html = inject_html
+        self.processes = processes  # None: a pool of os.cpu_count() when there are many sections; 1: none
         self.report = Report()
         self.timings: dict[str, float] = {}
+        # What the last build loaded (for the CLI, serve and the tests)
         self.config: Config
-        self.data: Data
-        self.sections: dict[str, list[Section]]
-        self.strings: dict[str, dict[str, str]]
-        self.jinja: jinja2.Environment
+        self.sections: dict[str, list[Section]] = {}
         self.images = None
-        # What a rebuild reuses from the last successful build (see rebuild()).
-        self._out: Path | None = None                  # its output folder
-        self._stale: set[str] | None = None            # parts to redo besides the changed ones; None: all
-        self._assets: dict[str, str] = {}              # asset URLs
-        self._produced: dict[str, set[str]] = {}       # output files written by the assets and images phases
-        self._warnings: dict[str, list[Problem]] = {}  # warnings of the parts that may be reused
-        self._sections: dict[tuple, tuple] = {}        # rendered sections, by language, path and source
+        # parts of earlier builds, by part name: (key, value, warnings)
+        self._parts: dict[Any, tuple[str, Any, list[Problem]]] = {}
+        self._loaded_parts = False
+        self._cache = SectionCache(self.root)
+        self._tmp: tempfile.TemporaryDirectory | None = None
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -87,246 +113,267 @@ class Site:
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
-    @contextmanager
-    def collect(self, part: str, redo: bool = True) -> Iterator[None]:
-        """Record the warnings of one reusable part; when it is reused (not redone), repeat them."""
-        if not redo:
-            for w in self._warnings.get(part, []):
-                self.report.warn(w)
-            yield
+    def _load_parts(self) -> None:
+        """The parts of the last build in another process (.cache/parts.pickle, see PERSISTED)."""
+        self._loaded_parts = True
+        try:
+            with open(self.root / PARTS_FILE, "rb") as f:
+                root, parts = pickle.load(f)
+        except Exception:  # none yet, unreadable, or written by another version: made again
             return
+        if root != str(self.root.resolve()):
+            return
+        files = parts.get("images", (None, [], None))[1]
+        if not all(Path(item.source).is_file() for item in files):  # .cache/variants/ was emptied
+            parts.pop("images", None)
+            parts.pop("catalog", None)
+        for name, value in parts.items():
+            self._parts.setdefault(name, value)
+
+    def _save_parts(self, made: set) -> None:
+        if not made & set(PERSISTED):
+            return
+        parts = {name: self._parts[name] for name in PERSISTED if name in self._parts}
+        try:
+            (self.root / PARTS_FILE).parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".parts-", dir=(self.root / PARTS_FILE).parent)
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump((str(self.root.resolve()), parts), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.root / PARTS_FILE)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            pass  # a read-only checkout, or a value that cannot be kept: the next build makes it again
+
+    def part(self, name: Any, key: str, make: Callable[[], Any]) -> Any:
+        """The value of one part of the build: the last one made under the same key, or a new one.
+        Its warnings are recorded with it and repeated whenever it is reused."""
+        known = self._parts.get(name)
+        if known is not None and known[0] == key:
+            for w in known[2]:
+                self.report.warn(w)
+            return known[1]
         main, self.report = self.report, Report()
         try:
-            yield
+            value = make()
         finally:
-            self._warnings[part], self.report = self.report.warnings, main
-            for w in self._warnings[part]:
+            warnings, self.report = self.report.warnings, main
+            for w in warnings:
                 main.warn(w)
+        self._parts[name] = (key, value, warnings)
+        self._made.add(name)
+        return value
 
-    # -- phases
-    def load(self, parts: set[str] | None = None) -> None:
-        """Load the sources; with `parts` (see affected_parts), reload only those, keeping the rest."""
-        from zimage_site.images import ImageCatalog
-
-        def redo(part: str) -> bool:
-            return parts is None or part in parts
-
-        if parts is None:
-            with self.phase("config"):
-                self.config = load_config(self.root, self.report)
-                if self.base_url:
-                    self.config = self.config.with_base_url(self.base_url)
-                self._check_static_files()
-        elif "assets" in parts:
-            self._check_static_files()
+    # -- the whole build
+    def build(self, out: Path) -> BuildResult:
+        start = time.perf_counter()
+        self.report = Report()
+        self.timings = {}
+        self._made: set = set()
+        with self.phase("config"):
+            if not self._loaded_parts:
+                self._load_parts()
+            inputs = fingerprint(self.root, self.base_url or "")
+            config = self.load_config(inputs)
         with self.phase("content"):
-            languages = list(self.config.languages)
-            with self.collect("data", redo("data")):
-                if redo("data"):
-                    self.data = load_data(self.root, self.report)
-            with self.collect("sections", redo("sections")):
-                if redo("sections"):
-                    self.sections = load_sections(self.root, languages, self.config.default_language, self.report)
-            if redo("templates"):
-                self.strings = load_strings(self.root, languages)
-                self.jinja = make_environment(self.root)
-            self._check_nav()
-        with self.phase("images"), self.collect("catalog", redo("images")):
-            if redo("images"):
-                self.images = ImageCatalog.load(self.root, self.report)
+            content = self.load_content(inputs, config)
+        with self.phase("images"):
+            catalog, image_files = self.load_images(inputs, config)
+        with self.phase("assets"):
+            assets = self.load_assets(inputs, config)
+        with self.phase("render"):
+            pages, rendered = self.render(inputs, config, content, catalog, assets)
+        with self.phase("write"), writing(out, self.root) as writer:
+            for page in pages:
+                writer.text(page.path, page.text)
+            writer.files(assets.files)
+            writer.files(image_files)
+            writer.text(".nojekyll", "")
+            self._enforce_strict()
+        self._cache.save()
+        self._save_parts(self._made)
+        counts = catalog.counts if catalog is not None else {}
+        return BuildResult(out=out, languages=list(config.languages),
+                           sections={lang: len(s) for lang, s in self.sections.items()},
+                           images=counts.get("images", 0), placeholders=counts.get("placeholders", 0),
+                           warnings=list(self.report.warnings), seconds=time.perf_counter() - start,
+                           timings=dict(self.timings), rendered=rendered,
+                           reused=sum(map(len, self.sections.values())) - rendered)
 
-    def _check_static_files(self) -> None:
+    def rebuild(self, out: Path, changed: Iterable[Path] = ()) -> BuildResult:
+        """Build again after files changed: every part whose inputs did not change is reused, so
+        this is a full build that skips work (`changed` is not needed; kept for callers)."""
+        return self.build(out)
+
+    # -- config
+    def load_config(self, inputs: Fingerprint) -> Config:
+        def make() -> Config:
+            config = load_config(self.root, self.report)
+            if self.base_url:
+                config = config.with_base_url(self.base_url)
+            return config
+
+        self.config = self.part("config", inputs.key("config"), make)
+        self._check_static_files(self.config)
+        return self.config
+
+    def _check_static_files(self, config: Config) -> None:
         problems = [Problem(f"static/{name} does not exist", file="site.yaml", key=key,
                             fix=f"add the file under static/ or point {key} at an existing one")
-                    for key, name in (("social_image", self.config.social_image), ("favicon", self.config.favicon))
+                    for key, name in (("social_image", config.social_image), ("favicon", config.favicon))
                     if not (self.root / "static" / name).is_file()]
         if problems:
             raise SiteError(problems)
 
-    def _check_nav(self) -> None:
-        ids = {s.id for s in self.sections[self.config.default_language]}
-        unknown = [n for n in self.config.nav if n not in ids]
+    # -- content
+    def load_content(self, inputs: Fingerprint, config: Config) -> "Content":
+        languages = list(config.languages)
+        data = self.part("data", inputs.key("data"), lambda: load_data(self.root, self.report))
+
+        def parse(path: Path, lang: str) -> Section:
+            shown = f"{CONTENT_DIR.as_posix()}/{lang}/{path.name}"
+            return self.part(("section", shown), inputs.files.get(shown, ""),
+                             lambda: parse_section(path, lang, self.root, self.report, shown=shown,
+                                                   source=inputs.sources.get(shown)))
+
+        self.sections = self.part("sections", inputs.key("sections"), lambda: load_sections(
+            self.root, languages, config.default_language, self.report, parse))
+        strings = self.part("strings", inputs.key("strings"), lambda: load_strings(self.root, languages))
+        jinja = self.part("templates", inputs.key("templates"), lambda: make_environment(self.root))
+        ids = {s.id for s in self.sections[config.default_language]}
+        unknown = [n for n in config.nav if n not in ids]
         if unknown:
             raise SiteError(Problem(f"nav lists unknown sections: {', '.join(unknown)}", file="site.yaml", key="nav",
-                                    fix=f"use section ids: {', '.join(s.id for s in self.sections[self.config.default_language])}"))
+                                    fix=f"use section ids: {', '.join(s.id for s in self.sections[config.default_language])}"))
+        return Content(self.sections, data, strings, jinja)
 
-    def render(self, out: Path, parts: set[str] | None = None) -> None:
-        """Render every output file into `out` (an empty folder). With `parts`, the assets and images
-        whose sources did not change are linked from the previous output instead of being made again."""
-        def reuse(part: str) -> bool:
-            return parts is not None and part not in parts and part in self._produced
+    # -- images
+    def load_images(self, inputs: Fingerprint, config: Config):
+        from zimage_site.images import ImageCatalog
 
-        with self.phase("assets"):
-            if reuse("assets"):
-                link_files(self._out, out, self._produced["assets"])
-                assets = self._assets
-            else:
-                self._produced.pop("assets", None)
-                assets = build_assets(self.root, out, self.config.base_path, hash_names=self.hash_assets)
-                self._produced["assets"] = list_files(out)
-            if assets != self._assets:
-                self._sections.clear()  # blocks may link assets
-            self._assets = assets
-        with self.phase("images"), self.collect("publish", not reuse("images")):
-            if reuse("images"):
-                link_files(self._out, out, self._produced["images"])
-            else:
-                self._produced.pop("images", None)
-                before = list_files(out)
-                self.images.publish(out, self.config.base_path, self.report, allow_placeholders=self.allow_placeholders or not self.strict)
-                self._produced["images"] = list_files(out) - before
-        with self.phase("render"):
-            markdown = MarkdownRenderer()
-            pages = {}
-            for lang in self.config.languages:
-                pages[lang] = self.render_page(lang, assets, markdown)
-            self.render_404(assets)
-        with self.phase("write"):
-            for lang, html in pages.items():
-                target = out / self.config.languages[lang].path / "index.html"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(html, encoding="utf-8")
-            (out / "404.html").write_text(self._404, encoding="utf-8")
-            (out / "sitemap.xml").write_text(sitemap(self.config, _lastmod()), encoding="utf-8")
-            (out / "robots.txt").write_text(robots(self.config), encoding="utf-8")
-            (out / ".nojekyll").write_text("", encoding="utf-8")
+        from zimage_site.images.catalog import _TEST_IMAGES
 
-    def page_context(self, lang: str, assets: dict[str, str]) -> PageContext:
-        return PageContext(lang=lang, config=self.config, data=self.data, images=self.images, report=self.report,
-                           strings=self.strings[lang], jinja=self.jinja, assets=assets, root=self.root,
-                           sections=self.sections[lang])
+        # test images (tests/fixture_store.py) are let in only by the tests: part of the key
+        catalog = self.part("catalog", inputs.key("catalog", str(_TEST_IMAGES.get())),
+                            lambda: ImageCatalog.load(self.root, self.report))
+        allow = self.allow_placeholders or not self.strict
+        files = self.part("images", inputs.key("images", config.base_path, str(allow)),
+                          lambda: catalog.prepare(config.base_path, self.report, allow_placeholders=allow))
+        self.images = catalog
+        return catalog, files
 
-    def render_page(self, lang: str, assets: dict[str, str], markdown: MarkdownRenderer) -> str:
-        page = self.page_context(lang, assets)
-        anchors: list[tuple[Section, str, int]] = []
-        faq: list[dict] = []
-        for section in page.sections:
-            result = self.render_section(section, page, markdown)
-            anchors.extend((section, target, line) for target, line in result.anchors)
-            faq.extend(result.faq)
-        context = {
-            "sections": page.sections,
-            "nav": [s for s in page.sections if s.id in self.config.nav],
-            "alternates": alternates(self.config),
-            "canonical": self.config.page_url(lang),
-            "json_ld": structured_data(page, faq),
-            "live_reload": self.inject_html,
-        }
-        html = page.partial("page.html", **context)
-        html, sources = number_sources(html, page)
-        html = html.replace("<!--SOURCES-->", page.partial("sources.html", sources=sources))
-        self._check_anchors(html, anchors, page.sections)
-        return html
+    # -- assets
+    def load_assets(self, inputs: Fingerprint, config: Config) -> Assets:
+        key = inputs.key("assets", config.base_path, str(self.hash_assets))
+        return self.part("assets", key, lambda: self._make_assets(key, config))
 
-    def render_section(self, section: Section, page: PageContext, markdown: MarkdownRenderer) -> SectionRender:
-        """Render one section, or reuse its last rendering when its source is unchanged (the cache is
-        emptied whenever anything else a section depends on changes)."""
-        key = (section.lang, str(section.path), section.source)
-        cached = self._sections.get(key)
-        if cached is None:
-            main, page.report = page.report, Report()
+    def _make_assets(self, key: str, config: Config) -> Assets:
+        """The assets, made once per key into .cache/assets/<key>/ (a private temporary folder
+        where .cache/ cannot be written), then published from there."""
+        folder = self.root / ".cache" / "assets" / key
+        urls_file = folder / "urls.json"
+        if not urls_file.is_file():
             try:
-                result = markdown.render_section(section, page)
-            finally:
-                warnings, page.report = page.report.warnings, main
-                for w in warnings:
-                    main.warn(w)
-            cached = self._sections[key] = (section.lead_html, section.rest_html, section.faq, result, warnings)
-        else:
-            section.lead_html, section.rest_html, section.faq = cached[:3]
-            for w in cached[4]:
-                page.report.warn(w)
-        return cached[3]
+                parent = folder.parent
+                parent.mkdir(parents=True, exist_ok=True)
+                kept = sorted(parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+                for old in kept[ASSET_VERSIONS:]:  # the newest few are kept (a build and a preview, two base URLs)
+                    shutil.rmtree(old, ignore_errors=True)
+            except OSError:
+                if self._tmp is None:
+                    self._tmp = tempfile.TemporaryDirectory(prefix="zimage-site-assets-")
+                folder = Path(self._tmp.name) / key
+                urls_file = folder / "urls.json"
+            if not urls_file.is_file():
+                from zimage_site.assets import build_assets
 
-    def render_404(self, assets: dict[str, str]) -> None:
-        page = self.page_context(self.config.default_language, assets)
-        self._404 = page.partial("404.html", alternates=alternates(self.config), live_reload=self.inject_html,
-                                 other=[self.page_context(code, assets) for code in self.config.languages
-                                        if code != self.config.default_language])
+                work = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
+                try:
+                    urls = build_assets(self.root, work, config.base_path, hash_names=self.hash_assets)
+                    (work / "urls.json").write_text(json.dumps(urls, sort_keys=True), encoding="utf-8")
+                    shutil.rmtree(folder, ignore_errors=True)
+                    os.replace(work, folder)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+        urls = json.loads(urls_file.read_text(encoding="utf-8"))
+        files = []
+        for parent, _dirs, names in os.walk(folder / "assets"):
+            for name in names:
+                path = Path(parent) / name
+                files.append(OutputFile(path.relative_to(folder).as_posix(), path))
+        return Assets(urls, sorted(files, key=lambda f: f.path))
+
+    # -- render
+    def page_context(self, lang: str, config: Config, content: "Content", catalog, assets: Assets) -> PageContext:
+        return PageContext(lang=lang, config=config, data=content.data, images=catalog, report=self.report,
+                           strings=content.strings[lang], jinja=content.jinja, assets=assets.urls, root=self.root)
+
+    def render(self, inputs: Fingerprint, config: Config, content: "Content", catalog,
+               assets: Assets) -> tuple[list[Page], int]:
+        """Render every page; return them and the number of sections rendered (not reused)."""
+        from zimage_site.render_sections import render_pages
+
+        base_key = inputs.key("html", json.dumps(assets.urls, sort_keys=True))
+        self._cache.start()
+        jobs = [(self.page_context(lang, config, content, catalog, assets), content.sections[lang])
+                for lang in config.languages]
+        rendered_sections, rendered = render_pages(self, jobs, base_key, inputs)
+        pages: list[Page] = []
+        for (page, _), sections in zip(jobs, rendered_sections):
+            page.sections = sections
+            self._check_anchors(sections)
+            faq = [q for s in sections for q in s.faq]
+            html = page.partial("page.html", sections=sections,
+                                nav=[s for s in sections if s.id in config.nav],
+                                alternates=alternates(config), canonical=config.page_url(page.lang),
+                                json_ld=structured_data(page, faq), live_reload=self.inject_html)
+            pages.append(Page(config.languages[page.lang].path + "index.html", html))
+        default = config.default_language
+        page = self.page_context(default, config, content, catalog, assets)
+        others = [self.page_context(code, config, content, catalog, assets) for code in config.languages if code != default]
+        pages.append(Page("404.html", page.partial("404.html", alternates=alternates(config),
+                                                   live_reload=self.inject_html, other=others)))
+        pages.append(Page("sitemap.xml", sitemap(config, _lastmod())))
+        pages.append(Page("robots.txt", robots(config)))
+        return pages, rendered
+
+    def section_key(self, base_key: str, inputs: Fingerprint, section: Section, citations: Citations) -> str:
+        """Everything one section's HTML depends on (see inputs.FEEDS), and the sources the page
+        numbered before it."""
+        return digest(base_key, section.lang, section.file, inputs.files.get(section.file, section.source),
+                       "\x1f".join(citations.order))
 
     @staticmethod
-    def _check_anchors(html: str, anchors: list[tuple[Section, str, int]], sections: list[Section]) -> None:
-        if not anchors:
-            return
-        ids = set(_ID_ATTR.findall(html))
+    def _check_anchors(sections: list[SectionHTML]) -> None:
+        """Every #link of the content names a section or an id the content defines (heading
+        anchors, {#id} attributes): both come from the token stream; the rule is check's."""
+        ids = {s.id for s in sections}
+        for s in sections:
+            ids.update(s.ids)
         known = ", ".join(s.id for s in sections)
+        anchors = (Anchor(link.target, link.line, s) for s in sections for link in s.links)
         problems = [Problem(f"link to #{b.anchor.target}: no section or heading on the page has that id",
                             file=b.anchor.origin.file, line=b.anchor.line,
                             fix=f"link to an existing id, e.g. a section: {known}")
-                    for b in broken_anchors((Anchor(target, line, section) for section, target, line in anchors), ids)]
+                    for b in broken_anchors(anchors, ids)]
         if problems:
             raise SiteError(problems)
-
-    # -- the whole build
-    def build(self, out: Path) -> BuildResult:
-        return self._build(out, None)
-
-    def rebuild(self, out: Path, changed: Iterable[Path]) -> BuildResult:
-        """Build again after the files in `changed` were edited, redoing only what they feed and reusing
-        the rest of the last successful build: its loaded sources, rendered sections and output files
-        (linked into the new output, never modified). Atomic like build(). The first build, and one
-        after site.yaml or an unknown file changed, is a full build."""
-        parts = affected_parts(self.root, changed)
-        if parts is None or self._stale is None or self._out is None or not self._out.is_dir():
-            return self._build(out, None)
-        return self._build(out, parts | self._stale)
-
-    def _build(self, out: Path, parts: set[str] | None) -> BuildResult:
-        start = time.perf_counter()
-        self.report = Report()
-        self.timings = {}
-        if parts is None:
-            self._produced.clear()
-            self._sections.clear()
-        elif parts - {"sections", "assets"}:
-            self._sections.clear()  # data, templates and images feed every section
-        self._stale = parts  # until this build succeeds, what it redoes stays to be redone
-        self.load(parts)
-        check_output_dir(out, self.root)
-        with staging(out) as tmp:
-            self.render(tmp, parts)
-            self._enforce_strict()
-        self._out, self._stale = out, set()
-        counts = getattr(self.images, "counts", {}) or {}
-        return BuildResult(out=out, languages=list(self.config.languages),
-                           sections={lang: len(s) for lang, s in self.sections.items()},
-                           images=counts.get("images", 0), placeholders=counts.get("placeholders", 0),
-                           warnings=list(self.report.warnings), seconds=time.perf_counter() - start,
-                           timings=dict(self.timings))
 
     def _enforce_strict(self) -> None:
         if not self.strict:
             return
         failing = [w for w in self.report.warnings if not (self.allow_placeholders and w.kind == "placeholder")]
         if failing:
-            for w in failing:
-                w.fix = (w.fix + "; " if w.fix else "") + "this is an error because of --strict"
-            raise SiteError(failing)
+            raise SiteError([replace(w, fix=(w.fix + "; " if w.fix else "") + "this is an error because of --strict")
+                             for w in failing])
 
 
-def affected_parts(root: Path, changed: Iterable[Path]) -> set[str] | None:
-    """The parts of the site that the changed files feed: "data", "sections", "templates", "assets",
-    "images"; None when everything must be reloaded (site.yaml, or a file of no known part)."""
-    parts = set()
-    root = Path(os.path.abspath(root))
-    for path in changed:
-        try:
-            name = Path(os.path.abspath(path)).relative_to(root).as_posix()
-        except ValueError:
-            return None
-        if name.startswith("content/data/"):
-            parts.add("data")
-        elif name == "content/images.yaml" or name.startswith("images/"):
-            parts.add("images")
-        elif name.startswith("content/"):
-            parts.add("sections")
-        elif name.startswith("templates/"):
-            parts.add("templates")
-        elif name.startswith("static/"):
-            parts.add("assets")
-        else:
-            return None
-    return parts
+@dataclass
+class Content:
+    """The content phase's result."""
+
+    sections: dict[str, list[Section]]
+    data: Any
+    strings: dict[str, dict[str, str]]
+    jinja: Any
 
 
 def _lastmod() -> str | None:

@@ -1,9 +1,10 @@
 """`ImageCatalog`: what the build knows about the images of the page.
 
 The engine loads the catalog, asks it whether an image or a comparison set exists (to check the
-content), calls `publish()` once per build to write the variants into the output folder, and then
-asks for `view()` / `gallery()` / `comparison()` dictionaries that the block templates render.
-Needs only Pillow.
+content), calls `prepare()` once per build, which makes (or finds in the cache) the variants and
+returns the files to publish (the engine's writer puts them in the output folder), and then asks
+for `view()` / `gallery()` / `comparison()`: typed views (`ImageView`, `ComparisonView`) that the
+block templates render. `publish()` is prepare() and the writing, in one call. Needs only Pillow.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zimage_site.data import text
@@ -66,6 +68,73 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copyfile(src, dst)
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """A file of the output: its path under the output folder, and the file whose bytes it has."""
+
+    path: str
+    source: Path
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """Everything `templates/blocks/figure.html` needs for one image in one language. Plain
+    strings only: the templates escape them (autoescape)."""
+
+    id: str
+    lang: str
+    pending: bool
+    hero: bool
+    context: str
+    section: str | None
+    width: int
+    height: int
+    aspect: str
+    size: str
+    alt: str
+    caption: str
+    label: str | None
+    prompt: str
+    prompt_lang: str
+    seed: int
+    steps: int
+    guidance: float
+    model: str | None
+    model_revision: str | None
+    show_prompt: bool
+    sizes: str
+    loading: str
+    decoding: str | None
+    fetchpriority: str | None
+    sources: list[dict] = field(default_factory=list)  # [{type, srcset}], AVIF then WebP
+    src: str | None = None
+    color: str | None = None
+    style: str = ""
+
+    def __getitem__(self, key: str):  # view["alt"] reads like view.alt, as it did when views were dicts
+        return getattr(self, key)
+
+
+@dataclass(frozen=True)
+class ComparisonView:
+    """Everything `templates/blocks/compare.html` needs for one comparison set."""
+
+    id: str
+    lang: str
+    section: str | None
+    varies: str
+    title: str
+    note: str | None
+    items: list[ImageView]
+    count: int
+    prompt: str | None          # the prompt all images share (None when the prompt is what varies)
+    prompt_lang: str | None
+    pending: int
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
 
 
 def prompt_lang(prompt: str) -> str:
@@ -134,9 +203,17 @@ class ImageCatalog:
     # ------------------------------------------------------------------ publishing
 
     def publish(self, out_dir: Path, base_path: str, report: Report, *, allow_placeholders: bool = True) -> None:
-        """Write the variants of every stored image under out_dir/img/ (a new folder) and prepare
-        the views; `base_path` is the site's URL path, "/" or "/repo/". Missing images become
-        placeholders (one warning), or a SiteError when not allowed."""
+        """prepare(), then write its files under out_dir (img/ must not exist yet)."""
+        for item in self.prepare(base_path, report, allow_placeholders=allow_placeholders):
+            target = Path(out_dir) / item.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(item.source, target)
+
+    def prepare(self, base_path: str, report: Report, *, allow_placeholders: bool = True) -> list[PublishedFile]:
+        """Make (or find in the cache) the variants of every stored image and prepare the views;
+        return the files to publish under the output folder. `base_path` is the site's URL path,
+        "/" or "/repo/". Missing images become placeholders (one warning), or a SiteError when not
+        allowed."""
         entries = self._resolve()
         missing = self.missing
         if self._notes:
@@ -158,33 +235,32 @@ class ImageCatalog:
                 context=ids, kind="placeholder",
                 fix=f"generate them on a machine with an NVIDIA GPU:  {GENERATE_HINT}"))
 
-        img_dir = Path(out_dir) / "img"
         sources = []
         for image_id, entry in entries.items():
             spec = self.manifest.images[image_id]
             sources.append((entry.png, entry.provenance["sha256"], spec.width, spec.height))
         variant_sets = self.cache.ensure(sources) if sources else {}
-        if entries:
-            img_dir.mkdir(parents=True, exist_ok=True)
 
         published: dict[str, dict] = {}
+        files: list[PublishedFile] = []
         for image_id, spec in self.manifest.images.items():
             entry = entries.get(image_id)
             if entry is None:
                 published[image_id] = {"pending": True}
                 continue
             vs = variant_sets[entry.provenance["sha256"]]
-            published[image_id] = self._copy_variants(image_id, vs, img_dir, base_path)
+            published[image_id] = self._variants(image_id, vs, base_path, files)
         self._published = published
+        return files
 
-    def _copy_variants(self, image_id: str, vs: VariantSet, img_dir: Path, base: str) -> dict:
+    def _variants(self, image_id: str, vs: VariantSet, base: str, files: list[PublishedFile]) -> dict:
         stem = f"{image_id}.{vs.sha256[:10]}"
         urls: dict[str, dict[int, str]] = {}
-        for fmt, files in vs.files.items():
+        for fmt, names in vs.files.items():
             urls[fmt] = {}
-            for w, name in files.items():
+            for w, name in names.items():
                 out_name = f"{stem}.{w}.{EXT[fmt]}"
-                _link_or_copy(vs.folder / name, img_dir / out_name)
+                files.append(PublishedFile("img/" + out_name, vs.folder / name))
                 urls[fmt][w] = base + "img/" + out_name
         sources = [{"type": MIME[fmt], "srcset": ", ".join(f"{u} {w}w" for w, u in sorted(urls[fmt].items()))}
                    for fmt in ("avif", "webp") if urls.get(fmt)]
@@ -199,11 +275,10 @@ class ImageCatalog:
     # ------------------------------------------------------------------ views
 
     def view(self, image_id: str, lang: str, *, hero: bool = False, sizes: str | None = None,
-             context: str = "figure") -> dict:
-        """Everything `templates/blocks/figure.html` needs for one image in one language.
-        Plain strings only: the templates escape them (autoescape)."""
+             context: str = "figure") -> ImageView:
+        """Everything `templates/blocks/figure.html` needs for one image in one language."""
         if self._published is None:
-            raise RuntimeError("ImageCatalog.publish() must run before view()")
+            raise RuntimeError("ImageCatalog.prepare() must run before view()")
         spec = self.manifest.images[image_id]
         part = self._published[image_id]
         entry = (self._entries or {}).get(image_id)
@@ -245,35 +320,26 @@ class ImageCatalog:
                 sources=part["sources"], src=part["src"], color=part["color"],
                 style=(f"aspect-ratio: {spec.width} / {spec.height}; background: {part['color']} "
                        f"url({part['preview']}) center / cover no-repeat"))
-        return view
+        return ImageView(**view)
 
-    def gallery(self, image_ids: list[str], lang: str) -> list[dict]:
+    def gallery(self, image_ids: list[str], lang: str) -> list[ImageView]:
         """The views of a gallery block."""
         return [self.view(i, lang, context="gallery") for i in image_ids]
 
-    def comparison(self, set_id: str, lang: str) -> dict:
+    def comparison(self, set_id: str, lang: str) -> ComparisonView:
         """Everything `templates/blocks/compare.html` needs for one comparison set."""
         s = self.manifest.sets[set_id]
         n = len(s.image_ids)
-        items = [self.view(i, lang, context="compare", sizes=_compare_sizes(n)) for i in s.image_ids]
         varies_prompt = s.varies == "prompt"
-        for item in items:
-            item["show_prompt"] = varies_prompt
-        first = items[0] if items else {}
-        return {
-            "id": s.id,
-            "lang": lang,
-            "section": s.section,
-            "varies": s.varies,
-            "title": text(s.title, lang),
-            "note": (s.note or {}).get(lang),
-            "items": items,
-            "count": n,
-            # The prompt all images share (None when the prompt is what the set varies).
-            "prompt": None if varies_prompt else first.get("prompt"),
-            "prompt_lang": first.get("prompt_lang"),
-            "pending": sum(1 for i in items if i["pending"]),
-        }
+        items = [replace(self.view(i, lang, context="compare", sizes=_compare_sizes(n)), show_prompt=varies_prompt)
+                 for i in s.image_ids]
+        first = items[0] if items else None
+        return ComparisonView(
+            id=s.id, lang=lang, section=s.section, varies=s.varies, title=text(s.title, lang),
+            note=(s.note or {}).get(lang), items=items, count=n,
+            prompt=None if varies_prompt or first is None else first.prompt,
+            prompt_lang=first.prompt_lang if first else None,
+            pending=sum(1 for i in items if i.pending))
 
 
 def generate_missing(root: Path, report: Report) -> None:
@@ -284,4 +350,4 @@ def generate_missing(root: Path, report: Report) -> None:
     _generate_missing(Path(root), report)
 
 
-__all__ = ["ImageCatalog", "generate_missing", "MANIFEST"]
+__all__ = ["ImageCatalog", "ImageView", "ComparisonView", "PublishedFile", "generate_missing", "MANIFEST"]
