@@ -187,3 +187,28 @@ def test_the_configs_are_cited():
     for name in ("transformer", "text_encoder", "vae"):
         assert f"https://huggingface.co/Tongyi-MAI/Z-Image-Turbo/blob/main/{name}/config.json" in readme
         json.loads((routes.CONFIG_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_the_gpu_proof_script_runs_on_the_cpu_at_a_reduced_size(tmp_path):
+    """scripts/bench_routes.py with the tiny pipeline on the CPU: it measures and writes its report."""
+    pytest.importorskip("diffusers")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_routes", REPO / "scripts" / "bench_routes.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "performance.md"
+    assert bench.main(["--tiny", "--device", "cpu", "--size", "32", "--images", "1", "--no-compile",
+                       "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    est = routes.estimate(1024, 1024)
+    for name in routes.ROUTES:
+        r = est.routes[name]
+        assert (f"| {name} | {routes.gib(r.weight_bytes, 2)} | {routes.gib(r.activation_bytes, 2)} | "
+                f"{routes.gib(r.peak_bytes, 2)} | {routes.gib(r.needed_bytes, 2)} |") in text
+    assert "| 16 GiB | model-offload |" in text and "| 80 GiB | gpu |" in text
+    assert "32×32, 8 steps, guidance 0, the tiny test pipeline" in text
+    row = next(ln for ln in text.splitlines() if ln.startswith("| cpu |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "n/a" and float(cells[3]) > 0 and float(cells[4]) > 0 and cells[5].endswith(" %")
+    assert "torch " in text and "diffusers " in text
