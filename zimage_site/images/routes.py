@@ -188,6 +188,13 @@ def model_configs(folder: Path | None = None) -> tuple[dict[str, dict], str]:
         except (OSError, ValueError):
             found = None
         if found is not None:
+            try:  # a folder of another architecture: fall back to Z-Image-Turbo's
+                transformer_params(found["transformer"])
+                text_encoder_params(found["text_encoder"])
+                vae_params(found["vae"])
+            except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
+                found = None
+        if found is not None:
             return found, f"the configs in {folder}"
     return {n: load_config(n) for n in NETWORKS}, "Z-Image-Turbo's configs"
 
