@@ -3,7 +3,9 @@
 torch, diffusers, transformers and accelerate (the optional extra `generate`) are imported here,
 inside functions, only when generation runs; the rest of the site never imports them.
 
-One model load per run; one image per pipeline call; a seeded CPU `torch.Generator` so that the
+Before the weights are loaded, the route (the whole pipeline on the GPU, model CPU offload or
+sequential CPU offload) is chosen from `routes.py`'s memory estimate and the free memory of the
+GPU. One model load per run; one image per pipeline call; a seeded CPU `torch.Generator` so that the
 initial noise is the same on every device. Each finished image is handed to a writer thread (PNG
 encoding, SHA-256, atomic writes of the image and then its provenance) while the GPU makes the
 next one. Under `accelerate launch` the pending images are split between the processes with
