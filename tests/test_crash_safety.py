@@ -2,7 +2,9 @@
 
 After every kill, each provenance file (the commit marker) names a complete image whose SHA-256
 matches and that Pillow decodes; an image without provenance may exist (it is not done and is
-made again). Then a normal run completes the store and removes what the killed runs left.
+made again). Once the store is complete the killed runs use --force, so that kills also land
+while committed images are being replaced. Then a normal run completes the store and removes
+what the killed runs left.
 
 Three kills by default; ZIMAGE_SLOW=1 runs 25 (ZIMAGE_KILLS=N sets the number). The counts are
 printed (pytest -s shows them).
@@ -91,10 +93,14 @@ def test_sigkill_at_random_moments_leaves_a_whole_store(tmp_path, tiny_model, mo
     store_dir = Store(root).dir
     argv = ["generate", "--root", str(root), "--device", "cpu", "--model", str(tiny_model)]
     stats = {"kills": 0, "after_images": 0, "during_start": 0, "finished_before_kill": 0,
-             "orphan_png": 0, "tmp": 0}
+             "orphan_png": 0, "tmp": 0, "forced": 0}
     for i in range(KILLS):
         log = tmp_path / f"run-{i}.log"
-        proc = ctx.Process(target=_run, args=(argv, str(log)))
+        # Once the store is complete, --force: the next run replaces committed images (the old
+        # version must stay whole until the new one is committed).
+        force = ["--force"] if whole(store_dir)["done"] == IMAGES else []
+        stats["forced"] += bool(force)
+        proc = ctx.Process(target=_run, args=(argv + force, str(log)))
         proc.start()
         # Either a random moment of the start (model load, planning, the first image), or a random
         # moment shortly after the n-th image (the next image's generation and writes).
@@ -127,7 +133,8 @@ def test_sigkill_at_random_moments_leaves_a_whole_store(tmp_path, tiny_model, mo
     proc.start()
     proc.join(300)
     print(f"\ncrash safety: {stats['kills']} SIGKILLs ({stats['during_start']} during start, "
-          f"{stats['after_images']} after an image), {stats['finished_before_kill']} runs finished first, "
+          f"{stats['after_images']} after an image; {stats['forced']} runs with --force), "
+          f"{stats['finished_before_kill']} runs finished first, "
           f"{stats['orphan_png']} uncommitted images and {stats['tmp']} temporary files seen after kills")
     assert proc.exitcode == 0, _lines(log)
     out = "\n".join(_lines(log))
