@@ -6,6 +6,8 @@
 #   pip install --no-deps --target /tmp/site .whl/*.whl; export PYTHONPATH=/tmp/site
 #   bash scripts/device_check.sh
 # Prints provenance JSON and timings; copies them to $OUT/ when $OUT is set.
+# FULL_SIZE=1 also runs scripts/bench_routes.py: the routes measured at the real model's size
+# (random weights), written to $OUT/performance.md (copy it to docs/performance.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -122,6 +124,16 @@ EOF
 
 step "benchmark: generate vs bare diffusers (tiny pipeline, cuda, 512 px)"
 timeout 120 python scripts/bench_generate.py --device cuda --size 512 --images 4 2>&1 | grep -v -i warn | tail -n 6 | tee "$RESULTS/bench_generate.txt"
+
+step "routes: dry run for a 16 GB card, then the automatic choice on this GPU"
+python -m "$CLI" generate --root "$WORK/bf16" --model "$WORK/tiny-zimage" --dry-run --force --gpu-memory 16 2>&1 | tail -n 8 | tee "$RESULTS/routes-dry-run.txt"
+run_case sequential-offload --route sequential-offload
+
+if [ "${FULL_SIZE:-0}" = 1 ]; then
+  # The real model's size with random bf16 weights: about 24 GiB of GPU memory, 25 GB of RAM, minutes.
+  step "full-size routes: scripts/bench_routes.py"
+  timeout 540 python scripts/bench_routes.py --out "$RESULTS/performance.md" 2>&1 | grep -v -i warn | tee "$RESULTS/bench_routes.txt" || status=1
+fi
 
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT"

@@ -138,6 +138,7 @@ def test_generate_fills_the_store_with_provenance(tmp_path, tiny_model, cli_modu
     assert prov["test_fixture"] is True
     assert set(prov["libraries"]) >= {"torch", "diffusers", "transformers"}
     assert prov["device"].startswith("cpu") and prov["peak_gpu_memory_bytes"] is None
+    assert prov["route"] == "cpu" and prov["offload"] is False
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$", prov["created"])
     assert png.name == f"img-0.{prov['key'][:16]}.png"
     assert not list(store.dir.glob(".*.tmp"))
@@ -256,6 +257,7 @@ def test_clear_errors_without_tracebacks(tmp_path, tiny_model, cli_module):
         ("--dtype", "fp16"): "error: --dtype fp16 is refused: Z-Image overflows in float16 and produces black "
                              "(NaN) images (Tongyi-MAI/Z-Image issues #14 and #15)",
         ("--offload",): "error: --offload needs a GPU",
+        ("--route", "sequential-offload"): "error: --route sequential-offload needs a GPU",
         ("--attention", "warp-drive"): "error: the attention backend 'warp-drive' cannot be used here",
     }
     for args, message in cases.items():
@@ -322,3 +324,65 @@ def test_build_generate_without_a_gpu_is_a_warning(tmp_path):
     generate_missing(site(tmp_path, manifest(1)), report)
     assert [w.message for w in report.warnings] == [
         "--generate: the images were not generated, PyTorch sees no CUDA GPU"]
+
+
+# --------------------------------------------------------------------------- the model's Hub cache
+
+def _hub_cache(folder: Path, *, broken: bool = False) -> Path:
+    """A Hugging Face cache holding org/name at main (a snapshot with model_index.json only); with
+    `broken`, refs/main is a folder instead of a file (a damaged cache)."""
+    repo = folder / "models--org--name"
+    commit = "a" * 40
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "model_index.json").write_text("{}", encoding="utf-8")
+    if broken:
+        (repo / "refs" / "main").mkdir(parents=True)
+    else:
+        (repo / "refs").mkdir(parents=True)
+        (repo / "refs" / "main").write_text(commit, encoding="utf-8")
+    return folder
+
+
+def test_model_lookup_failures_are_reported_with_their_cause(tmp_path, monkeypatch, capsys):
+    import huggingface_hub.constants
+
+    from zimage_site.cli import main
+    from zimage_site.errors import SiteError
+    from zimage_site.images.generate import resolve_model
+
+    root = site(tmp_path / "site", manifest(1))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(_hub_cache(tmp_path / "hub")))
+    assert resolve_model("org/name").revision == "a" * 40  # downloaded: its commit is the revision
+    # not downloaded yet: not an error, said as such
+    assert resolve_model("org/other").missing == "not downloaded yet"
+    assert main(["generate", "--root", str(root), "--model", "org/name", "--revision", "v9", "--dry-run"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("would generate 1 of 1 images with org/name (")
+    assert ("revision v9 not downloaded yet (this machine has main; a branch, tag or commit that does not "
+            "exist fails when loading): revision known after the download):") in first
+
+    # any other failure of the lookup is an error naming the model, the fix, and keeping the cause
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE",
+                        str(_hub_cache(tmp_path / "broken", broken=True)))
+    with pytest.raises(SiteError) as info:
+        resolve_model("org/name", "main")
+    assert isinstance(info.value.__cause__, IsADirectoryError)
+    assert main(["generate", "--root", str(root), "--model", "org/name", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not look up org/name in the local Hugging Face cache "
+                          "(IsADirectoryError: [Errno 21] Is a directory: ")
+    assert "fix: check --model and --revision; if the cache is damaged, delete the model's folder " \
+           "models--org--name in the cache" in err
+    assert "Traceback" not in err
+    assert main(["--debug", "generate", "--root", str(root), "--model", "org/name", "--dry-run"]) == 1
+    assert "The above exception was the direct cause of the following exception" in capsys.readouterr().err
+
+
+def test_a_revision_that_cannot_be_loaded_is_named(tmp_path, cli_module):
+    root = site(tmp_path / "site", manifest(1))
+    env = _env(HF_HUB_CACHE=str(_hub_cache(tmp_path / "hub")))
+    proc = run(cli_module, root, None, "--model", "org/name", "--revision", "v9", env=env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "error: the weights of revision v9 of org/name are not on this machine and could not be " \
+           "downloaded (" in proc.stderr
+    assert "hf download org/name --local-dir ./name" in proc.stderr

@@ -1,8 +1,9 @@
 """The `generate` subcommand. The engine's CLI registers it with `add_parser(subparsers)`.
 
     zimage-site generate [--root DIR] [--manifest FILE] [--model ID_OR_PATH] [--revision REV]
-                         [--device auto|cuda|cpu] [--dtype bf16|fp32] [--offload]
-                         [--attention BACKEND] [--compile] [--only ID …] [--force] [--dry-run]
+                         [--device auto|cuda|cpu] [--dtype bf16|fp32] [--route ROUTE] [--offload]
+                         [--gpu-memory GB] [--attention BACKEND] [--compile] [--only ID …] [--force]
+                         [--dry-run]
 """
 
 from __future__ import annotations
@@ -35,8 +36,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=("bf16", "fp32", "fp16"), default=None,
                    help="bf16 (default on CUDA) or fp32 (default on the CPU); fp16 is refused: it gives "
                         "black images with Z-Image")
-    p.add_argument("--offload", action="store_true",
-                   help="model CPU offload for GPUs with less memory (needs a GPU)")
+    p.add_argument("--route", choices=("auto", "gpu", "model-offload", "sequential-offload"), default="auto",
+                   help="how the pipeline uses the GPU: auto (default) picks the fastest that fits the free "
+                        "memory; gpu: all on the GPU; model-offload: one network at a time; "
+                        "sequential-offload: one layer at a time (slow)")
+    p.add_argument("--offload", action="store_true", help="the same as --route model-offload")
+    p.add_argument("--gpu-memory", metavar="GB", type=float, default=None,
+                   help="plan for this much free GPU memory, in GiB (the '16 GB' of a card), instead of "
+                        "what the GPU reports; with --dry-run: what would a 16 GB card pick")
     p.add_argument("--attention", metavar="BACKEND", default=None,
                    help="attention backend for the transformer, e.g. native, flash, _flash_3")
     p.add_argument("--compile", action="store_true", help="torch.compile the transformer")
@@ -44,7 +51,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="only these image ids (or comparison set ids)")
     p.add_argument("--force", action="store_true", help="generate again even what the store has")
     p.add_argument("--dry-run", action="store_true",
-                   help="list what would be generated and why (missing, corrupt, forced), and stop")
+                   help="list what would be generated and why (missing, corrupt, forced), the memory "
+                        "estimate and the route, and stop; loads nothing")
     p.set_defaults(func=run)
     return p
 
@@ -53,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from zimage_site.images.generate import Options, generate
 
     opts = Options(root=args.root, manifest=args.manifest, model=args.model, revision=args.revision,
-                   device=args.device, dtype=args.dtype, offload=args.offload, attention=args.attention,
+                   device=args.device, dtype=args.dtype, offload=args.offload, route=args.route,
+                   gpu_memory=args.gpu_memory, attention=args.attention,
                    compile=args.compile, only=list(args.only), force=args.force, dry_run=args.dry_run)
     try:
         generate(opts)

@@ -3,7 +3,9 @@
 torch, diffusers, transformers and accelerate (the optional extra `generate`) are imported here,
 inside functions, only when generation runs; the rest of the site never imports them.
 
-One model load per run; one image per pipeline call; a seeded CPU `torch.Generator` so that the
+Before the weights are loaded, the route (the whole pipeline on the GPU, model CPU offload or
+sequential CPU offload) is chosen from `routes.py`'s memory estimate and the free memory of the
+GPU. One model load per run; one image per pipeline call; a seeded CPU `torch.Generator` so that the
 initial noise is the same on every device. Each finished image is handed to a writer thread (PNG
 encoding, SHA-256, atomic writes of the image and then its provenance) while the GPU makes the
 next one. Under `accelerate launch` the pending images are split between the processes with
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from zimage_site.errors import Problem, Report, SiteError
+from zimage_site.images import routes
 from zimage_site.images.manifest import DEFAULT_MODEL, ImageSpec, load_manifest, store_key
 from zimage_site.images.store import Store
 
@@ -55,7 +58,9 @@ class Options:
     revision: str | None = None
     device: str = "auto"  # auto | cuda | cpu
     dtype: str | None = None  # bf16 | fp32; default bf16 on CUDA, fp32 on CPU
-    offload: bool = False
+    offload: bool = False  # the same as route="model-offload"
+    route: str | None = None  # None/"auto": the fastest that fits; or one of routes.ROUTES
+    gpu_memory: float | None = None  # GiB of free GPU memory to plan for (default: measured)
     attention: str | None = None
     compile: bool = False
     only: list[str] = field(default_factory=list)
@@ -71,6 +76,52 @@ class ModelRef:
     revision: str | None
     source: str  # "hub" or "local folder"
     test_fixture: bool = False
+    snapshot: Path | None = None  # a Hub model's folder in the local cache, once downloaded
+    missing: str = ""  # why a Hub model's revision is not known yet (not downloaded)
+
+    @property
+    def config_dir(self) -> Path | None:
+        return self.local or self.snapshot
+
+
+def _cached_revisions(model: str) -> list[str]:
+    """The branches and tags of a Hub model the local cache has (refs/…), for messages."""
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+    except ImportError:
+        return []
+    refs = Path(HF_HUB_CACHE) / ("models--" + model.replace("/", "--")) / "refs"
+    try:
+        return sorted(p.relative_to(refs).as_posix() for p in refs.rglob("*") if p.is_file())
+    except OSError:
+        return []
+
+
+def _lookup_snapshot(model: str, revision: str | None) -> tuple[Path | None, str]:
+    """The cached snapshot of a Hub model, without the network: (folder, "") when it is on this
+    machine, (None, why) when it has not been downloaded yet. Any other failure (a broken cache, a
+    cache that cannot be read) is an error that names the model and keeps its cause."""
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+    except ImportError:  # without the extra, nothing can be downloaded either: said when loading
+        return None, "huggingface_hub is not installed"
+    try:
+        return Path(snapshot_download(model, revision=revision, local_files_only=True)), ""
+    except LocalEntryNotFoundError:
+        cached = _cached_revisions(model)
+        if revision and cached:
+            return None, (f"revision {revision} not downloaded yet (this machine has {', '.join(cached)}; "
+                          "a branch, tag or commit that does not exist fails when loading)")
+        return None, "not downloaded yet" + (f" (revision {revision})" if revision else "")
+    except Exception as exc:  # noqa: BLE001 - anything else is reported, with its cause
+        what = f"revision {revision} of {model}" if revision else model
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise SiteError(Problem(
+            f"could not look up {what} in the local Hugging Face cache ({exc.__class__.__name__}: {first})",
+            fix="check --model and --revision; if the cache is damaged, delete the model's folder "
+                f"models--{model.replace('/', '--')} in the cache (HF_HUB_CACHE, by default "
+                "~/.cache/huggingface/hub) and download it again")) from exc
 
 
 @dataclass
@@ -132,16 +183,39 @@ def resolve_model(arg: str, revision: str | None = None) -> ModelRef:
     if not _HUB_ID.match(arg):
         raise SiteError(Problem(f"the model folder {arg} does not exist",
                                 fix="check the path, or pass a Hugging Face id such as " + DEFAULT_MODEL))
-    rev = revision if revision and len(revision) == 40 else None
-    if rev is None:
-        try:
-            from huggingface_hub import snapshot_download
+    snapshot, missing = _lookup_snapshot(arg, revision)
+    rev = snapshot.name if snapshot is not None else None
+    if rev is None and revision and re.fullmatch(r"[0-9a-f]{40}", revision):
+        rev = revision  # a full commit hash is the revision, downloaded or not
+    return ModelRef(arg, arg, None, rev, "hub", snapshot=snapshot, missing=missing)
 
-            snap = snapshot_download(arg, revision=revision, local_files_only=True)
-            rev = Path(snap).name
-        except Exception:  # not cached (yet), or huggingface_hub missing: known after loading
-            rev = None
-    return ModelRef(arg, arg, None, rev, "hub")
+
+def _load_error(exc: BaseException, model: ModelRef, revision: str | None) -> SiteError:
+    """What went wrong loading the model, for the user: a revision or model id that does not exist,
+    a gated model, or weights that are neither on this machine nor downloadable."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    if model.local is not None:
+        return SiteError(Problem(f"could not load the model from {model.local}: {first}",
+                                 fix="check that the folder is a complete download of the model"))
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen.__class__.__name__)
+        seen = seen.__cause__ or seen.__context__
+    if "RevisionNotFoundError" in chain:
+        return SiteError(Problem(f"--revision {revision}: {model.name} has no branch, tag or commit of that name",
+                                 fix="pass a branch, tag or commit listed on the model's 'Files and versions' "
+                                     "page, or leave out --revision to use main"))
+    if "GatedRepoError" in chain:
+        return SiteError(Problem(f"--model {model.name}: the model is gated and this machine is not allowed to "
+                                 "download it", fix="accept its terms on huggingface.co and log in: hf auth login"))
+    if "RepositoryNotFoundError" in chain:
+        return SiteError(Problem(f"--model {model.name}: there is no such model on the Hugging Face Hub (or it is "
+                                 "private)", fix=f"check the id (the page's model is {DEFAULT_MODEL}), or log in "
+                                                 "with hf auth login for a private one"))
+    what = f"revision {revision} of {model.name}" if revision else model.name
+    return SiteError(Problem(f"the weights of {what} are not on this machine and could not be downloaded "
+                             f"({exc.__class__.__name__}: {first})",
+                             fix=_download_hint(model.name) + "; or point --model at a folder"))
 
 
 def _import_extra():
@@ -288,6 +362,10 @@ class Generator:
             raise SiteError(Problem(f"unknown --dtype {opts.dtype!r}", fix="use bf16 or fp32"))
         if opts.device not in ("auto", "cuda", "cpu"):
             raise SiteError(Problem(f"unknown --device {opts.device!r}", fix="use auto, cuda or cpu"))
+        forced = self._forced_route()
+        if opts.gpu_memory is not None and not opts.gpu_memory > 0:
+            raise SiteError(Problem(f"--gpu-memory {opts.gpu_memory:g}: the free GPU memory must be a positive "
+                                    "number of GiB", fix="pass what the card has free, e.g. --gpu-memory 16"))
         manifest = self._load_manifest()
         specs = self._select(manifest)
         model = resolve_model(opts.model or manifest.model, opts.revision)
@@ -304,9 +382,10 @@ class Generator:
         if accel.state is not None:
             device = str(accel.state.device)
         dtype_name = opts.dtype or ("bf16" if torch.device(device).type == "cuda" else "fp32")
-        if opts.offload and torch.device(device).type == "cpu":
-            raise SiteError(Problem("--offload needs a GPU: it moves each part of the model to the GPU only "
-                                    "while it runs", fix="remove --offload, or run on a machine with a CUDA GPU"))
+        if forced and torch.device(device).type == "cpu":
+            flag = "--offload" if opts.offload else f"--route {forced}"
+            raise SiteError(Problem(f"{flag} needs a GPU: it moves each part of the model to the GPU only "
+                                    "while it runs", fix=f"remove {flag}, or run on a machine with a CUDA GPU"))
         if accel.count == 1:
             store.remove_temporary()
 
@@ -318,7 +397,10 @@ class Generator:
                 self.out(f"nothing to generate: all {present} selected images are in the store")
             return result
 
-        pipe = self._load(torch, diffusers, model, device, dtype_name)
+        choice = self._choose_route(torch, model, planned, device, dtype_name, forced)
+        if accel.main and choice.route != "cpu":
+            self.out(f"route: {choice.route}, {routes.ROUTE_TEXT[choice.route]} ({choice.reason})")
+        pipe = self._load(torch, diffusers, model, device, dtype_name, choice.route)
         if model.revision is None and model.source == "hub":  # downloaded just now: the commit is known
             model = resolve_model(model.arg, opts.revision)
         dev_name = _device_name(torch, device)
@@ -330,7 +412,8 @@ class Generator:
                      f"({dtype_name}, {dev_name}, {steps_text}{procs})")
 
         mine = accel.split(planned)
-        generated, peak = self._generate(torch, pipe, store, model, mine, len(planned), device, dtype_name, dev_name)
+        generated, peak = self._generate(torch, pipe, store, model, mine, len(planned), device, dtype_name, dev_name,
+                                         choice.route)
         gathered = accel.gather((generated, peak))
         accel.wait()
         result.generated = sum(g for g, _ in gathered)
@@ -348,18 +431,69 @@ class Generator:
         return (f"generated {result.generated}, skipped {result.skipped} (already in the store), "
                 f"{result.seconds:.1f} s, {mem}")
 
-    def _dry_run(self, store: Store, specs: list[ImageSpec], model: ModelRef) -> Result:
-        dtype = self.opts.dtype
-        if dtype is None:
-            try:
-                import torch
+    # -------------------------------------------------------------- routes
 
-                cuda = torch.cuda.is_available() and self.opts.device != "cpu"
-            except ImportError:
-                cuda = self.opts.device != "cpu"  # what a GPU machine would use
-            dtype = "bf16" if cuda else "fp32"
+    def _forced_route(self) -> str | None:
+        """The route --route/--offload asks for, None for the automatic choice."""
+        route = self.opts.route if self.opts.route not in (None, "auto") else None
+        if route is not None and route not in routes.ROUTES:
+            raise SiteError(Problem(f"unknown --route {route!r}", fix="use auto, " + ", ".join(routes.ROUTES)))
+        if self.opts.offload:
+            if route not in (None, "model-offload"):
+                raise SiteError(Problem(f"--offload and --route {route} contradict each other",
+                                        fix="--offload means --route model-offload; pass only one of them"))
+            route = "model-offload"
+        return route
+
+    @staticmethod
+    def _sizes(planned: list[Planned]) -> list[tuple[int, int, float]]:
+        return [(p.spec.width, p.spec.height, p.spec.guidance) for p in planned]
+
+    def _estimate(self, model: ModelRef, planned: list[Planned], dtype: str):
+        configs, source = routes.model_configs(model.config_dir)
+        return routes.estimate_for(self._sizes(planned), dtype if dtype in routes.DTYPE_BYTES else "bf16",
+                                   configs), source
+
+    def _choose_route(self, torch, model: ModelRef, planned: list[Planned], device: str, dtype: str,
+                      forced: str | None) -> routes.Choice:
+        if torch.device(device).type != "cuda":
+            return routes.Choice("cpu", "no GPU")
+        est, _ = self._estimate(model, planned, dtype)
+        if self.opts.gpu_memory is not None:
+            free = int(self.opts.gpu_memory * routes.GIB)
+        else:
+            free, _total = torch.cuda.mem_get_info(torch.device(device))
+        choice = routes.choose(est, free, forced)
+        size = f"{est.width}×{est.height}" + (", batch 2" if est.batch == 2 else "")
+        where = "--gpu-memory" if self.opts.gpu_memory is not None else _device_name(torch, device)
+        return routes.Choice(choice.route, f"{choice.reason}; estimate for {size}, {dtype}, free memory of "
+                                           f"{where}", choice.forced)
+
+    def _dry_run(self, store: Store, specs: list[ImageSpec], model: ModelRef) -> Result:
+        opts = self.opts
+        forced = self._forced_route()
+        dtype = opts.dtype
+        free: int | None = None
+        free_note = ""
+        torch = None
+        try:
+            import torch
+        except ImportError:
+            free_note = "PyTorch is not installed"
+        cuda = torch is not None and opts.device != "cpu" and torch.cuda.is_available()
+        if torch is not None and not cuda:
+            free_note = "--device cpu" if opts.device == "cpu" else "PyTorch sees no CUDA GPU"
+        gpu_plan = cuda or opts.gpu_memory is not None or (torch is None and opts.device != "cpu")
+        if dtype is None:
+            dtype = "bf16" if gpu_plan else "fp32"  # what a GPU machine would use
+        if opts.gpu_memory is not None:
+            free = int(opts.gpu_memory * routes.GIB)
+            free_note = f"{opts.gpu_memory:g} GiB (--gpu-memory)"
+        elif cuda:
+            free, _total = torch.cuda.mem_get_info()
+            free_note = f"{routes.gib(free)} on {_device_name(torch, 'cuda')}"
         planned, present = self.plan(store, specs, model, dtype)
-        rev = model.revision or "revision not known until downloaded"
+        rev = model.revision or f"{model.missing or 'not downloaded yet'}: revision known after the download"
         self.out(f"would generate {len(planned)} of {len(specs)} images with {model.name} ({dtype}, {rev}):")
         if planned:
             width = max(len(p.spec.id) for p in planned)
@@ -368,6 +502,23 @@ class Generator:
                 size = f"{p.spec.width}×{p.spec.height}"
                 self.out(f"  {p.spec.id:<{width}}  {size:<9}  seed {p.spec.seed:<9}  {why}")
         self.out(f"{present} already in the store.")
+        gpu_dtype = opts.dtype if opts.dtype in routes.DTYPE_BYTES else "bf16"
+        est, source = self._estimate(model, planned or [Planned(0, s, "") for s in specs], gpu_dtype)
+        for line in routes.table(est, source):
+            self.out(line)
+        self.out("routes by free GPU memory: " + ", ".join(
+            f"{name} from {routes.gib(est.routes[name].needed_bytes)}" for name in routes.ROUTES))
+        if free is None:
+            self.out(f"free GPU memory: unknown ({free_note}); pass --gpu-memory GB to plan for a card")
+        else:
+            self.out(f"free GPU memory: {free_note}")
+        if free is not None or forced:
+            choice = routes.choose(est, free, forced)
+            self.out(f"route: {choice.route}, {routes.ROUTE_TEXT[choice.route]} ({choice.reason})")
+        elif not gpu_plan:
+            self.out(f"route: cpu (this run would use the CPU: {free_note})")
+        else:
+            self.out("route: chosen when the run starts, from the free memory of the GPU")
         return Result(skipped=present, planned=planned)
 
     def _refuse_fixture_in_checkout(self, store: Store) -> None:
@@ -393,7 +544,7 @@ class Generator:
                           fix="use a machine with an NVIDIA GPU for the real images"))
         return "cpu"
 
-    def _load(self, torch, diffusers, model: ModelRef, device: str, dtype_name: str):
+    def _load(self, torch, diffusers, model: ModelRef, device: str, dtype_name: str, route: str | None = None):
         from diffusers.utils import logging as dlogging
 
         dlogging.set_verbosity_error()
@@ -416,16 +567,13 @@ class Generator:
         try:
             pipe = diffusers.ZImagePipeline.from_pretrained(target, **kwargs)
         except Exception as exc:  # hub errors, missing files, broken configs
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-            if model.local is not None:
-                raise SiteError(Problem(f"could not load the model from {model.local}: {first}",
-                                        fix="check that the folder is a complete download of the model")) from None
-            raise SiteError(Problem(f"the weights of {model.name} are not on this machine and could not be "
-                                    f"downloaded ({exc.__class__.__name__}: {first})",
-                                    fix=_download_hint(model.name) + "; or point --model at a folder")) from None
+            raise _load_error(exc, model, self.opts.revision) from exc
         pipe.set_progress_bar_config(disable=True)
-        if self.opts.offload:
+        route = route or ("model-offload" if self.opts.offload else "gpu")
+        if route == "model-offload":
             pipe.enable_model_cpu_offload(device=device)
+        elif route == "sequential-offload":
+            pipe.enable_sequential_cpu_offload(device=device)
         else:
             pipe.to(device)
         if self.opts.attention:
@@ -442,7 +590,7 @@ class Generator:
         return pipe
 
     def _generate(self, torch, pipe, store: Store, model: ModelRef, mine: list[Planned], total: int,
-                  device: str, dtype_name: str, dev_name: str) -> tuple[int, int | None]:
+                  device: str, dtype_name: str, dev_name: str, route: str | None = None) -> tuple[int, int | None]:
         import diffusers
         import transformers
 
@@ -458,6 +606,7 @@ class Generator:
                      "transformers": transformers.__version__, "accelerate": accelerate_version,
                      "python": platform.python_version(), "zimage_site": __version__}
         cuda = torch.device(device).type == "cuda"
+        route = route or ("cpu" if not cuda else "model-offload" if self.opts.offload else "gpu")
         forwards = [0]
         hook = None
         if not self.opts.compile:  # a Python hook would break the compiled graph
@@ -482,11 +631,14 @@ class Generator:
                             num_inference_steps=spec.steps, guidance_scale=spec.guidance,
                             generator=torch.Generator("cpu").manual_seed(spec.seed),
                         ).images[0]
-                    except torch.cuda.OutOfMemoryError:
+                    except torch.cuda.OutOfMemoryError as exc:
+                        slower = routes.ROUTES[routes.ROUTES.index(route) + 1:] if route in routes.ROUTES else ()
+                        hint = (f"try --route {slower[0]} (" + routes.ROUTE_TEXT[slower[0]] + ")" if slower
+                                else "try a smaller size, or a GPU with more memory")
                         raise SiteError(Problem(
-                            f"the GPU ran out of memory generating {spec.id} ({spec.width}×{spec.height})",
-                            fix="try --offload (moves idle parts of the model to the CPU), or a smaller size; "
-                                "the images already made are kept, a new run resumes")) from None
+                            f"the GPU ran out of memory generating {spec.id} ({spec.width}×{spec.height}) "
+                            f"with the route {route}",
+                            fix=hint + "; the images already made are kept, a new run resumes")) from exc
                     if cuda:
                         torch.cuda.synchronize()
                     seconds = time.perf_counter() - t0
@@ -501,7 +653,8 @@ class Generator:
                         "model": model.name, "model_revision": model.revision, "model_source": model.source,
                         "pipeline": type(pipe).__name__, "dtype": dtype_name, "device": dev_name,
                         "attention": self.opts.attention or "default", "compiled": self.opts.compile,
-                        "offload": self.opts.offload,
+                        "route": route,
+                        "offload": route in ("model-offload", "sequential-offload"),
                         "transformer_forwards": forwards[0] if hook is not None else None,
                         "generator": f"torch.Generator('cpu').manual_seed({spec.seed})",
                         "libraries": libraries,

@@ -1,0 +1,150 @@
+"""Kill `zimage-site generate` with SIGKILL at random moments: the store stays whole.
+
+After every kill, each provenance file (the commit marker) names a complete image whose SHA-256
+matches and that Pillow decodes; an image without provenance may exist (it is not done and is
+made again). Once the store is complete the killed runs use --force, so that kills also land
+while committed images are being replaced. Then a normal run completes the store and removes
+what the killed runs left.
+
+Three kills by default; ZIMAGE_SLOW=1 runs 25 (ZIMAGE_KILLS=N sets the number). The counts are
+printed (pytest -s shows them).
+
+Each run is `zimage_site.cli.main(["generate", …])` in a process forked from a fork server that
+has imported torch and diffusers once (and run nothing), so a run costs the model load, not the
+imports; SIGKILL is sent to that process.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("diffusers")
+pytest.importorskip("torch")
+
+from test_generate import PROGRESS, manifest, site, summary  # noqa: E402
+from tiny_pipeline import save_tiny_pipeline  # noqa: E402
+
+from zimage_site.images.store import Store, sha256_file, verify_png  # noqa: E402
+
+pytestmark = pytest.mark.generate
+REPO = Path(__file__).resolve().parent.parent
+SLOW = os.environ.get("ZIMAGE_SLOW") == "1"
+KILLS = int(os.environ.get("ZIMAGE_KILLS") or (25 if SLOW else 3))
+IMAGES = 8
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-zimage")
+
+
+def whole(store_dir: Path) -> dict:
+    """Check the store as a reader sees it; return what is in it."""
+    seen = {"done": 0, "orphan_png": 0, "tmp": 0}
+    if not store_dir.is_dir():
+        return seen
+    for path in sorted(store_dir.iterdir()):
+        if path.name.endswith(".tmp"):
+            seen["tmp"] += 1
+        elif path.suffix == ".json":
+            prov = json.loads(path.read_text(encoding="utf-8"))  # complete JSON, never a part
+            png = path.with_suffix(".png")
+            assert png.is_file(), f"{path.name}: provenance without its image"
+            assert sha256_file(png) == prov["sha256"], f"{png.name}: not the image its provenance describes"
+            assert verify_png(png) is None, f"{png.name}: damaged"
+            seen["done"] += 1
+        elif path.suffix == ".png" and not path.with_suffix(".json").exists():
+            seen["orphan_png"] += 1  # written, not committed: made again by the next run
+    return seen
+
+
+def _run(argv: list[str], log: str) -> None:  # in the forked process
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(fd, 1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    from zimage_site.cli import main
+
+    code = main(argv)
+    os._exit(code)
+
+
+def _lines(log: Path) -> list[str]:
+    try:
+        return log.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return []
+
+
+def test_sigkill_at_random_moments_leaves_a_whole_store(tmp_path, tiny_model, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["torch", "diffusers", "transformers", "zimage_site.images.generate",
+                                "zimage_site.cli", "test_crash_safety"])
+    rng = random.Random(int(os.environ.get("ZIMAGE_KILL_SEED", "0")) or None)
+    root = site(tmp_path, manifest(IMAGES))
+    store_dir = Store(root).dir
+    argv = ["generate", "--root", str(root), "--device", "cpu", "--model", str(tiny_model)]
+    stats = {"kills": 0, "after_images": 0, "during_start": 0, "finished_before_kill": 0,
+             "orphan_png": 0, "tmp": 0, "forced": 0}
+    for i in range(KILLS):
+        log = tmp_path / f"run-{i}.log"
+        # Once the store is complete, --force: the next run replaces committed images (the old
+        # version must stay whole until the new one is committed).
+        force = ["--force"] if whole(store_dir)["done"] == IMAGES else []
+        stats["forced"] += bool(force)
+        proc = ctx.Process(target=_run, args=(argv + force, str(log)))
+        proc.start()
+        # Either a random moment of the start (model load, planning, the first image), or a random
+        # moment shortly after the n-th image (the next image's generation and writes).
+        after = rng.randrange(0, 3)
+        if after == 0:
+            time.sleep(rng.uniform(0.05, 1.5))
+        else:
+            deadline = time.monotonic() + 240
+            while proc.is_alive() and time.monotonic() < deadline:
+                if sum(1 for ln in _lines(log) if PROGRESS.match(ln.strip())) >= after:
+                    break
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.25))
+        if proc.is_alive():
+            proc.kill()  # SIGKILL
+            stats["kills"] += 1
+            stats["after_images" if after else "during_start"] += 1
+        else:
+            stats["finished_before_kill"] += 1
+        proc.join()
+        seen = whole(store_dir)
+        stats["orphan_png"] += seen["orphan_png"]
+        stats["tmp"] += seen["tmp"]
+
+    # What a write killed half-way leaves: a temporary file of another process.
+    store_dir.mkdir(parents=True, exist_ok=True)
+    (store_dir / ".img-0.0123456789abcdef.png.999999.tmp").write_bytes(b"\x89PNG\r\n partial")
+    log = tmp_path / "final.log"
+    proc = ctx.Process(target=_run, args=(argv, str(log)))
+    proc.start()
+    proc.join(300)
+    print(f"\ncrash safety: {stats['kills']} SIGKILLs ({stats['during_start']} during start, "
+          f"{stats['after_images']} after an image; {stats['forced']} runs with --force), "
+          f"{stats['finished_before_kill']} runs finished first, "
+          f"{stats['orphan_png']} uncommitted images and {stats['tmp']} temporary files seen after kills")
+    assert proc.exitcode == 0, _lines(log)
+    out = "\n".join(_lines(log))
+    last = out.strip().splitlines()[-1]
+    if last.startswith("nothing to generate"):
+        assert last == f"nothing to generate: all {IMAGES} selected images are in the store"
+    else:
+        generated, skipped = summary(out)
+        assert generated + skipped == IMAGES
+    assert stats["kills"] + stats["finished_before_kill"] == KILLS
+    seen = whole(store_dir)
+    assert seen == {"done": IMAGES, "orphan_png": 0, "tmp": 0}
+    assert sorted(p.name for p in store_dir.iterdir() if p.name.startswith(".")) == []
