@@ -605,7 +605,7 @@ def test_missing_404_page(tmp_path, capsys):
 
 
 def test_the_anchor_rule():
-    from zimage_site.check.anchors import Anchor, broken_anchors
+    from zimage_site.anchors import Anchor, broken_anchors
 
     ids = {"models", "quick-start", "中文"}
     anchors = [Anchor("models", 1), Anchor("", 2), Anchor("top", 3), Anchor("%E4%B8%AD%E6%96%87", 4),

@@ -481,7 +481,12 @@ def test_the_package_has_no_import_circle():
         deps = graph.setdefault(name, set())
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zimage_site"):
-                deps.add(node.module)
+                # `from package import submodule` depends on the submodule, not on the package itself
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    is_module = (package.parent / sub.replace(".", "/")).with_suffix(".py").is_file() or \
+                        (package.parent / sub.replace(".", "/") / "__init__.py").is_file()
+                    deps.add(sub if is_module else node.module)
             elif isinstance(node, ast.Import):
                 deps.update(a.name for a in node.names if a.name.startswith("zimage_site"))
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from zimage_site.cache import SectionCache
-from zimage_site.check.anchors import Anchor, broken_anchors
+from zimage_site.anchors import Anchor, broken_anchors
 from zimage_site.config import Config, load_config
 from zimage_site.content import CONTENT_DIR, Section, load_sections, parse_section
 from zimage_site.data import load_data

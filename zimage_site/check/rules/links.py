@@ -1,5 +1,5 @@
 """Links: every internal URL of a page or a stylesheet resolves to a file of the output, under the
-base path; every #fragment to an id of the target page (the anchor rule of check/anchors.py)."""
+base path; every #fragment to an id of the target page (the anchor rule of zimage_site/anchors.py, which the build applies too)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import posixpath
 import re
 from urllib.parse import urlsplit
 
-from zimage_site.check.anchors import Anchor, broken_anchors
+from zimage_site.anchors import Anchor, broken_anchors
 from zimage_site.check.context import BuiltSite
 from zimage_site.check.model import Link, Page
 
