@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -115,6 +116,9 @@ def _walk(folder: Path) -> list[Path]:
     for parent, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(Path(parent) / f for f in sorted(files) if not f.startswith("."))
+        # a link to a folder is not walked into, but it is an input: the phase that reads the
+        # folder decides what it means (static/ refuses links that leave it)
+        found.extend(Path(parent) / d for d in dirs if os.path.islink(os.path.join(parent, d)))
     return found
 
 
@@ -148,12 +152,20 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
         if kind is None:
             continue
         try:
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode):
+                # a pipe, socket or device (through a link or not) is never read: reading could
+                # block forever; the phase that uses the folder refuses it with a clear error
+                hashes[kind] += [name, f"not a file:{stat.S_IFMT(st.st_mode)}"]
+                continue
             if kind == "store" and not name.endswith(".json"):
-                st = path.stat()
                 hashes[kind] += [name, f"{st.st_size}:{st.st_mtime_ns}"]
                 continue
             data = path.read_bytes()
         except FileNotFoundError:
+            continue
+        except OSError as exc:  # unreadable: the phase that reads it reports it
+            hashes[kind] += [name, f"unreadable:{exc.errno}"]
             continue
         if kind == "content" and name.endswith(".md"):
             fp.sources[name] = data
