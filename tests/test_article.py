@@ -617,13 +617,18 @@ def _source_line(html: str) -> list[tuple[str, str]]:
     return [(a.get("href"), a.text) for a in ElementTree.fromstring(html).findall("p/a")]
 
 
+def _title(title, lang: str) -> str:
+    """A source's title in one language: plain text, or a {zh, en} mapping."""
+    return title[lang] if isinstance(title, dict) else title
+
+
 def test_charts_read_values_and_sources_through_the_facts():
     facts = load_facts()
     # every source of the model-size chart is the source of one of its facts, in the order of the bars
     keys = [k for e in facts["series"]["model_size"]["entries"] for k in (e["dit"], e["text_encoder"])]
     expected = list(dict.fromkeys(facts["facts"][k]["source"] for k in keys))
     assert _source_line(chart("model-size")) == [
-        (facts["sources"][k]["url"], facts["sources"][k]["title"]) for k in expected
+        (facts["sources"][k]["url"], _title(facts["sources"][k]["title"], "en")) for k in expected
     ]
     assert expected == ["readme", "qwen_image_card", "qwen_image_report", "flux2_dev_card", "flux2_blog"]
     # change a fact, and the chart follows: its bar, its table, its description, its source link
