@@ -77,6 +77,24 @@ KNOWN_FALSE = [
     "基础模型发布后，社区的 LoRA", "Since the base model's release, community LoRA",  # LoRA for Turbo since 2025
     "可以尝试社区的量化版本", "换用社区量化版本", "use a community quantised build",  # quantised builds go black too
     "16 GB 显存的消费级显卡就能在本地跑起来", "用小一个数量级",
+    # The independent reading of the landing page (docs/corrections.md, "The reader's findings").
+    "默认即可", "keep the default",                                    # the pipeline default is 50 steps
+    "在 GitHub 下载", "Download on GitHub", "GitHub 下载代码与权重",      # the weights are on Hugging
+    "Code and weights on GitHub",                                       # Face and ModelScope
+    "可舒适运行", "Consumer VRAM it fits in",                           # 16 GB needs offloading
+    "低精度的文本编码器", "lower-precision text encoder",               # the 12.3 GB transformer alone
+                                                                        # does not fit 12 GB
+    "显存需求与 Turbo 相同", "same memory as Turbo",                    # CFG: two passes per step
+    "Fun Union",                                                        # no source for the workflow
+    "画质没有明显缩水", "用的人最多", "most people use",                 # no source
+    "大家认可的地方", "What people praise",                             # no user discussion cited
+    "几乎同期发布", "around the same time",                             # Qwen-Image: August 2025
+    "真人盲评", "blind human vote",                                     # neither arena says so
+    "Turbo 领先", "Turbo leads",                                        # 0.8585 vs 0.8569
+    "都能处理", "small type and multi-line",                            # no source
+    "Gradio", "Z-Image/issues/9)",                                      # not in the sources
+    "Edit 整合包", "claiming to be it",                                 # rebuts a claim never made
+    "生成后可对比", "Once generated",                                   # notes to the image maker
 ]
 
 # Digits in prose that are names, not quantities (the quantities are {fact} roles).
@@ -600,13 +618,18 @@ def _source_line(html: str) -> list[tuple[str, str]]:
     return [(a.get("href"), a.text) for a in ElementTree.fromstring(html).findall("p/a")]
 
 
+def _title(title, lang: str) -> str:
+    """A source's title in one language: plain text, or a {zh, en} mapping."""
+    return title[lang] if isinstance(title, dict) else title
+
+
 def test_charts_read_values_and_sources_through_the_facts():
     facts = load_facts()
     # every source of the model-size chart is the source of one of its facts, in the order of the bars
     keys = [k for e in facts["series"]["model_size"]["entries"] for k in (e["dit"], e["text_encoder"])]
     expected = list(dict.fromkeys(facts["facts"][k]["source"] for k in keys))
     assert _source_line(chart("model-size")) == [
-        (facts["sources"][k]["url"], facts["sources"][k]["title"]) for k in expected
+        (facts["sources"][k]["url"], _title(facts["sources"][k]["title"], "en")) for k in expected
     ]
     assert expected == ["readme", "qwen_image_card", "qwen_image_report", "flux2_dev_card", "flux2_blog"]
     # change a fact, and the chart follows: its bar, its table, its description, its source link
@@ -969,9 +992,9 @@ def _table_rows(section: Section) -> list[list[str]]:
 def test_the_gpu_route_table_gives_a_route_for_every_memory_size(lang):
     rows = _table_rows(_section(lang, "quick-start"))
     routes = {key: row for row in rows for key in re.findall(r"\{fact\}`([^`]+)`", row[0])}
-    assert {"vram_seq_est", "vram_12", "vram", "vram_full_est"} <= set(routes), routes.keys()
+    assert {"vram_seq_est", "vram_12", "vram_offload_est", "vram_full_est"} <= set(routes), routes.keys()
     assert 'pipe.to("cuda")' in " ".join(routes["vram_full_est"])
-    assert "enable_model_cpu_offload" in " ".join(routes["vram"])
+    assert "enable_model_cpu_offload" in " ".join(routes["vram_offload_est"])
     assert "enable_sequential_cpu_offload" in " ".join(routes["vram_seq_est"])
     assert "ComfyUI" in " ".join(routes["vram_12"])
     assert any(not re.search(r"\{fact\}", row[0]) and "#quick-start-" in row[1] for row in rows), "no-GPU row"
@@ -992,7 +1015,7 @@ def test_black_images_get_the_fix_that_is_reported_to_work(lang, words):
 @pytest.mark.parametrize("lang,second", [("zh", "第二次"), ("en", "second run")])
 def test_the_comfyui_out_of_memory_issue_is_described_as_it_is(lang, second):
     row = next(row for row in _table_rows(_section(lang, "reviews")) if "workflow_templates/issues/340" in row[1])
-    assert second in row[0] and "{fact}`vram`" in row[1], row
+    assert second in row[0] and "{fact}`comfy_oom_vram`" in row[1], row  # the issue's card, cited to the issue
 
 
 @pytest.mark.parametrize("lang,no_date", [("zh", "没有公布发布日期"), ("en", "no published release date")])
@@ -1014,9 +1037,75 @@ def test_the_size_claim_is_the_reports_own(lang):
 def test_every_strength_promised_is_expanded(lang, heading):
     """Section 2 lists four strengths with links; each link lands on a section or heading that exists."""
     models = _section(lang, "models").body
-    strengths = re.search(r"### (四大长处|Four strengths)\n(.+?)\n### ", models, re.S).group(2)
+    strengths = re.search(r"### (四大亮点|Four highlights)\n(.+?)\n### ", models, re.S).group(2)
     links = re.findall(r"\]\(#([^)]+)\)", strengths)
     assert len(links) == 4, links
     tech = _section(lang, "technology")
     assert any(heading in tok.content for tok in tech.tokens if tok.type == "inline"), heading
     assert any(link.startswith("technology-") and heading.split()[0].lower() in link.lower() for link in links)
+
+
+
+# The reader's findings (docs/corrections.md): each corrected claim, checked where it was made.
+
+def test_the_memory_tiers_cover_every_card_size():
+    """≤8, 10–12, 16–20 and 24+ GB: a 10, 11 or 20 GB card finds its row."""
+    facts = load_facts()["facts"]
+    shown = {key: facts[key]["display"]["en"] for key in ("vram_seq_est", "vram_12", "vram_offload_est", "vram_full_est")}
+    assert shown == {"vram_seq_est": "8 GB", "vram_12": "10–12 GB", "vram_offload_est": "16–20 GB",
+                     "vram_full_est": "24 GB"}, shown
+    # 20 GB is below the bf16 weights: the pipeline does not fit whole below the top tier
+    assert facts["weights_bf16_est"]["value"] > 20 >= facts["vram_offload_est"]["value"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_official_16_gb_is_attributed_wherever_it_is_printed(lang):
+    """README: "fits comfortably within 16G VRAM"; the page's own table says 16 GB needs offloading.
+    Wherever the README's figure is printed, the sentence says whose figure it is."""
+    label = load_facts()["facts"]["vram"]["label"][lang]
+    assert ("官方" in label and "卸载" in label) if lang == "zh" else ("README" in label and "offload" in label), label
+    for s in sections(lang):
+        for m in re.finditer(r"\{fact\}`vram`", s.body):
+            line = s.body[s.body.rfind("\n", 0, m.start()) + 1:m.start()]
+            assert re.search(r"官方称|README says", line), f"{lang}/{s.path.name}: unattributed 16 GB: {line!r}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_turbo_steps_are_set_not_left_at_the_default(lang):
+    body = _section(lang, "quick-start").body
+    steps = re.search(r"\*\*(步数|Steps)[:：]?\*\*[:：]? ?(.+)", body).group(2)
+    assert "{fact}`turbo_nfe`" in steps and "ComfyUI" in steps, steps
+    assert not re.search(r"默认|default", steps), steps
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_12_gb_route_is_the_same_in_the_table_and_the_faq(lang):
+    row = next(r for r in _table_rows(_section(lang, "quick-start")) if "{fact}`vram_12`" in r[0])
+    faq = next(line for line in _section(lang, "faq").body.splitlines() if "{fact}`vram_12`" in line)
+    for words in (("ComfyUI",), ("stable-diffusion.cpp",), ("GGUF",)):
+        assert all(w in row[1] for w in words) and all(w in faq for w in words), (words, row, faq)
+    assert not re.search(r"文本编码器|text encoder", row[1] + faq)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_edit_pipelines_named_exist_in_diffusers(lang):
+    """The pipelines the page names are diffusers' own (checked in the installed package)."""
+    diffusers = pytest.importorskip("diffusers")
+    section = _section(lang, "use-cases")
+    assert "diffusers_pipelines_version" in fact_keys(section)
+    named = set()
+    for s in sections(lang):
+        named |= set(re.findall(r"`(ZImage\w+Pipeline)`", s.body))
+    assert {"ZImageImg2ImgPipeline", "ZImageInpaintPipeline", "ZImageControlNetPipeline"} <= named
+    missing = [n for n in named if not hasattr(diffusers, n)]
+    assert not missing, f"{lang}: not in diffusers {diffusers.__version__}: {missing}"
+    assert hasattr(diffusers.ZImagePipeline, "load_lora_weights")  # the LoRA paragraph
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_rankings_carry_their_date_wherever_they_are_claimed(lang):
+    """Arena ranks are snapshots: a sentence that states one also states its date."""
+    for s in sections(lang):
+        for line in s.body.splitlines():
+            if re.search(r"arena_rank`|排名最高|highest-ranked", line):
+                assert "arena_as_of" in line or "aa_as_of" in line or line.startswith("- fact:"), (s.path.name, line)
