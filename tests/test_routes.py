@@ -77,6 +77,21 @@ def test_the_full_size_architecture_matches_the_facts(meta_counts, facts):
     assert routes.load_config("vae")["latent_channels"] == facts["latent_channels"]["value"]
 
 
+def test_the_pages_memory_tiers_agree_with_the_estimate(facts):
+    """The page's GPU tiers (estimates in content/data/facts.yaml) and the estimate `generate` uses
+    to pick a route say the same thing at 1024×1024: a card of each tier fits its route, with the
+    margin, and the tier below does not."""
+    est = routes.estimate(1024, 1024)
+    need = {name: r.needed_bytes / GIB for name, r in est.routes.items()}
+    assert abs(sum(c.weight_bytes for c in est.components.values()) / 1e9 - facts["weights_bf16_est"]["value"]) < 0.1
+    assert facts["vram_offload_est"]["value"] < need["gpu"] <= facts["vram_full_est"]["value"]
+    assert facts["vram_12"]["value"] < need["model-offload"] <= facts["vram_offload_est"]["value"]
+    assert need["sequential-offload"] <= facts["vram_seq_est"]["value"]
+    assert routes.choose(est, facts["vram_full_est"]["value"] * GIB).route == "gpu"
+    assert routes.choose(est, facts["vram_offload_est"]["value"] * GIB).route == "model-offload"
+    assert routes.choose(est, facts["vram_12"]["value"] * GIB).route == "sequential-offload"
+
+
 def test_the_estimate_counts_the_parameters_exactly(meta_counts):
     """routes.py counts without PyTorch (for --dry-run anywhere); its counts are exact."""
     counted = {
