@@ -255,7 +255,7 @@ class Site:
         catalog = self.part("catalog", inputs.key("catalog", str(_TEST_IMAGES.get())),
                             lambda: ImageCatalog.load(self.root, self.report))
         allow = self.allow_placeholders or not self.strict
-        files = self.part("images", inputs.key("images", config.base_path, str(allow)),
+        files = self.part("images", inputs.key("images", config.base_path, str(allow), str(_TEST_IMAGES.get())),
                           lambda: catalog.prepare(config.base_path, self.report, allow_placeholders=allow))
         self.images = catalog
         return catalog, files
