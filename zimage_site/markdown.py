@@ -123,6 +123,10 @@ class MarkdownRenderer:
     def render_inline(self, tokens: list[Token], env: dict) -> str:
         return self.md.renderer.renderInline(tokens, self.md.options, env)
 
+    def parse_inline(self, text: str, env: dict) -> list[Token]:
+        """One line of inline Markdown (a block's argument) as an `inline` token with its children."""
+        return self.md.parseInline(text, env)
+
     # -- the one pass over the tokens
     def transform(self, tokens: list[Token], env: dict) -> list[Token]:
         section: Section = env["section"]
