@@ -229,4 +229,25 @@ class MarkdownRenderer:
 
     @staticmethod
     def _render_block(_html_renderer, tokens, idx, options, env) -> str:  # markdown-it binds rules to its renderer
-        return render_block(env["renderer"], tokens[idx], env)
+        html = render_block(env["renderer"], tokens[idx], env)
+        # blocks of one kind that follow each other (figures, comparison sets, charts) share a row,
+        # which the stylesheet lays out side by side
+        name = _row_name(tokens[idx])
+        if name:
+            if _row_name(tokens[idx - 1]) != name if idx else True:
+                if idx + 1 < len(tokens) and _row_name(tokens[idx + 1]) == name:
+                    html = f'<div class="block-row block-row--{name}" tabindex="0">\n{html}'
+            elif idx + 1 >= len(tokens) or _row_name(tokens[idx + 1]) != name:
+                html = f"{html}</div>\n"
+        return html
+
+
+ROW_BLOCKS = ("figure", "compare", "chart")
+
+
+def _row_name(tok: Token) -> str | None:
+    """The block name of `tok` when blocks of its kind are set in a row, else None."""
+    if tok.type != BLOCK_TOKEN:
+        return None
+    words = tok.info.split()
+    return words[0] if words and words[0] in ROW_BLOCKS else None
