@@ -191,7 +191,11 @@ def figure(b: Block) -> str:
     image_id = b.arg("image id", sorted(b.page.images.image_ids))
     _require_image(b, image_id)
     hero = b.section.layout == "hero"
-    return b.render(view=b.page.images.view(image_id, b.page.lang, hero=hero))
+    sizes = None
+    if b.env.get("row"):  # one of several figures in a row: a narrower box
+        from zimage_site.images.catalog import row_sizes
+        sizes = row_sizes(b.env["row"])
+    return b.render(view=b.page.images.view(image_id, b.page.lang, hero=hero, sizes=sizes))
 
 
 def gallery(b: Block) -> str:

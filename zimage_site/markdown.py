@@ -229,10 +229,20 @@ class MarkdownRenderer:
 
     @staticmethod
     def _render_block(_html_renderer, tokens, idx, options, env) -> str:  # markdown-it binds rules to its renderer
-        html = render_block(env["renderer"], tokens[idx], env)
         # blocks of one kind that follow each other (figures, comparison sets, charts) share a row,
-        # which the stylesheet lays out side by side
+        # which the stylesheet lays out side by side; a block learns the length of its row from env["row"]
         name = _row_name(tokens[idx])
+        start = idx
+        while name and start and _row_name(tokens[start - 1]) == name:
+            start -= 1
+        end = idx + 1
+        while name and end < len(tokens) and _row_name(tokens[end]) == name:
+            end += 1
+        env["row"] = end - start if end - start > 1 else None
+        try:
+            html = render_block(env["renderer"], tokens[idx], env)
+        finally:
+            env["row"] = None
         if name:
             if _row_name(tokens[idx - 1]) != name if idx else True:
                 if idx + 1 < len(tokens) and _row_name(tokens[idx + 1]) == name:
