@@ -143,7 +143,9 @@ def test_loads_without_errors_or_sideways_scroll(visit: Visit, artifacts: Path) 
     page.wait_for_load_state("networkidle")
     wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
         .filter(el => { const r = el.getBoundingClientRect(); return r.width && r.right > document.documentElement.clientWidth + 1
-                        && !el.closest('.chart, pre, table, .site-nav ul'); })
+                        && !el.closest('.chart, pre, table, .site-nav ul')
+                        // rows that scroll sideways on phones: the row itself must fit, its items may not
+                        && !el.parentElement.closest('.cards, .zgallery, .block-row'); })
         .slice(0, 5).map(el => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))""")
     assert not wide, f"elements stick out of the viewport: {wide}"
     assert visit.errors == []

@@ -282,7 +282,7 @@ def test_unknown_block(built, capsys):
     code, err = build_broken(capsys, built)
     assert code == 1
     assert err.startswith("error: content/zh/02-faq.md, line 21: unknown block ::: gallary\n"
-                          "  fix: use one of: stats, cta, faq, cards, note, figure, gallery, compare, chart")
+                          "  fix: use one of: stats, cta, faq, details, cards, note, figure, gallery, compare, chart")
 
 
 def test_duplicate_section_id(built, capsys):

@@ -19,7 +19,8 @@ PAGES = {"zh": "/", "en": "/en/"}
 WIDTHS = {"phone": 390, "desktop": 1440}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"]
 NO_CV = "* { content-visibility: visible !important; }"
-BLOCKS = ".zgallery, .zcompare, .prose > .zimg"
+# each image block on its own (a gallery's or a row's items one by one: a row is one line high in both states)
+BLOCKS = ".zgallery > .zimg, .zcompare, .prose > .zimg, .block-row > .zimg"
 # What differs between the two states; the rest of the page is test_browser.py's to check with axe.
 IMAGE_PARTS = {"include": [[".hero"], [".zgallery"], [".zcompare"], [".prose > .zimg"]]}
 
@@ -92,6 +93,12 @@ def _scroll_through(page) -> None:
     page.evaluate("""async () => {
         const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
         for (let y = 0; y < document.body.scrollHeight; y += innerHeight * 0.8) { scrollTo(0, y); await frame(); }
+        // rows that scroll sideways on phones: swipe each one through, as a reader would
+        for (const row of document.querySelectorAll('.zgallery, .block-row')) {
+            if (row.scrollWidth <= row.clientWidth) continue;
+            row.scrollIntoView({block: 'center'});
+            for (let x = 0; x <= row.scrollWidth; x += row.clientWidth * 0.8) { row.scrollLeft = x; await frame(); }
+        }
     }""")
     page.wait_for_load_state("networkidle")
     page.wait_for_function("() => [...document.images].every(i => i.complete || !i.getClientRects().length)"

@@ -31,6 +31,7 @@ class Renderer(Protocol):
     def transform(self, tokens: list["Token"], env: dict) -> list["Token"]: ...
     def render_tokens(self, tokens: list["Token"], env: dict) -> str: ...
     def render_inline(self, tokens: list["Token"], env: dict) -> str: ...
+    def parse_inline(self, text: str, env: dict) -> list["Token"]: ...
 
 
 @dataclass
@@ -164,6 +165,16 @@ def faq(b: Block) -> str:
     return b.render(items=items)
 
 
+def details(b: Block) -> str:
+    """A folded panel: `::: details SUMMARY`, the summary in inline Markdown, the body in Markdown.
+    Unlike ::: faq it adds nothing to the page's structured data."""
+    if not b.args:
+        raise b.error("::: details has no summary", "write ::: details followed by the text of its summary line")
+    inline = b.md.transform(b.md.parse_inline(" ".join(b.args), b.env), b.env)
+    summary = Markup(b.md.render_inline(inline[0].children or [] if inline else [], b.env))
+    return b.render(summary=summary, body=b.markdown())
+
+
 def cards(b: Block) -> str:
     return b.render(items=_qa(b, "card"), variant=b.args[0] if b.args else None)
 
@@ -180,7 +191,11 @@ def figure(b: Block) -> str:
     image_id = b.arg("image id", sorted(b.page.images.image_ids))
     _require_image(b, image_id)
     hero = b.section.layout == "hero"
-    return b.render(view=b.page.images.view(image_id, b.page.lang, hero=hero))
+    sizes = None
+    if b.env.get("row"):  # one of several figures in a row: a narrower box
+        from zimage_site.images.catalog import row_sizes
+        sizes = row_sizes(b.env["row"])
+    return b.render(view=b.page.images.view(image_id, b.page.lang, hero=hero, sizes=sizes))
 
 
 def gallery(b: Block) -> str:
@@ -228,7 +243,7 @@ def _require_image(b: Block, image_id: str) -> None:
 
 
 BLOCKS: dict[str, Callable[[Block], str]] = {
-    "stats": stats, "cta": cta, "faq": faq, "cards": cards, "note": note,
+    "stats": stats, "cta": cta, "faq": faq, "details": details, "cards": cards, "note": note,
     "figure": figure, "gallery": gallery, "compare": compare, "chart": chart,
 }
 

@@ -123,6 +123,10 @@ class MarkdownRenderer:
     def render_inline(self, tokens: list[Token], env: dict) -> str:
         return self.md.renderer.renderInline(tokens, self.md.options, env)
 
+    def parse_inline(self, text: str, env: dict) -> list[Token]:
+        """One line of inline Markdown (a block's argument) as an `inline` token with its children."""
+        return self.md.parseInline(text, env)
+
     # -- the one pass over the tokens
     def transform(self, tokens: list[Token], env: dict) -> list[Token]:
         section: Section = env["section"]
@@ -225,4 +229,35 @@ class MarkdownRenderer:
 
     @staticmethod
     def _render_block(_html_renderer, tokens, idx, options, env) -> str:  # markdown-it binds rules to its renderer
-        return render_block(env["renderer"], tokens[idx], env)
+        # blocks of one kind that follow each other (figures, comparison sets, charts) share a row,
+        # which the stylesheet lays out side by side; a block learns the length of its row from env["row"]
+        name = _row_name(tokens[idx])
+        start = idx
+        while name and start and _row_name(tokens[start - 1]) == name:
+            start -= 1
+        end = idx + 1
+        while name and end < len(tokens) and _row_name(tokens[end]) == name:
+            end += 1
+        env["row"] = end - start if end - start > 1 else None
+        try:
+            html = render_block(env["renderer"], tokens[idx], env)
+        finally:
+            env["row"] = None
+        if name:
+            if _row_name(tokens[idx - 1]) != name if idx else True:
+                if idx + 1 < len(tokens) and _row_name(tokens[idx + 1]) == name:
+                    html = f'<div class="block-row block-row--{name}" tabindex="0">\n{html}'
+            elif idx + 1 >= len(tokens) or _row_name(tokens[idx + 1]) != name:
+                html = f"{html}</div>\n"
+        return html
+
+
+ROW_BLOCKS = ("figure", "compare", "chart")
+
+
+def _row_name(tok: Token) -> str | None:
+    """The block name of `tok` when blocks of its kind are set in a row, else None."""
+    if tok.type != BLOCK_TOKEN:
+        return None
+    words = tok.info.split()
+    return words[0] if words and words[0] in ROW_BLOCKS else None

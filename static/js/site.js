@@ -110,6 +110,16 @@
   enhance();
   narrow.addEventListener("change", enhance);
 
+  // ------------------------------------------------------------ long prompts: folded to a few lines, "show all" unfolds
+  for (const button of document.querySelectorAll("button.zimg__more")) {
+    button.addEventListener("click", () => {
+      const open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", String(open));
+      button.parentElement.classList.toggle("is-open", open);
+      [button.textContent, button.dataset.other] = [button.dataset.other, button.textContent];
+    });
+  }
+
   // ------------------------------------------------------------ copy buttons
   const live = document.createElement("p");
   live.className = "visually-hidden";

@@ -32,9 +32,20 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # 1440 px: tests/test_page_states.py checks that no image loads wider than its box needs).
 SIZES = {
     "hero": "(min-width: 72rem) 34rem, (min-width: 60em) 47vw, calc(100vw - 2rem)",
-    "figure": "(min-width: 60em) 52rem, calc(100vw - 2rem)",
-    "gallery": "(min-width: 60em) 21rem, (min-width: 40em) 50vw, calc(100vw - 2rem)",
+    # wide screens: the column beside the prose; 60em and up: at most 52rem
+    "figure": "(min-width: 80em) calc(min(100vw, 88rem) - 49.5rem), (min-width: 60em) 52rem, calc(100vw - 2rem)",
+    # wide screens: five columns across the page; phones: one row that scrolls sideways
+    "gallery": ("(min-width: 80em) calc((min(100vw, 88rem) - 8rem) / 5), "
+                "(min-width: 60em) calc((min(100vw, 72rem) - 6.5rem) / 3), "
+                "(min-width: 48em) calc(50vw - 2.5rem), min(84vw - 1.7rem, 19rem)"),
 }
+
+
+def row_sizes(n: int) -> str:
+    """`sizes` of a figure in a row of `n` figures (blocks that follow each other, static/css/30-compact.css)."""
+    return (f"(min-width: 80em) calc((min(100vw, 88rem) - {4 + n - 1}rem) / {n}), "
+            f"(min-width: 60em) calc((min(100vw, 72rem) - {4 + n - 1}rem) / {n}), "
+            "(min-width: 48em) calc(50vw - 2.5rem), min(86vw - 1.75rem, 20rem)")
 
 
 def _compare_sizes(n: int) -> str:
