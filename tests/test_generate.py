@@ -25,7 +25,6 @@ import pytest
 pytest.importorskip("diffusers")
 pytest.importorskip("torch")
 
-from tiny_pipeline import save_tiny_pipeline  # noqa: E402
 
 from zimage_site.errors import Report  # noqa: E402
 from zimage_site.images.store import Store, verify_png  # noqa: E402
@@ -46,11 +45,6 @@ def manifest(n: int) -> str:
     prompts = ["国风茶馆木质招牌，清晰写着「茗香」二字", "A corgi wearing a red scarf", "小桥流水人家",
                "product shot on a white background", "咖啡店门头招牌，金色字体写「晨间咖啡」"]
     return "images:\n" + "".join(image(f"img-{i}", prompts[i % len(prompts)], 100 + i) for i in range(n))
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-zimage")
 
 
 @pytest.fixture(scope="session")
