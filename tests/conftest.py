@@ -49,6 +49,16 @@ def browser():
         b.close()
 
 
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny random ZImagePipeline saved once for the run (tests/tiny_pipeline.py); read-only."""
+    pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    from tiny_pipeline import save_tiny_pipeline
+
+    return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-zimage")
+
+
 # --------------------------------------------------------------------------- CI: no silent skips
 
 # The tests that need a tool the suite installs (scripts/test.sh): their skips fail under CI=true.

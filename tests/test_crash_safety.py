@@ -29,7 +29,6 @@ pytest.importorskip("diffusers")
 pytest.importorskip("torch")
 
 from test_generate import PROGRESS, manifest, site, summary  # noqa: E402
-from tiny_pipeline import save_tiny_pipeline  # noqa: E402
 
 from zimage_site.images.store import Store, sha256_file, verify_png  # noqa: E402
 
@@ -38,11 +37,6 @@ REPO = Path(__file__).resolve().parent.parent
 SLOW = os.environ.get("ZIMAGE_SLOW") == "1"
 KILLS = int(os.environ.get("ZIMAGE_KILLS") or (25 if SLOW else 3))
 IMAGES = 8
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-zimage")
 
 
 def whole(store_dir: Path) -> dict:

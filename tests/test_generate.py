@@ -2,6 +2,11 @@
 
 The tiny pipeline (tests/tiny_pipeline.py) is saved with `save_pretrained` and loaded by the same
 code a user runs (`--model <folder>`). Its images are noise and only ever go to temporary folders.
+
+Most runs call `zimage_site.cli.main(["generate", …])` in the test process (`cli`), so that torch and
+diffusers are imported once; a real `python -m zimage_site generate` process (`run`) is started where
+the process itself is under test: a kill and resume, `accelerate launch`, a missing extra, and the
+Hub lookups, which need HF_HUB_OFFLINE=1 set before huggingface_hub is imported.
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 pytest.importorskip("diffusers")
 pytest.importorskip("torch")
 
-from tiny_pipeline import save_tiny_pipeline  # noqa: E402
 
 from zimage_site.errors import Report  # noqa: E402
 from zimage_site.images.store import Store, verify_png  # noqa: E402
@@ -43,11 +48,6 @@ def manifest(n: int) -> str:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-zimage")
-
-
-@pytest.fixture(scope="session")
 def cli_module() -> str:
     """The user's command: `python -m zimage_site generate`."""
     return "zimage_site"
@@ -68,7 +68,23 @@ def site(tmp_path: Path, text: str) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def cli(capfd):
+    """`zimage-site generate` in this process: cli(root, model, *args) -> returncode, stdout, stderr."""
+    from zimage_site.cli import main
+
+    def call(root, model, *args):
+        capfd.readouterr()
+        code = main(["generate", "--root", str(root), "--device", "cpu",
+                     *(["--model", str(model)] if model else []), *args])
+        out, err = capfd.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+    return call
+
+
 def run(cli_module, root, model, *args, env=None, launcher=None):
+    """`python -m zimage_site generate` in a process of its own."""
     cmd = [*(launcher or [sys.executable]), "-m", cli_module, "generate", "--root", str(root),
            "--device", "cpu", *(["--model", str(model)] if model else []), *args]
     proc = subprocess.run(cmd, cwd=REPO, env=env or _env(), capture_output=True, text=True, timeout=300)
@@ -109,9 +125,9 @@ def test_eight_steps_are_eight_transformer_forwards(tiny_model):
 
 # --------------------------------------------------------------------------- store and provenance
 
-def test_generate_fills_the_store_with_provenance(tmp_path, tiny_model, cli_module):
+def test_generate_fills_the_store_with_provenance(tmp_path, tiny_model, cli):
     root = site(tmp_path, manifest(3))
-    proc = run(cli_module, root, tiny_model)
+    proc = cli(root, tiny_model)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[0].startswith("generating 3 images with tiny-zimage (fp32, cpu")
@@ -143,71 +159,71 @@ def test_generate_fills_the_store_with_provenance(tmp_path, tiny_model, cli_modu
     assert png.name == f"img-0.{prov['key'][:16]}.png"
     assert not list(store.dir.glob(".*.tmp"))
 
-    again = run(cli_module, root, tiny_model)
+    again = cli(root, tiny_model)
     assert again.returncode == 0
     assert "nothing to generate: all 3 selected images are in the store" in again.stdout
 
 
-def test_same_key_same_pixels(tmp_path, tiny_model, cli_module):
+def test_same_key_same_pixels(tmp_path, tiny_model, cli):
     a = site(tmp_path / "a", manifest(2))
     b = site(tmp_path / "b", manifest(2))
-    assert run(cli_module, a, tiny_model).returncode == 0
-    assert run(cli_module, b, tiny_model).returncode == 0
+    assert cli(a, tiny_model).returncode == 0
+    assert cli(b, tiny_model).returncode == 0
     for image_id in ("img-0", "img-1"):
         [pa], [pb] = Store(a).dir.glob(f"{image_id}.*.json"), Store(b).dir.glob(f"{image_id}.*.json")
         assert pa.name == pb.name  # same store key
         assert json.loads(pa.read_text())["sha256"] == json.loads(pb.read_text())["sha256"]
 
 
-def test_dry_run_force_and_only(tmp_path, tiny_model, cli_module):
+def test_dry_run_force_and_only(tmp_path, tiny_model, cli):
     root = site(tmp_path, manifest(3))
-    dry = run(cli_module, root, tiny_model, "--dry-run")
+    dry = cli(root, tiny_model, "--dry-run")
     assert dry.returncode == 0
     assert dry.stdout.splitlines()[0].startswith("would generate 3 of 3 images with tiny-zimage (fp32, sha256:")
     assert re.search(r"^  img-1  64×64\s+seed 101\s+missing$", dry.stdout, re.M)
     assert not Store(root).dir.exists()
 
-    only = run(cli_module, root, tiny_model, "--only", "img-2")
+    only = cli(root, tiny_model, "--only", "img-2")
     assert [p[2] for p in progress(only.stdout)] == ["img-2"]
     assert summary(only.stdout) == (1, 0)
 
-    rest = run(cli_module, root, tiny_model)
+    rest = cli(root, tiny_model)
     assert [p[2] for p in progress(rest.stdout)] == ["img-0", "img-1"]
     assert summary(rest.stdout) == (2, 1)
 
-    forced_dry = run(cli_module, root, tiny_model, "--dry-run", "--force", "--only", "img-0")
+    forced_dry = cli(root, tiny_model, "--dry-run", "--force", "--only", "img-0")
     assert re.search(r"^  img-0  64×64\s+seed 100\s+forced$", forced_dry.stdout, re.M)
     before = json.loads(next(Store(root).dir.glob("img-0.*.json")).read_text())["created"]
-    forced = run(cli_module, root, tiny_model, "--force")
+    forced = cli(root, tiny_model, "--force")
     assert summary(forced.stdout) == (3, 0)
     after = json.loads(next(Store(root).dir.glob("img-0.*.json")).read_text())
     assert after["sha256"] and after["created"] >= before
     assert len(list(Store(root).dir.glob("img-0.*"))) == 2  # one png, one json
 
-    unknown = run(cli_module, root, tiny_model, "--only", "nope")
+    unknown = cli(root, tiny_model, "--only", "nope")
     assert unknown.returncode == 1
     assert "error: content/images.yaml: --only names unknown image(s): nope" in unknown.stderr
 
 
-def test_corrupt_and_partial_files_are_regenerated(tmp_path, tiny_model, cli_module):
+def test_corrupt_and_partial_files_are_regenerated(tmp_path, tiny_model, cli):
     root = site(tmp_path, manifest(3))
-    assert run(cli_module, root, tiny_model).returncode == 0
+    assert cli(root, tiny_model).returncode == 0
     store = Store(root)
     png0 = next(store.dir.glob("img-0.*.png"))
     png0.write_bytes(png0.read_bytes()[:200])  # a truncated image
     next(store.dir.glob("img-1.*.json")).unlink()  # an image whose provenance was never written
-    dry = run(cli_module, root, tiny_model, "--dry-run")
+    dry = cli(root, tiny_model, "--dry-run")
     assert re.search(r"^  img-0 .* corrupt: the image does not match the SHA-256 in its provenance$", dry.stdout, re.M)
     assert re.search(r"^  img-1 .* corrupt: the image has no provenance file \(an interrupted run\)$",
                      dry.stdout, re.M)
-    fixed = run(cli_module, root, tiny_model)
+    fixed = cli(root, tiny_model)
     assert [p[2] for p in progress(fixed.stdout)] == ["img-0", "img-1"]
     assert summary(fixed.stdout) == (2, 1)
     for png in store.dir.glob("*.png"):
         assert verify_png(png) is None
 
 
-def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, tiny_model, cli_module):
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, tiny_model, cli_module, cli):
     n = 12
     root = site(tmp_path, manifest(n))
     cmd = [sys.executable, "-m", cli_module, "generate", "--root", str(root), "--device", "cpu",
@@ -223,7 +239,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, tiny_model, cli_m
                 break
     proc.wait()
     assert seen == 3
-    resumed = run(cli_module, root, tiny_model)
+    resumed = cli(root, tiny_model)
     generated, skipped = summary(resumed.stdout)
     assert skipped >= 1 and generated + skipped == n
     assert generated == len(progress(resumed.stdout))
@@ -251,7 +267,7 @@ def test_accelerate_launch_splits_the_images_between_processes(tmp_path, tiny_mo
 
 # --------------------------------------------------------------------------- errors
 
-def test_clear_errors_without_tracebacks(tmp_path, tiny_model, cli_module):
+def test_clear_errors_without_tracebacks(tmp_path, tiny_model, cli_module, cli):
     root = site(tmp_path, manifest(1))
     cases = {
         ("--dtype", "fp16"): "error: --dtype fp16 is refused: Z-Image overflows in float16 and produces black "
@@ -261,11 +277,11 @@ def test_clear_errors_without_tracebacks(tmp_path, tiny_model, cli_module):
         ("--attention", "warp-drive"): "error: the attention backend 'warp-drive' cannot be used here",
     }
     for args, message in cases.items():
-        proc = run(cli_module, root, tiny_model, *args)
+        proc = cli(root, tiny_model, *args)
         assert proc.returncode == 1 and message in proc.stderr, (args, proc.stderr)
         assert "Traceback" not in proc.stderr
 
-    missing = run(cli_module, root, tmp_path / "no-such-model")
+    missing = cli(root, tmp_path / "no-such-model")
     assert missing.returncode == 1
     assert f"error: the model folder {tmp_path / 'no-such-model'} does not exist" in missing.stderr
 
@@ -276,14 +292,14 @@ def test_clear_errors_without_tracebacks(tmp_path, tiny_model, cli_module):
     assert "huggingface-cli download Tongyi-MAI/Z-Image-Turbo --local-dir ./Z-Image-Turbo" in offline.stderr
 
     bad = site(tmp_path / "bad", manifest(1).replace("width: 64", "width: 65"))
-    proc = run(cli_module, bad, tiny_model)
+    proc = cli(bad, tiny_model)
     assert proc.returncode == 1
     assert 'error: content/images.yaml, line 8, key "images[0].width": 65 is not a multiple of 16' in proc.stderr
 
 
-def test_attention_backend_native_is_recorded(tmp_path, tiny_model, cli_module):
+def test_attention_backend_native_is_recorded(tmp_path, tiny_model, cli):
     root = site(tmp_path, manifest(1))
-    proc = run(cli_module, root, tiny_model, "--attention", "native")
+    proc = cli(root, tiny_model, "--attention", "native")
     assert proc.returncode == 0, proc.stderr
     prov = json.loads(next(Store(root).dir.glob("*.json")).read_text())
     assert prov["attention"] == "native" and prov["transformer_forwards"] == 8
@@ -304,10 +320,10 @@ def test_missing_extra_is_explained(tmp_path, tiny_model, cli_module):
         "then pip install '.[generate]' in the zimage-site folder")
 
 
-def test_the_test_pipeline_never_writes_into_a_checkout(tmp_path, tiny_model, cli_module):
+def test_the_test_pipeline_never_writes_into_a_checkout(tmp_path, tiny_model, cli):
     root = site(tmp_path, manifest(1))
     (tmp_path / ".git").mkdir()
-    proc = run(cli_module, root, tiny_model)
+    proc = cli(root, tiny_model)
     assert proc.returncode == 1
     assert "error: this model is the tiny test pipeline" in proc.stderr
     assert not (root / "images").exists()
