@@ -196,7 +196,8 @@ def fact_keys(section: Section) -> list[str]:
 
 
 def block_signature(block: Block) -> tuple:
-    sig: tuple = (block.name, tuple(block.args))
+    # a details block's argument is its summary, written in each language
+    sig: tuple = (block.name, () if block.name == "details" else tuple(block.args))
     if block.name == "stats":
         sig += (tuple(item["fact"] for item in yaml.safe_load(block.body)),)
     if block.name == "gallery":
