@@ -58,8 +58,10 @@ def _formatter():
     return HtmlFormatter(nowrap=True)
 
 
+@lru_cache(maxsize=512)
 def highlight(code: str, lang_name: str):
-    """(HTML of the highlighted code, whether the language is known)."""
+    """(HTML of the highlighted code, whether the language is known). Remembered: the pages of a
+    bilingual site show the same code blocks, and highlighting is a pure function of its inputs."""
     from pygments import highlight as pygments_highlight
 
     lexer = _lexer(lang_name or "text")

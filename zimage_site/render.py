@@ -108,6 +108,9 @@ def make_environment(root: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # the environment is made anew when any template changes (it is a part keyed on them), so
+        # a template need not be checked for changes each time a partial is rendered
+        auto_reload=False,
     )
     env.filters["text"] = text
     env.globals["markup"] = markup  # the names checks rely on (zimage_site/markup.py)
