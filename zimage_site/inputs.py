@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -123,6 +124,8 @@ def _walk(root: str, folder: str) -> list[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         rel = os.path.relpath(parent, root).replace(os.sep, "/")
         found.extend(f"{rel}/{f}" for f in sorted(files) if not f.startswith("."))
+        # a link to a folder is not followed, but is an input too (the phase that reads it refuses it)
+        found.extend(f"{rel}/{d}" for d in dirs if os.path.islink(os.path.join(parent, d)))
     return found
 
 
@@ -159,6 +162,10 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
             if kind == "store" and not name.endswith(".json"):
                 st = os.stat(path)
                 hashes[kind] += [name, f"{st.st_size}:{st.st_mtime_ns}"]
+                continue
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):  # a pipe or a device is never read (it could block):
+                hashes[kind] += [name, f"not a regular file:{st.st_mode}"]  # its phase refuses it
                 continue
             with open(path, "rb") as f:
                 data = f.read()
