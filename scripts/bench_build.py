@@ -14,7 +14,9 @@ Prints, for the same synthetic Markdown (1 file and --files files per language, 
 - the real site's warm whole-process `zimage-site build`, against `python -c "import jinja2,
   markdown_it, yaml"` on the same machine.
 
-Each round runs every command once, in turn (paired); the figures are medians over the rounds.
+Each round runs every command once, in turn (paired); the figures are medians over the rounds, of
+wall-clock time and of CPU time (user + system, the process and the children it waited for: on a
+busy machine the CPU time shows what a build costs when the wall-clock time cannot).
 Nothing is asserted: the aims are read from the ratios.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -168,21 +171,33 @@ class Command:
     def __init__(self, label: str, argv: list[str], env: dict | None = None, before=None) -> None:
         self.label, self.argv, self.env, self.before = label, argv, env, before
         self.times: list[float] = []
+        self.cpu_times: list[float] = []  # user + system time of the process and its children
 
     def run(self) -> None:
         if self.before:
             self.before()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(self.argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                               cwd=tempfile.gettempdir())  # not a checkout: `-m` would import its package first
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
             raise SystemExit(f"{self.label} failed:\n{proc.stderr[-2000:]}")
         self.times.append(elapsed)
+        self.cpu_times.append(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime)
+
+    def clear(self) -> None:
+        self.times.clear()
+        self.cpu_times.clear()
 
     @property
     def median(self) -> float:
         return statistics.median(self.times)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_times)
 
 
 def zimage(label: str, code: Path, root: Path, out: Path, warm: bool) -> Command:
@@ -208,6 +223,11 @@ def main() -> None:
 
     shm = Path("/dev/shm")
     tmp = Path(tempfile.mkdtemp(prefix="zimage-bench-", dir=shm if shm.is_dir() else None))
+    # Every command runs with compiled byte-code, as an installed package does (an environment that
+    # sets PYTHONDONTWRITEBYTECODE would otherwise compile the checkout's modules in every run, but
+    # not the libraries' ones): written once, by the warm-up round, to a folder of this run.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     try:
         hugo = shutil.which("hugo") if not args.no_hugo else None
         rows: dict[str, dict[int, Command]] = {}
@@ -241,13 +261,13 @@ def main() -> None:
         for command in real_builds:
             command.before = None
             command.run()  # fills .cache/
-            command.times.clear()
+            command.clear()
         floor = Command("import floor", [sys.executable, "-c", "import jinja2, markdown_it, yaml"])
         extra = real_builds + [floor]
         commands = [c for row in rows.values() for c in row.values()] + extra
         for command in commands:  # a round to warm the file cache and .cache/
             command.run()
-            command.times.clear()
+            command.clear()
         for _ in range(args.repeat):
             for command in commands:
                 command.run()
@@ -255,20 +275,25 @@ def main() -> None:
         ref = rows["zimage-site cold"]
         print(f"Medians of {args.repeat} paired whole-process builds; output on {tmp.parent}; "
               f"{os.cpu_count()} CPUs; Hugo: {_hugo_version(hugo) if hugo else 'not found (apt-get install hugo)'}")
-        print(f"| | floor (1 file) | {args.files} files/lang | ratio to zimage-site cold |")
-        print("|---|---|---|---|")
+        print(f"| | floor (1 file) | {args.files} files/lang | ratio to zimage-site cold | "
+              f"CPU (user+sys), {args.files} files/lang | CPU ratio |")
+        print("|---|---|---|---|---|---|")
         for label, row in rows.items():
-            big = row[args.files].median
-            print(f"| {label} | {row[1].median:.2f} s | {big:.2f} s ({big * 1000 / (2 * args.files):.2f} ms/file) "
-                  f"| {big / ref[args.files].median:.2f} |")
+            big = row[args.files]
+            print(f"| {label} | {row[1].median:.2f} s | {big.median:.2f} s ({big.median * 1000 / (2 * args.files):.2f} "
+                  f"ms/file) | {big.median / ref[args.files].median:.2f} | {big.cpu:.2f} s | "
+                  f"{big.cpu / ref[args.files].cpu:.2f} |")
         warm, cold = rows["zimage-site warm"][args.files].median, ref[args.files].median
-        print(f"\nwarm rebuild, nothing changed, {args.files} files/lang: {warm:.2f} s = {warm / cold:.2f} × cold")
+        print(f"\nwarm rebuild, nothing changed, {args.files} files/lang: {warm:.2f} s = {warm / cold:.2f} × cold; "
+              f"CPU {rows['zimage-site warm'][args.files].cpu:.2f} s")
         if "before cold" in rows:
             b = rows["before cold"][args.files].median
-            print(f"before → now, cold {args.files} files/lang: {b:.2f} s → {cold:.2f} s ({cold / b:.2f} ×)")
+            print(f"before → now, cold {args.files} files/lang: {b:.2f} s → {cold:.2f} s ({cold / b:.2f} ×); CPU "
+                  f"{rows['before cold'][args.files].cpu:.2f} s → {ref[args.files].cpu:.2f} s")
         for command in real_builds:
             print(f"{command.label}: {command.median * 1000:.0f} ms = {command.median / floor.median:.2f} × "
-                  f"`python -c \"import jinja2, markdown_it, yaml\"` ({floor.median * 1000:.0f} ms)")
+                  f"`python -c \"import jinja2, markdown_it, yaml\"` ({floor.median * 1000:.0f} ms); CPU "
+                  f"{command.cpu * 1000:.0f} ms = {command.cpu / floor.cpu:.2f} × ({floor.cpu * 1000:.0f} ms)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

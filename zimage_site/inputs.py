@@ -70,6 +70,11 @@ def kind_of(root: Path, path: Path | str) -> str | None:
         name = Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
     except ValueError:
         return None
+    return _kind(name)
+
+
+def _kind(name: str) -> str | None:
+    """The kind of a file by its path relative to the site root, in POSIX form."""
     for kind, patterns in KINDS.items():
         if any(name == p or (p.endswith("/") and name.startswith(p)) for p in patterns):
             return kind
@@ -111,14 +116,16 @@ def engine_digest() -> str:
     return digest(*parts)
 
 
-def _walk(folder: Path) -> list[Path]:
+def _walk(root: str, folder: str) -> list[str]:
+    """The files under root/folder (hidden ones left out), as paths relative to root, in POSIX
+    form, in a fixed order: each folder's files by name, then its subfolders by name."""
     found = []
-    for parent, dirs, files in os.walk(folder):
+    for parent, dirs, files in os.walk(os.path.join(root, folder)):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(parent) / f for f in sorted(files) if not f.startswith("."))
-        # a link to a folder is not walked into, but it is an input: the phase that reads the
-        # folder decides what it means (static/ refuses links that leave it)
-        found.extend(Path(parent) / d for d in dirs if os.path.islink(os.path.join(parent, d)))
+        rel = os.path.relpath(parent, root).replace(os.sep, "/")
+        found.extend(f"{rel}/{f}" for f in sorted(files) if not f.startswith("."))
+        # a link to a folder is not followed, but is an input too (the phase that reads it refuses it)
+        found.extend(f"{rel}/{d}" for d in dirs if os.path.islink(os.path.join(parent, d)))
     return found
 
 
@@ -140,32 +147,29 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
     config's, e.g. a --base-url), and the bytes and digest of every content Markdown file.
     Image files in the store are fingerprinted by name, size and modification time (the catalog
     checks their SHA-256 against their provenance, which is hashed whole)."""
-    root = Path(root)
+    root_dir = os.fspath(root)
     hashes: dict[str, list[bytes | str]] = {kind: [] for kind in KINDS}
     fp = Fingerprint(kinds={})
-    candidates = [root / "site.yaml"]
+    names = ["site.yaml"]
     for folder in ("content", "templates", "static", "images"):
-        candidates.extend(_walk(root / folder))
-    for path in candidates:
-        name = path.relative_to(root).as_posix()
-        kind = kind_of(root, path)
+        names.extend(_walk(root_dir, folder))
+    for name in names:  # strings, not Path objects: a large site has thousands of files
+        kind = _kind(name)
         if kind is None:
             continue
+        path = os.path.join(root_dir, name)
         try:
-            st = path.stat()
-            if not stat.S_ISREG(st.st_mode):
-                # a pipe, socket or device (through a link or not) is never read: reading could
-                # block forever; the phase that uses the folder refuses it with a clear error
-                hashes[kind] += [name, f"not a file:{stat.S_IFMT(st.st_mode)}"]
-                continue
             if kind == "store" and not name.endswith(".json"):
+                st = os.stat(path)
                 hashes[kind] += [name, f"{st.st_size}:{st.st_mtime_ns}"]
                 continue
-            data = path.read_bytes()
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):  # a pipe or a device is never read (it could block):
+                hashes[kind] += [name, f"not a regular file:{st.st_mode}"]  # its phase refuses it
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
         except FileNotFoundError:
-            continue
-        except OSError as exc:  # unreadable: the phase that reads it reports it
-            hashes[kind] += [name, f"unreadable:{exc.errno}"]
             continue
         if kind == "content" and name.endswith(".md"):
             fp.sources[name] = data

@@ -58,8 +58,10 @@ def _formatter():
     return HtmlFormatter(nowrap=True)
 
 
+@lru_cache(maxsize=512)
 def highlight(code: str, lang_name: str):
-    """(HTML of the highlighted code, whether the language is known)."""
+    """(HTML of the highlighted code, whether the language is known). Remembered: the pages of a
+    bilingual site show the same code blocks, and highlighting is a pure function of its inputs."""
     from pygments import highlight as pygments_highlight
 
     lexer = _lexer(lang_name or "text")
@@ -71,6 +73,9 @@ class MarkdownRenderer:
     def __init__(self) -> None:
         md = MarkdownIt("commonmark", {"html": False, "typographer": False})
         md.enable(["table", "strikethrough"])
+        # with "html" off these two rules match nothing, but would be tried at every line and at
+        # every "<": leaving them out changes no output
+        md.disable(["html_block", "html_inline"])
         md.use(front_matter_plugin)
         md.use(container_plugin, "block", validate=lambda *_: True)
         md.use(attrs_block_plugin)
@@ -158,12 +163,15 @@ class MarkdownRenderer:
                 env["page"].report.warn(
                     f"a {'#' * int(tok.tag[1])} heading inside a section; the section title is already the <h2>",
                     file=section.file, line=line, fix="start headings inside a section at ###")
-            self._check_attrs(tok, state)
-            for child in tok.children or ():
-                self._check_attrs(child, state)
-                if child.type == "myst_role":
+            if tok.attrs:
+                self._check_attrs(tok, state)
+            for child in tok.children or ():  # (the inline tokens: the hot loop of a build)
+                if child.attrs:
+                    self._check_attrs(child, state)
+                kind = child.type
+                if kind == "myst_role":
                     self._check_role(child, line, env)
-                elif child.type == "link_open":
+                elif kind == "link_open":
                     href = child.attrGet("href") or ""
                     if href.startswith("#"):
                         state.links.append(Link(href[1:], line))

@@ -8,7 +8,9 @@ sections are rendered in a pool of processes (fork: the workers inherit the load
 worker renders a run of consecutive sections with the sources numbered so far; the parent then
 replays the runs in page order and keeps a run only if every number it wrote is the number the
 page gives that source (always true for the first run, usually for the others); a run that is
-not is rendered again, in order, here. The result is the sequential one, byte for byte.
+not is rendered again, in order, here. This process renders the first run of each page itself
+(it would otherwise wait), so N workers are this process and N - 1 forked ones. The result is the
+sequential one, byte for byte.
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ def _render_run(lang: str, start: int, end: int, seed: list[str]):
 
 
 def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: int):
+    """`workers` processes in all: this one renders the first run of each page (in order, as
+    `_in_order` would) while workers - 1 forked ones render the other runs."""
     import multiprocessing
 
     _renderer()  # imported and configured once here, not once per worker
@@ -109,17 +113,19 @@ def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: 
     _JOBS.clear()
     _JOBS.update({page.lang: (page, sections) for page, sections in jobs})
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
             runs, seed_of = [], {}
             for page, sections in jobs:
                 seed = seed_of[page.lang] = list(page.citations.order)
                 step = max(1, -(-len(sections) // workers))
                 runs.append([(start, min(start + step, len(sections)),
                               pool.apply_async(_render_run, (page.lang, start, min(start + step, len(sections)), seed)))
-                             for start in range(0, len(sections), step)])
+                             for start in range(step, len(sections), step)])
             results, rendered = [], 0
             for (page, sections), page_runs in zip(jobs, runs):
-                done: list[SectionHTML] = []
+                step = page_runs[0][0] if page_runs else len(sections)
+                done, rendered_here = _in_order(site, page, sections[:step], base_key, inputs)
+                rendered += rendered_here
                 for start, end, pending in page_runs:
                     out, failed = pending.get()
                     if not _agrees(page.citations.order, seed_of[page.lang], out):
