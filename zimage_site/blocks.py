@@ -147,7 +147,7 @@ def cta(b: Block) -> str:
         try:
             button["href"] = b.page.link(button["href"])
         except ValueError as exc:
-            raise b.error(str(exc), "correct the href of this button", b.item_line("", i, "href")) from None
+            raise b.error(str(exc), "correct the href of this button", b.item_line("", i, "href")) from exc
         button["external"] = button["href"].startswith(("http://", "https://"))
         if button["href"].startswith("#"):
             b.state.links.append(Link(button["href"][1:], b.line))
@@ -229,10 +229,10 @@ def chart(b: Block) -> str:
             return lines.get(key)
 
         raise SiteError([Problem(f"chart {chart_id!r}: {what}", file=str(exc.file), line=line_of(key), key=key,
-                                 fix=fix) for key, what, fix in exc.problems]) from None
+                                 fix=fix) for key, what, fix in exc.problems]) from exc
     except (KeyError, ValueError, TypeError) as exc:
         raise b.error(f"chart {chart_id!r}: {str(exc).strip(chr(39) + chr(34))}",
-                      "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from None
+                      "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
     return b.render(chart=svg, id=chart_id)
 
 

@@ -60,9 +60,9 @@ def render_chart(chart_id: str, data: Mapping[str, Any], lang: str, strings: Map
     """
     try:
         spec = CHARTS[chart_id]
-    except KeyError:
+    except KeyError as exc:
         known = ", ".join(sorted(CHARTS))
-        raise ValueError(f"unknown chart {chart_id!r}; known charts: {known}") from None
+        raise ValueError(f"unknown chart {chart_id!r}; known charts: {known}") from exc
     series = _read_series(spec, data.get("facts"))
     return spec.draw(_Ctx(chart_id, lang, strings), series)
 
@@ -78,9 +78,9 @@ class _Ctx:
     def t(self, key: str, **fields: Any) -> str:
         try:
             template = self.strings[key]
-        except KeyError:
+        except KeyError as exc:
             raise KeyError(f"the UI string {key!r} is not defined; "
-                           f"add {key}: {{zh: …, en: …}} to {STRINGS_FILE}") from None
+                           f"add {key}: {{zh: …, en: …}} to {STRINGS_FILE}") from exc
         return template.format(**fields) if fields else template
 
 

@@ -180,7 +180,7 @@ class MarkdownRenderer:
                             child.attrSet("href", env["page"].link(href))
                         except ValueError as exc:
                             raise SiteError(Problem(str(exc), file=section.file, line=line,
-                                                    fix="correct the link target")) from None
+                                                    fix="correct the link target")) from exc
             out.append(tok)
             i += 1
         return out
@@ -205,10 +205,10 @@ class MarkdownRenderer:
         elif name == "data":
             try:
                 value = page.data.lookup(key)
-            except KeyError:
+            except KeyError as exc:
                 raise SiteError(Problem(
                     f"no data at {key!r} in {{data}}`{key}`", file=section.file, line=line,
-                    fix=f"the path starts with a file of content/data/ ({', '.join(sorted(page.data.files)) or 'none yet'}) then its keys, e.g. facts.facts.turbo_params.value")) from None
+                    fix=f"the path starts with a file of content/data/ ({', '.join(sorted(page.data.files)) or 'none yet'}) then its keys, e.g. facts.facts.turbo_params.value")) from exc
             if isinstance(value, (dict, list)):
                 raise SiteError(Problem(f"{{data}}`{key}` is a {type(value).__name__}, not a single value",
                                         file=section.file, line=line, fix="point the path at one value"))

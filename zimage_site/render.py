@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 
 from zimage_site.data import Data, text
 from zimage_site import markup
-from zimage_site.errors import Problem, Report, SiteError, rel
+from zimage_site.errors import Problem, Report, SiteError, TemplateError, rel
 from zimage_site.fragments import SectionState
 from zimage_site.yamlfile import load_yaml
 
@@ -168,9 +168,9 @@ class PageContext:
     def t(self, key: str) -> str:
         try:
             return self.strings[key]
-        except KeyError:
+        except KeyError as exc:
             raise SiteError(Problem(f"unknown UI string {key!r}", file=str(I18N_DIR),
-                                    fix=f"add {key}: {{zh: …, en: …}} to a file in {I18N_DIR}/")) from None
+                                    fix=f"add {key}: {{zh: …, en: …}} to a file in {I18N_DIR}/")) from exc
 
     def url(self, path: str = "") -> str:
         """A root-relative URL under the site's base path."""
@@ -182,9 +182,9 @@ class PageContext:
     def asset(self, logical: str) -> str:
         try:
             return self.assets[logical]
-        except KeyError:
+        except KeyError as exc:
             raise SiteError(Problem(f"unknown asset {logical!r}", file="static/",
-                                    fix=f"add static/{logical}, or use one of: {', '.join(sorted(self.assets))}")) from None
+                                    fix=f"add static/{logical}, or use one of: {', '.join(sorted(self.assets))}")) from exc
 
     def link(self, href: str) -> str:
         """Resolve an author's link: @name → site.yaml links, /path → under the base path,
@@ -245,7 +245,7 @@ class PageContext:
         except SiteError:
             raise
         except Exception as exc:  # a syntax error, or one while rendering: {{ 1 + "a" }}
-            raise SiteError(template_problem(exc, self.root)) from exc
+            raise TemplateError(template_problem(exc, self.root)) from exc
 
 
 def structured_data(page: PageContext, faq: list["Question"]) -> Markup:

@@ -221,15 +221,15 @@ def _load_error(exc: BaseException, model: ModelRef, revision: str | None) -> Si
 def _import_extra():
     try:
         import torch  # noqa: F401
-    except ImportError:
+    except ImportError as exc:
         raise SiteError(Problem("image generation needs PyTorch, which is not installed",
-                                fix=INSTALL_HINT)) from None
+                                fix=INSTALL_HINT)) from exc
     try:
         import diffusers
         import transformers  # noqa: F401
     except ImportError as exc:
         raise SiteError(Problem(f"image generation needs the optional extra 'generate' ({exc.name} is missing)",
-                                fix=INSTALL_HINT)) from None
+                                fix=INSTALL_HINT)) from exc
     if not hasattr(diffusers, "ZImagePipeline"):
         raise SiteError(Problem(f"diffusers {diffusers.__version__} has no ZImagePipeline",
                                 fix="pip install -U '.[generate]' (diffusers 0.36 or newer)"))
@@ -258,8 +258,8 @@ class _Accel:
         if world > 1:
             try:
                 from accelerate import PartialState
-            except ImportError:
-                raise SiteError(Problem("accelerate launch needs the accelerate package", fix=INSTALL_HINT)) from None
+            except ImportError as exc:
+                raise SiteError(Problem("accelerate launch needs the accelerate package", fix=INSTALL_HINT)) from exc
             use_cpu = device == "cpu" or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
             self.state = PartialState(cpu=use_cpu)
             self.index, self.count = self.state.process_index, self.state.num_processes
@@ -584,7 +584,7 @@ class Generator:
                     f"the attention backend {self.opts.attention!r} cannot be used here: "
                     f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__}",
                     fix="use native (PyTorch SDPA, always available); flash needs the flash-attn package, "
-                        "_flash_3 FlashAttention 3 on a Hopper GPU")) from None
+                        "_flash_3 FlashAttention 3 on a Hopper GPU")) from exc
         if self.opts.compile:
             pipe.transformer.compile()
         return pipe

@@ -72,9 +72,9 @@ def _listen(app, host: str, port: int):
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise SiteError(Problem(f"port {port} on {host} is already in use",
-                                    fix=f"stop the other server, or pick another port: --port {port + 1}")) from None
+                                    fix=f"stop the other server, or pick another port: --port {port + 1}")) from exc
         raise SiteError(Problem(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                                fix="check --host and --port")) from None
+                                fix="check --host and --port")) from exc
     server = HTTPServer(app)
     server.add_sockets(sockets)
     return server, sockets[0].getsockname()[1]
