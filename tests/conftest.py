@@ -10,26 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium; `playwright install` cannot download here
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-def make_site(tmp_path: Path, name: str) -> Path:
-    """Copy tests/fixtures/<name> to tmp_path/<name>, adding the project's templates and static files."""
-    root = tmp_path / name
-    shutil.copytree(FIXTURES / name, root)
-    for folder in ("templates", "static"):
-        if not (root / folder).exists():
-            shutil.copytree(REPO / folder, root / folder)
-    return root
+from helpers import CHROMIUM, CHROMIUM_ARGS, make_site
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import shutil
 from zimage_site import inputs
 from zimage_site.site import Site
 
-from test_rebuild import apply, cold_copy, edit, new_site, outcome, tree
+from helpers import apply, cold_copy, edit, new_site, outcome, tree
 
 SECTIONS = 4  # the fixture: two sections in two languages
 

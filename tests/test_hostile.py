@@ -77,7 +77,7 @@ def limit_memory():  # in a child process: a regression must fail there, not tak
 
 
 def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
-    from conftest import make_site
+    from helpers import make_site
 
     roots = []
     for i, target in enumerate(BOMB_TARGETS):
