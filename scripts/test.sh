@@ -60,4 +60,9 @@ if [ ${#absent[@]} -gt 0 ]; then
   echo "the tests that need them will be skipped." >&2
 fi
 
-exec "$PYTHON" -m pytest "$@"
+# In parallel: one worker per CPU (PYTEST_WORKERS=N sets the number, 0 runs in this process; the
+# tests are independent of each other and of their order). Each worker starts one Chromium for its
+# browser tests; the tests that share a costly set-up (the generation tests: torch and the tiny
+# pipeline; test_page_states.py: the store of test images) run on one worker per group
+# (tests/conftest.py), while the others take the rest.
+exec "$PYTHON" -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"

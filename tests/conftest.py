@@ -44,6 +44,21 @@ def tiny_model(tmp_path_factory) -> Path:
     return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-zimage")
 
 
+# --------------------------------------------------------------------------- parallel workers
+
+# Under pytest-xdist (--dist loadgroup, as scripts/test.sh runs it), the tests of a group run on one
+# worker: what they share is made once (torch and diffusers imported and the tiny pipeline saved;
+# the store of test images and the two builds of the page), while the other workers take the rest.
+GROUPS = {"test_generate.py": "generate", "test_crash_safety.py": "generate", "test_page_states.py": "page-states"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = GROUPS.get(item.path.name)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 # --------------------------------------------------------------------------- CI: no silent skips
 
 # The tests that need a tool the suite installs (scripts/test.sh): their skips fail under CI=true.

@@ -45,6 +45,11 @@ def make_site(tmp_path: Path, name: str) -> Path:
 AT_REST = "() => document.getAnimations().every(a => a.playState !== 'running')"
 
 
+# axe reports every violation in full, and skips the details of what passed (most of its time on
+# a long page): the same verdict, sooner.
+VIOLATIONS_ONLY = {"resultTypes": ["violations"]}
+
+
 def at_rest(page) -> None:
     """Wait until the page is at rest: nothing animating, and two frames painted since."""
     page.wait_for_function(AT_REST)
