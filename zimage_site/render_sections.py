@@ -140,6 +140,19 @@ def _numbered(done: SectionHTML, sources: list[str], order: dict[str, int], mark
     return replace(done, lead_html=lead, rest_html=rest)
 
 
+_FENCE = re.compile(r"^ {0,3}(?:```+|~~~+)[ \t]*([^\s`{]+)", re.M)
+
+
+def _load_lexers(sections) -> None:
+    """Look up, once here rather than once per worker, the Pygments lexer of every language the
+    sections' code fences name (each lexer compiles its rules when first made). A name that is no
+    fence's (a fence inside a fence) only loads a lexer in vain."""
+    from zimage_site.markdown import _lexer
+
+    for name in {m for section in sections for m in _FENCE.findall(section.source)}:
+        _lexer(name)
+
+
 def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: int):
     """`workers` processes in all: this one renders the first run of each page (in order, as
     `_in_order` would) while workers - 1 forked ones render the other runs."""
@@ -149,6 +162,7 @@ def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: 
     for page, _ in jobs:  # compiled once here, not once per worker
         for name in page.jinja.list_templates(extensions=["html"]):
             page.jinja.get_template(name)
+    _load_lexers(section for _, sections in jobs for section in sections)
     _JOBS.clear()
     _JOBS.update({page.lang: (page, sections) for page, sections in jobs})
     try:
