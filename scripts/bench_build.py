@@ -424,6 +424,15 @@ def main() -> None:
             print(f"| {label} | {row[1].median:.2f} s | {big.median:.2f} s ({big.median * 1000 / (2 * args.files):.2f} "
                   f"ms/file) | {big.median / ref[args.files].median:.2f} | {big.cpu:.2f} s | "
                   f"{big.cpu / ref[args.files].cpu:.2f} |")
+        print(f"\nper-round ratios at {args.files} files/lang (each round's builds ran side by side), "
+              f"median [min–max] of {args.repeat}:")
+        for label, row in rows.items():
+            if label != "zimage-site cold":
+                big, cold = row[args.files], ref[args.files]
+                wall = sorted(c / b for b, c in zip(big.times, cold.times))
+                cpu = sorted(c / b for b, c in zip(big.cpu_times, cold.cpu_times))
+                print(f"- zimage-site cold / {label}: wall {statistics.median(wall):.2f} [{wall[0]:.2f}–{wall[-1]:.2f}], "
+                      f"CPU {statistics.median(cpu):.2f} [{cpu[0]:.2f}–{cpu[-1]:.2f}]")
         warm, cold = rows["zimage-site warm"][args.files].median, ref[args.files].median
         print(f"\nwarm rebuild, nothing changed, {args.files} files/lang: {warm:.2f} s = {warm / cold:.2f} × cold; "
               f"CPU {rows['zimage-site warm'][args.files].cpu:.2f} s")
