@@ -49,7 +49,10 @@ def tiny_model(tmp_path_factory) -> Path:
 # Under pytest-xdist (--dist loadgroup, as scripts/test.sh runs it), the tests of a group run on one
 # worker: what they share is made once (torch and diffusers imported and the tiny pipeline saved;
 # the store of test images and the two builds of the page), while the other workers take the rest.
+# The groups are the longest units of work: they are handed out first (collected first), so that no
+# worker starts one when the others are nearly done. Tests do not depend on their order.
 GROUPS = {"test_generate.py": "generate", "test_crash_safety.py": "generate", "test_page_states.py": "page-states"}
+FIRST = ("generate", "page-states")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -57,6 +60,7 @@ def pytest_collection_modifyitems(config, items):
         group = GROUPS.get(item.path.name)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: FIRST.index(GROUPS[item.path.name]) if item.path.name in GROUPS else len(FIRST))
 
 
 # --------------------------------------------------------------------------- CI: no silent skips
