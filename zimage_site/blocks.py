@@ -215,7 +215,7 @@ def compare(b: Block) -> str:
 
 
 def chart(b: Block) -> str:
-    from zimage_site.charts import ChartDataError, render_chart
+    from zimage_site.charts import ChartDataError, chart_facts, render_chart
 
     chart_id = b.arg("chart id", [])
     try:
@@ -233,6 +233,8 @@ def chart(b: Block) -> str:
     except (KeyError, ValueError, TypeError) as exc:
         raise b.error(f"chart {chart_id!r}: {str(exc).strip(chr(39) + chr(34))}",
                       "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
+    for key in chart_facts(chart_id, b.page.data.files):  # the facts it shows count as printed
+        b.page.printed(key)
     return b.render(chart=svg, id=chart_id)
 
 
