@@ -142,7 +142,7 @@ class Data:
     def checked(self, key: str) -> dt.date | None:
         """When the fact was last verified against its source, if the data says."""
         value = self.facts[key].get("checked")
-        return value if isinstance(value, dt.date) else None
+        return value if _day(value) else None
 
     def require_dated(self, key: str) -> Problem | None:
         """What is missing for the fact to be printed: once the data declares classes, a printed
@@ -169,7 +169,7 @@ class Data:
                 continue
             cls = self.classes.get(fact.get("class") or "")
             checked = fact.get("checked")
-            if not isinstance(cls, dict) or not isinstance(checked, dt.date):
+            if not isinstance(cls, dict) or not _day(checked):
                 continue
             age = (today - checked).days
             if age > cls["max_age_days"]:
@@ -265,6 +265,10 @@ def _validate_facts(data: Data, shown: str) -> list[Problem]:
     return v.problems
 
 
+def _day(value: Any) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
 def _validate_dates(v: Validation, classes: dict, sources: dict, facts: dict) -> None:
     """Classes are known; with classes declared, every source says when it was last read; a fact
     is not checked after its source was last read."""
@@ -282,7 +286,7 @@ def _validate_dates(v: Validation, classes: dict, sources: dict, facts: dict) ->
                   f"add class: one of {', '.join(map(str, classes)) or '(declare classes: first)'}")
         source = sources.get(fact.get("source")) if isinstance(fact.get("source"), str) else None
         checked, read = fact.get("checked"), source.get("read") if isinstance(source, dict) else None
-        if isinstance(checked, dt.date) and isinstance(read, dt.date) and checked > read:
+        if _day(checked) and _day(read) and checked > read:
             v.add(f"facts.{key}.checked", f"checked {checked.isoformat()}, after its source \"{fact['source']}\" "
                                           f"was last read ({read.isoformat()})",
                   f"a fact is checked by reading its source: set read: {checked.isoformat()} on sources."
