@@ -216,9 +216,16 @@ def test_the_command_takes_today_and_writes_the_weekly_report(tmp_path):
         return subprocess.run([sys.executable, "-m", "zimage_site", "check", "--root", str(root), "--no-html-validator",
                                "--report", str(report), *args], capture_output=True, text=True, cwd=REPO, timeout=120)
 
-    ok = check("--today", "2026-12-06", "--strict", "--allow-placeholders")
-    assert "stale facts: 0 (0 of 1 stable, 0 of 1 volatile, 0 of 1 reported)" in ok.stdout
+    ok = check("--today", "2026-11-25", "--strict", "--allow-placeholders")
+    assert "stale facts: 0 (0 of 1 stable, 0 of 1 volatile, 0 of 1 reported)\n" in ok.stdout
     assert not report.exists()
+    # score (reported, checked 2026-10-15) goes stale on 2026-12-15: two weeks ahead, the report says so
+    soon = check("--today", "2026-12-06", "--strict", "--allow-placeholders")
+    assert soon.returncode == 0
+    assert "stale facts: 0 (0 of 1 stable, 0 of 1 volatile, 0 of 1 reported); 1 more within two weeks" in soon.stdout
+    text = report.read_text(encoding="utf-8")
+    assert "## Going stale within two weeks (1)" in text and "## Stale facts" not in text
+    assert 'fact "score" (source "report", reported, checked 2026-10-15) goes stale on 2026-12-15' in text
     late = check("--today", "2027-02-15", "--strict", "--allow-placeholders")
     assert late.returncode == 1
     assert "stale facts: 2 (0 of 1 stable, 1 of 1 volatile, 1 of 1 reported)" in late.stdout
@@ -226,7 +233,7 @@ def test_the_command_takes_today_and_writes_the_weekly_report(tmp_path):
     assert text.startswith(MARKER) and "## Stale facts (2)" in text and 'fact "steps"' in text
     assert "## Broken links" not in text
     # all well again: the report goes away (the workflow closes its issue)
-    check("--today", "2026-12-06")
+    check("--today", "2026-11-25")
     assert not report.exists()
     bad = check("--today", "2026-13-01")
     assert bad.returncode == 2 and "is not a date" in bad.stderr

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     stale = result.stale_summary()
     if stale:
-        print(stale)
+        print(stale + (f"; {len(result.due_soon)} more within two weeks" if result.due_soon else ""))
     if result.external:
         print(result.external)
     if args.report is not None:

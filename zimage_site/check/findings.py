@@ -47,6 +47,8 @@ class CheckResult:
     # printed facts by volatility class: (how many the pages print, how many of them are stale)
     facts_by_class: dict[str, tuple[int, int]] = field(default_factory=dict)
     external: str | None = None  # the summary of the external link check, when it ran
+    # printed facts that go stale within DUE_DAYS: "fact … (source …) goes stale on DATE"
+    due_soon: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:

@@ -17,7 +17,9 @@ MARKER = "<!-- zimage-site check report -->"
 
 
 def needs_attention(result: CheckResult) -> bool:
-    return any(f.level == "error" or f.rule == "stale" for f in result.findings)
+    """An error, a stale fact, or a fact that goes stale within two weeks (the deploy's
+    `check --strict` would refuse it then: the issue comes first)."""
+    return bool(result.due_soon) or any(f.level == "error" or f.rule == "stale" for f in result.findings)
 
 
 def _code(text: str) -> str:
@@ -36,7 +38,7 @@ def render_report(result: CheckResult, today: dt.date | None = None) -> str:
     broken = [f for f in result.findings if f.rule == "external" and f.level == "error"]
     other_errors = [f for f in result.findings if f.level == "error" and f.rule not in ("external", "stale")]
     external_warnings = [f for f in result.findings if f.rule == "external" and f.level == "warning"]
-    parts = [MARKER, f"The weekly check of {day} found links that broke or facts that went stale.", ""]
+    parts = [MARKER, f"The weekly check of {day} found links that broke or facts that went (or soon go) stale.", ""]
     if broken:
         parts += [f"## Broken links ({len(broken)})", "", *map(_line, broken), ""]
     if stale:
@@ -44,6 +46,10 @@ def render_report(result: CheckResult, today: dt.date | None = None) -> str:
                   "Re-verify each against its source, then update `checked:` in `content/data/facts.yaml` "
                   "(see docs/content.md, \"Re-verifying a fact\").", "",
                   *(f"- {f.problem.message}" for f in stale), ""]
+    if result.due_soon:
+        parts += [f"## Going stale within two weeks ({len(result.due_soon)})", "",
+                  "Re-verify these too while you are at it: the deploy refuses stale facts.", "",
+                  *(f"- {line}" for line in result.due_soon), ""]
     if other_errors:
         parts += [f"## Other errors ({len(other_errors)})", "", *map(_line, other_errors), ""]
     if external_warnings:

@@ -9,6 +9,7 @@ an error under --strict), measured against `site.today` (--today)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 
@@ -20,6 +21,7 @@ from zimage_site.data import DATA_DIR, Data, format_date, load_data
 from zimage_site.errors import SiteError
 
 FACTS_FILE = (DATA_DIR / "facts.yaml").as_posix()
+DUE_DAYS = 14  # a fact that goes stale within this many days is listed in the weekly report
 _SOURCE_NUMBER = re.compile(r"^\[?\s*(\d+)\s*\]?$")
 _LINK = f'<a href="#{markup.SOURCE_ID_PREFIX}ID">'
 
@@ -94,6 +96,12 @@ def _check_dates(site: BuiltSite, data: Data) -> None:
         problem.context = f"printed on {file}, line {line}"
         site.result.findings.append(Finding("warning", "stale", problem, stale.key))
     site.result.facts_by_class = {cls: (total, n) for cls, (total, n) in counts.items()}
+    stale_now = {s.key for s in data.stale_facts(printed, site.today)}
+    for soon in data.stale_facts(printed, site.today + dt.timedelta(days=DUE_DAYS)):
+        if soon.key not in stale_now:
+            day = soon.checked + dt.timedelta(days=soon.max_age + 1)
+            site.result.due_soon.append(f'fact "{soon.key}" (source "{soon.source}", {soon.cls}, checked '
+                                        f"{soon.checked.isoformat()}) goes stale on {day.isoformat()}")
 
 
 def _check_values(site: BuiltSite, page: Page, data: Data) -> None:
