@@ -258,3 +258,19 @@ def test_write_report_removes_an_old_report_when_all_is_well(tmp_path):
     path = tmp_path / "r.md"
     path.write_text("old", encoding="utf-8")
     assert write_report(path, CheckResult()) is False and not path.exists()
+
+
+def test_the_live_preview_prints_stale_facts(tmp_path, capsys):
+    from zimage_site.serve.preview import Preview
+
+    root = dated_site(tmp_path, FACTS.replace("class: reported, checked: 2026-10-15", "class: reported, checked: 2025-01-15"),
+                      sources=SOURCES.replace("read: 2026-10-15", "read: 2025-01-15"))
+    preview = Preview(root, None, tmp_path / "work")
+    try:
+        outcome = preview.build(None)
+    finally:
+        preview.executor.shutdown(wait=False)
+    assert outcome.ok, outcome.message
+    err = capsys.readouterr().err
+    assert 'warning: content/data/facts.yaml, line 11, key "facts.score.checked": fact "score" (source "report") ' \
+           "was last checked" in err
