@@ -215,7 +215,7 @@ def compare(b: Block) -> str:
 
 
 def chart(b: Block) -> str:
-    from zimage_site.charts import ChartDataError, render_chart
+    from zimage_site.charts import ChartDataError, chart_facts, render_chart
 
     chart_id = b.arg("chart id", [])
     try:
@@ -233,7 +233,10 @@ def chart(b: Block) -> str:
     except (KeyError, ValueError, TypeError) as exc:
         raise b.error(f"chart {chart_id!r}: {str(exc).strip(chr(39) + chr(34))}",
                       "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
-    return b.render(chart=svg, id=chart_id)
+    facts = chart_facts(chart_id, b.page.data.files)
+    for key in facts:  # the facts it shows count as printed (the page's check dates, stale facts)
+        b.page.printed(key)
+    return b.render(chart=svg, id=chart_id, facts=facts)
 
 
 def _require_image(b: Block, image_id: str) -> None:

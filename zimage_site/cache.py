@@ -18,7 +18,7 @@ from zimage_site.errors import Problem
 from zimage_site.fragments import Link, Question, SectionHTML
 
 CACHE_FILE = ".cache/sections.marshal"
-_FORMAT = 1
+_FORMAT = 2
 
 
 def _problem_fields(p: Problem) -> tuple:
@@ -54,15 +54,15 @@ class SectionCache:
             return None
         self.hits += 1
         self._used[key] = entry
-        lead, rest, links, ids, faq, cites, warnings = entry
+        lead, rest, links, ids, faq, cites, warnings, facts = entry
         return SectionHTML(meta, lead, rest, links=tuple(Link(*x) for x in links), ids=ids,
                            faq=tuple(Question(*x) for x in faq), cites=cites,
-                           warnings=tuple(Problem(*x) for x in warnings))
+                           warnings=tuple(Problem(*x) for x in warnings), facts=facts)
 
     def put(self, key: str, s: SectionHTML) -> None:
         entry = (s.lead_html, s.rest_html, tuple((x.target, x.line) for x in s.links), tuple(s.ids),
                  tuple((q.question, q.answer) for q in s.faq), tuple(s.cites),
-                 tuple(_problem_fields(p) for p in s.warnings))
+                 tuple(_problem_fields(p) for p in s.warnings), tuple(s.facts))
         self._load()[key] = entry
         self._used[key] = entry
 

@@ -120,7 +120,7 @@ class MarkdownRenderer:
                 main.warn(w)
         cites = tuple(list(page.citations.order)[before:])
         return SectionHTML(section, lead, rest, links=tuple(state.links), ids=tuple(state.ids),
-                           faq=tuple(state.faq), cites=cites, warnings=tuple(warnings))
+                           faq=tuple(state.faq), cites=cites, warnings=tuple(warnings), facts=tuple(state.facts))
 
     def render_tokens(self, tokens: list[Token], env: dict) -> str:
         return self.md.renderer.render(tokens, self.md.options, env)
@@ -192,16 +192,23 @@ class MarkdownRenderer:
                 del tok.attrs[name]
             if "id" in tok.attrs:  # heading anchors and {#id} attributes: the ids links may point at
                 state.ids.append(str(tok.attrs["id"]))
-    # -- roles: {fact}`key`, {data}`file.path`
+    # -- roles: {fact}`key`, {checked}`key`, {data}`file.path`
     def _check_role(self, tok: Token, line: int | None, env: dict) -> None:
         page: PageContext = env["page"]
         section: Section = env["section"]
         name, key = tok.meta.get("name"), tok.content.strip()
-        if name == "fact":
+        if name in ("fact", "checked"):
             if key not in page.data.facts:
                 raise SiteError(Problem(
-                    f"unknown fact {key!r} in {{fact}}`{key}`", file=section.file, line=line,
+                    f"unknown fact {key!r} in {{{name}}}`{key}`", file=section.file, line=line,
                     fix=f"add it to content/data/facts.yaml or use one of: {', '.join(sorted(page.data.facts)) or '(none yet)'}"))
+            undated = page.data.require_dated(key)
+            if undated is None and name == "checked" and page.data.checked(key) is None:
+                undated = Problem(f'fact "{key}" has no checked: date in content/data/facts.yaml',
+                                  fix=f"add checked: YYYY-MM-DD to facts.{key}, the day you verified it against its source")
+            if undated is not None:
+                raise SiteError(Problem(f"{{{name}}}`{key}`: {undated.message}", file=section.file, line=line,
+                                        fix=undated.fix))
         elif name == "data":
             try:
                 value = page.data.lookup(key)
@@ -214,7 +221,8 @@ class MarkdownRenderer:
                                         file=section.file, line=line, fix="point the path at one value"))
         else:
             raise SiteError(Problem(f"unknown role {{{name}}}", file=section.file, line=line,
-                                    fix="use {fact}`key` for a number with its source, or {data}`file.key` for a value"))
+                                    fix="use {fact}`key` for a number with its source, {checked}`key` for the day "
+                                        "it was last checked, or {data}`file.key` for a value"))
 
     def _render_role(self, tokens, idx, options, env) -> str:
         tok = tokens[idx]
@@ -223,6 +231,8 @@ class MarkdownRenderer:
         if tok.meta["name"] == "data":
             from zimage_site.data import text
             return str(escape(text(page.data.lookup(key), page.lang)))
+        if tok.meta["name"] == "checked":
+            return str(page.checked_html(key))
         return str(page.fact_html(key))
 
     def _render_fence(self, tokens, idx, options, env) -> str:

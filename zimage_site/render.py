@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
-from zimage_site.data import Data, text
+from zimage_site.data import Data, format_date, text
 from zimage_site import markup
 from zimage_site.errors import Problem, Report, SiteError, TemplateError, rel
 from zimage_site.fragments import SectionState
@@ -208,13 +208,56 @@ class PageContext:
         return Markup(f'<sup class="fact-src"><a href="#source-{escape(source_id)}" '
                       f'title="{escape(text(source["title"], self.lang))}">[{self.citations.number(source_id)}]</a></sup>')
 
-    def fact_html(self, key: str) -> Markup:
+    def printed(self, key: str) -> dict:
+        """The fact `key`, recorded as printed by the section rendering now; a fact the page
+        prints must be dated once the data declares volatility classes."""
         fact = self.data.facts[key]
+        if key not in self.state.facts:
+            undated = self.data.require_dated(key)
+            if undated is not None:
+                raise SiteError(undated)
+            self.state.facts[key] = None
+        return fact
+
+    def fact_html(self, key: str) -> Markup:
+        fact = self.printed(key)
         value = escape(self.data.fact_display(key, self.lang))
         return Markup(f'<span class="fact" data-fact="{escape(key)}">{value}</span>{self.cite(fact["source"])}')
 
+    def checked_html(self, key: str) -> Markup:
+        """The day the fact was last checked, in the page's language: `<time datetime="…"
+        data-checked="KEY">6 December 2026</time>` (the {checked} role)."""
+        self.printed(key)
+        day = self.data.checked(key)
+        if day is None:
+            raise SiteError(Problem(f'fact "{key}" has no checked: date', file="content/data/facts.yaml",
+                                    key=f"facts.{key}.checked", fix="add checked: YYYY-MM-DD"))
+        return Markup(f'<time datetime="{day.isoformat()}" {markup.CHECKED_ATTR}="{escape(key)}">'
+                      f'{escape(format_date(day, self.lang))}</time>')
+
+    def checked_range(self) -> tuple[Any, Any] | None:
+        """The oldest and newest check dates of the facts the page prints (its sections, rendered
+        or from the cache), or None when none is dated."""
+        days = [day for key in dict.fromkeys(k for s in self.sections for k in s.facts)
+                if key in self.data.facts and (day := self.data.checked(key)) is not None]
+        return (min(days), max(days)) if days else None
+
+    def checked_line(self) -> Markup:
+        """"数据核对于 2026-12-06" / "Facts checked 6 December 2026", or a range from the oldest
+        check to the newest when they differ; empty when the page prints no dated fact."""
+        span = self.checked_range()
+        if span is None:
+            return Markup("")
+        start, end = span
+        def day(d) -> str:
+            return f'<time datetime="{d.isoformat()}">{escape(format_date(d, self.lang))}</time>'
+        if start == end:
+            return Markup(str(escape(self.t("facts_checked"))).replace("{date}", day(start)))
+        line = str(escape(self.t("facts_checked_range")))
+        return Markup(line.replace("{start}", day(start)).replace("{end}", day(end)))
+
     def fact_card(self, key: str, label: str | None = None) -> dict:
-        fact = self.data.facts[key]
+        fact = self.printed(key)
         return {
             "key": key,
             "value": self.data.fact_display(key, self.lang),
@@ -232,7 +275,7 @@ class PageContext:
     def source_list(self) -> Markup:
         """The page's numbered source list (templates/sources.html); the footer shows it after
         the sections, when every source has its number."""
-        return Markup(self.partial("sources.html", sources=self.sources()))
+        return Markup(self.partial("sources.html", sources=self.sources(), checked=self.checked_line()))
 
     def globals(self) -> dict[str, Any]:
         return {"page": self, "lang": self.lang, "t": self.t, "url": self.url, "asset": self.asset,

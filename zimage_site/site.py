@@ -85,8 +85,9 @@ class Assets:
 class Site:
     def __init__(self, root: Path, *, base_url: str | None = None, strict: bool = False,
                  allow_placeholders: bool = False, hash_assets: bool = True, inject_html: str = "",
-                 processes: int | None = None) -> None:
+                 processes: int | None = None, today: dt.date | None = None) -> None:
         self.root = Path(root)
+        self.today = today  # the day stale facts are measured against (None: the real today)
         self.base_url = base_url
         self.strict = strict
         self.allow_placeholders = allow_placeholders
@@ -316,6 +317,7 @@ class Site:
         jobs = [(self.page_context(lang, config, content, catalog, assets), content.sections[lang])
                 for lang in config.languages]
         rendered_sections, rendered = render_pages(self, jobs, base_key, inputs)
+        self._warn_stale(content.data, [key for sections in rendered_sections for s in sections for key in s.facts])
         pages: list[Page] = []
         for (page, _), sections in zip(jobs, rendered_sections):
             page.sections = sections
@@ -357,10 +359,18 @@ class Site:
         if problems:
             raise SiteError(problems)
 
+    def _warn_stale(self, data, printed: list[str]) -> None:
+        """A printed fact whose check is older than its class allows is a warning (made anew by
+        every build: it depends on the day, not on the inputs). `zimage-site check --strict`
+        refuses it; the build does not, since the page it makes is the same."""
+        for stale in data.stale_facts(printed, self.today or dt.date.today()):
+            self.report.warn(stale.problem(data))
+
     def _enforce_strict(self) -> None:
         if not self.strict:
             return
-        failing = [w for w in self.report.warnings if not (self.allow_placeholders and w.kind == "placeholder")]
+        failing = [w for w in self.report.warnings
+                   if not (self.allow_placeholders and w.kind == "placeholder") and w.kind != "stale"]
         if failing:
             raise SiteError([replace(w, fix=(w.fix + "; " if w.fix else "") + "this is an error because of --strict")
                              for w in failing])

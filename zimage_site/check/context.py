@@ -3,6 +3,7 @@ served under, how a URL used on a page resolves to one of its files, and where f
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import posixpath
 import xml.parsers.expat
@@ -12,6 +13,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from zimage_site.check.findings import CheckResult, Finding
 from zimage_site.check.model import Page, SitemapEntry, parse_page, parse_sitemap
+
 from zimage_site.errors import Problem, rel
 
 _SKIP_SCHEMES = frozenset(("mailto", "tel", "javascript", "data", "blob", "sms", "geo", "about"))
@@ -23,6 +25,7 @@ class BuiltSite:
         self.root = root
         self.allow_placeholders = allow_placeholders
         self.result = CheckResult()
+        self.today = dt.date.today()  # the day stale facts are measured against (--today)
         self.files: set[str] = set()
         self.dirs: set[str] = set()
         self.pages: dict[str, Page] = {}

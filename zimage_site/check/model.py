@@ -50,6 +50,16 @@ class FactRef:
 
 
 @dataclass
+class CheckedRef:
+    """A fact's check date as printed ({checked}`key`): `<time datetime="…" data-checked="key">`."""
+
+    key: str
+    line: int
+    datetime: str
+    text: str = ""
+
+
+@dataclass
 class FactSrc:
     source: str | None  # the id after #source-, None when the link is not of that form
     href: str
@@ -84,6 +94,8 @@ class Page:
     pending: list[tuple[str, str, int]] = field(default_factory=list)  # (tag, image id, line)
     placeholder_text: list[tuple[str, int]] = field(default_factory=list)
     facts: list[FactRef] = field(default_factory=list)
+    checked: list[CheckedRef] = field(default_factory=list)
+    chart_facts: list[tuple[str, int]] = field(default_factory=list)  # (fact key, line) of data-facts
     fact_srcs: list[FactSrc] = field(default_factory=list)
     sources: list[SourceItem] = field(default_factory=list)
     noindex: bool = False
@@ -111,6 +123,7 @@ class _Reader:
         self.fact_stack: list[tuple[FactRef, list[str] | None]] = []
         self.last_fact: str | None = None
         self.fact_src: FactSrc | None = None
+        self.checked: CheckedRef | None = None
         self.fact_src_text: list[str] | None = None
         self.sources_depth = 0
         self.source_item: SourceItem | None = None
@@ -186,6 +199,13 @@ class _Reader:
             page.facts.append(ref)
             flags.add("fact")
             self.fact_stack.append((ref, [] if markup.FACT_CLASS in classes else None))
+        if attrs.get(markup.CHECKED_ATTR) is not None:
+            self.checked = CheckedRef((attrs.get(markup.CHECKED_ATTR) or "").strip(), line,
+                                      (attrs.get("datetime") or "").strip())
+            page.checked.append(self.checked)
+            flags.add("checked")
+        if attrs.get(markup.FACTS_ATTR):
+            page.chart_facts.extend((key, line) for key in (attrs.get(markup.FACTS_ATTR) or "").split())
         if tag == "sup" and markup.FACT_SRC_CLASS in classes:
             flags.add("fact-src")
             owner = self.fact_stack[-1][0].key if self.fact_stack else self.last_fact
@@ -252,6 +272,8 @@ class _Reader:
             self.page.fact_srcs.append(self.fact_src)
             self.fact_src = None
             self.fact_src_text = None
+        if "checked" in flags:
+            self.checked = None
         if "sources" in flags:
             self.sources_depth -= 1
         if "source-item" in flags:
@@ -265,6 +287,8 @@ class _Reader:
         self.line += text.count("\n")
         if self.invisible:
             return
+        if self.checked is not None:
+            self.checked.text = " ".join((self.checked.text + text).split())
         if self.fact_src_text is not None:
             self.fact_src_text.append(text)
         elif self.fact_stack and self.fact_stack[-1][1] is not None:
