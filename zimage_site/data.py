@@ -28,6 +28,7 @@ def _https(url: str) -> str | None:
 _SOURCE = Field(dict, schema={
     "title": Field(_TEXT),
     "url": Field(str, check=_https),
+    "read": Field(dt.date, required=False, fix="the date the source was last read, as YYYY-MM-DD"),
     "note": Field(str, required=False),
 })
 _FACT = Field(dict, schema={
@@ -40,6 +41,8 @@ _FACT = Field(dict, schema={
     "url": Field(str, required=False, check=_https, fix="a deep link into the source (a figure, a line)"),
     "verdict": Field(str, choices=VERDICTS,
                      fix="verified (an official source says it) or secondary (the technical report, via transcriptions)"),
+    "class": Field(str, required=False, fix="the name of one of the classes: at the top of the file"),
+    "checked": Field(dt.date, required=False, fix="the date the fact was last checked, as YYYY-MM-DD"),
     "note": Field(str, required=False),
 })
 
