@@ -12,7 +12,8 @@ Measured with lxml on the built HTML, in reading order inside <main>:
 - links by host: every <a href> of the page (header and footer included), by host, in order of
   count; and the hosts of the primary buttons (a.button--primary), in page order.
 - visible text: CJK characters / English words of <main>, leaving out code, SVG and the contents
-  of <details>.
+  of <details>; and running prose, which also leaves out tables, figures and image cards (the
+  measure the article tests hold to 5,000 / 3,000).
 
 tests/test_article.py imports these functions and asserts the limits (scripts/ is not a package:
 it is loaded by path there).
@@ -100,6 +101,22 @@ def visible_text(html: str) -> str:
     return main.text_content()
 
 
+# The article tests' reading budget leaves out what a reader does not have to read either: tables,
+# figures and image cards (their captions and prompts), besides code, SVG and <details>.
+PROSE_SKIP = SKIP_TAGS | {"table", "figure", "details"}
+
+
+def prose_text(html: str) -> str:
+    """Running prose of <main>: no code, SVG, <details>, tables, figures or comparison sets."""
+    main = main_of(html)
+    for el in list(main.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        if el.tag in PROSE_SKIP or "zcompare" in (el.get("class") or "").split():
+            el.drop_tree()
+    return main.text_content()
+
+
 def links_by_host(html: str) -> Counter:
     root = lxml.html.fromstring(html)
     return Counter(urlsplit(a.get("href")).netloc or "(this page)" for a in root.iter("a") if a.get("href"))
@@ -128,6 +145,9 @@ def figures(html: str, lang: str) -> dict:
         "before_first_step": measure(before, lang),
         "first_step": step,
         "visible": measure(visible_text(html), lang),
+        "prose": measure(prose_text(html), lang),
+        "main_links": Counter(urlsplit(a.get("href")).netloc for a in main_of(html).iter("a")
+                              if urlsplit(a.get("href") or "").netloc),
         "links": links_by_host(html),
         "primary_buttons": primary_buttons(html),
     }
@@ -142,6 +162,8 @@ def report(build: Path) -> None:
         print(f"  before the first runnable step: {f['before_first_step']} {unit[lang]} "
               f"(limit {LIMITS['before_first_step'][lang]}); the step: {f['first_step']}")
         print(f"  visible text (no code, SVG, <details>): {f['visible']} {unit[lang]} (limit {LIMITS['visible'][lang]})")
+        print(f"  running prose (also no tables, figures, image cards): {f['prose']} {unit[lang]}")
+        print("  links in <main> by host: " + ", ".join(f"{host} {n}" for host, n in f["main_links"].most_common()))
         print("  links by host: " + ", ".join(f"{host} {n}" for host, n in f["links"].most_common()))
         print("  primary buttons: " + ", ".join(f["primary_buttons"]))
 
