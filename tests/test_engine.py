@@ -380,7 +380,7 @@ def test_the_real_site_has_the_ten_sections_in_order(tmp_path):
         graph = json.loads(script.text)["@graph"]
         assert [node["@type"] for node in graph] == ["WebPage", "SoftwareApplication", "FAQPage"]
         answers = " ".join(q["acceptedAnswer"]["text"] for q in graph[2]["mainEntity"])
-        assert "16 GB" in answers and "[" not in answers  # facts keep their value, lose their [n] mark
+        assert "1024×1024" in answers and "[" not in answers  # facts keep their value, lose their [n] mark
 
 
 @pytest.mark.parametrize("href, message", [

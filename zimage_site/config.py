@@ -29,6 +29,22 @@ def _url(value: str) -> str | None:
     return None
 
 
+def _link(value: str | dict) -> str | None:
+    """A link of site.yaml: one URL for every language, or {lang: URL} (the languages are
+    checked against languages: once they are known, in load_config)."""
+    if isinstance(value, str):
+        return _url(value)
+    if not value:
+        return "an empty mapping: give a URL, or one URL per language ({zh: …, en: …})"
+    for lang, url in value.items():
+        if not isinstance(url, str):
+            return f"{lang}: expected a URL, got {type(url).__name__}"
+        problem = _url(url)
+        if problem:
+            return f"{lang}: {problem}"
+    return None
+
+
 def _static_file(value: str) -> str | None:
     """A file under static/, named by a plain relative path: no .., no absolute path."""
     parts = value.replace("\\", "/").split("/")
@@ -71,7 +87,8 @@ SCHEMA = {
     "social_image": Field(str, check=_static_file, fix="a PNG or JPEG under static/, e.g. img/og.png"),
     "favicon": Field(str, check=_static_file, fix="an SVG under static/, e.g. favicon.svg"),
     "repository": Field(str, check=_url, fix="the URL of this site's source repository"),
-    "links": Field(dict, required=False, default={}, values=Field(str, check=_url)),
+    "links": Field(dict, required=False, default={}, values=Field((str, dict), check=_link,
+                   fix="a URL, or one URL per language: {zh: https://…, en: https://…}")),
     "license": Field(dict, schema={"name": Field(str), "url": Field(str, check=_url)}),
     "model": Field(dict, schema={
         "name": Field(str),
@@ -129,7 +146,7 @@ class Config:
     social_image: str
     favicon: str
     repository: str
-    links: dict[str, str]
+    links: dict[str, dict[str, str]]  # name -> {language code: URL}; the same URL for each unless site.yaml differs
     license: License
     model: Model
 
@@ -146,6 +163,10 @@ class Config:
         clone = Config(**self.__dict__)
         clone.base_url = base_url
         return clone
+
+    def link(self, name: str, lang: str) -> str:
+        """The URL of the link `name` of site.yaml for a page in `lang` (KeyError when unknown)."""
+        return self.links[name][lang]
 
     def page_path(self, lang: str) -> str:
         return self.base_path + self.languages[lang].path
@@ -178,8 +199,24 @@ def load_config(root: Path, report: Report | None = None) -> Config:
         if lang.path in paths:
             add(f"languages.{code}.path", f"the same path as language {paths[lang.path]!r}", "give each language its own path")
         paths[lang.path] = code
+    links: dict[str, dict[str, str]] = {}
+    for name, value in data["links"].items():
+        if isinstance(value, str):
+            links[name] = {code: value for code in languages}
+            continue
+        unknown = [code for code in value if code not in languages]
+        missing = [code for code in languages if code not in value]
+        if unknown:
+            add(f"links.{name}.{unknown[0]}", f"{unknown[0]!r} is not one of the languages",
+                f"use the languages of languages:: {', '.join(languages)}")
+        elif missing:
+            add(f"links.{name}", f"no URL for {', '.join(missing)}",
+                f"give a URL for every language ({', '.join(languages)}), or one URL for all")
+        else:
+            links[name] = dict(value)
     if problems:
         raise ConfigError(problems)
+    data["links"] = links
     data["languages"] = languages
     data["license"] = License(**data["license"])
     data["model"] = Model(**data["model"])

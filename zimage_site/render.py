@@ -187,13 +187,13 @@ class PageContext:
                                     fix=f"add static/{logical}, or use one of: {', '.join(sorted(self.assets))}")) from exc
 
     def link(self, href: str) -> str:
-        """Resolve an author's link: @name → site.yaml links, /path → under the base path,
+        """Resolve an author's link: @name → site.yaml links (in the page's language), /path → under the base path,
         #id and http(s) URLs as they are. Anything else (javascript:, data:, //host…) is refused."""
         if href.startswith("@"):
             if href[1:] not in self.config.links:
                 raise ValueError(f"no link named {href[1:]!r} in site.yaml links "
                                  f"(known: {', '.join(sorted(self.config.links)) or 'none'})")
-            return self.config.links[href[1:]]
+            return self.config.link(href[1:], self.lang)
         if href.startswith("/") and not href.startswith("//"):
             return self.url(href)
         if href.startswith("#") or re.match(r"https?://[^/\s]", href):

@@ -109,6 +109,7 @@ class ImageView:
     label: str | None
     prompt: str
     prompt_lang: str
+    prompt_rendering: str | None  # the prompt in the page's language when it was written in another (English page only)
     seed: int
     steps: int
     guidance: float
@@ -143,6 +144,7 @@ class ComparisonView:
     prompt: str | None          # the prompt all images share (None when the prompt is what varies)
     prompt_lang: str | None
     pending: int
+    prompt_rendering: str | None = None  # its English rendering, on the English page
 
     def __getitem__(self, key: str):
         return getattr(self, key)
@@ -313,6 +315,10 @@ class ImageCatalog:
             # The parameters as the model received them: from the provenance when generated.
             "prompt": prov.get("prompt", spec.prompt),
             "prompt_lang": prompt_lang(prov.get("prompt", spec.prompt)),
+            # An English reader gets the prompt as sent plus its rendering (while the prompt is the manifest's).
+            "prompt_rendering": (spec.prompt_en if lang == "en" and spec.prompt_en
+                                 and prov.get("prompt", spec.prompt) == spec.prompt
+                                 and prompt_lang(spec.prompt) != "en" else None),
             "seed": prov.get("seed", spec.seed),
             "steps": prov.get("steps", spec.steps),
             "guidance": prov.get("guidance_scale", spec.guidance),
@@ -350,7 +356,8 @@ class ImageCatalog:
             note=(s.note or {}).get(lang), items=items, count=n,
             prompt=None if varies_prompt or first is None else first.prompt,
             prompt_lang=first.prompt_lang if first else None,
-            pending=sum(1 for i in items if i.pending))
+            pending=sum(1 for i in items if i.pending),
+            prompt_rendering=None if varies_prompt or first is None else first.prompt_rendering)
 
 
 def generate_missing(root: Path, report: Report) -> None:

@@ -32,6 +32,7 @@ VARIES = {
 # The fields that change the pixels (besides the model and dtype).
 PIXEL_FIELDS = ("prompt", "seed", "width", "height", "steps", "guidance")
 
+_CJK_PROMPT = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # a prompt holding Chinese may have prompt_en
 _ID_RE = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
 
 
@@ -72,6 +73,8 @@ def _bilingual(fix: str) -> Field:
 IMAGE_SCHEMA = {
     "id": Field(str, check=_check_id, fix="give the image a unique id such as showcase-teahouse-sign"),
     "prompt": Field(str, check=_check_text, fix="the exact prompt sent to the model, in Chinese or English"),
+    "prompt_en": Field(str, required=False, check=_check_text,
+                       fix="an English rendering of a Chinese prompt, shown beside it on the English page"),
     "caption": _bilingual("a caption in both languages: caption: {zh: …, en: …}"),
     "alt": _bilingual("alt text in both languages, describing what the image shows: alt: {zh: …, en: …}"),
     "seed": Field(int, check=_check_seed),
@@ -119,6 +122,7 @@ class ImageSpec:
     set: str | None = None
     label: dict | None = None
     line: int | None = None
+    prompt_en: str | None = None  # an English rendering of a Chinese prompt; it never reaches the model
 
     def pixels(self) -> dict:
         """The manifest fields that change the pixels."""
@@ -235,6 +239,10 @@ def parse_manifest(data, lines: dict[str, int], display: str) -> Manifest:
                   "add set: SET-ID, or remove the label")
         if section is None and set_id is None:
             v.add(f"{path}.section", "missing value", "add section: SECTION-ID (for example use-cases)")
+        prompt = item.get("prompt")
+        if isinstance(prompt, str) and item.get("prompt_en") is not None and not _CJK_PROMPT.search(prompt):
+            v.add(f"{path}.prompt_en", "the prompt is already English",
+                  "remove prompt_en (it renders a Chinese prompt for English readers)")
         if not isinstance(image_id, str):
             continue
         images[image_id] = ImageSpec(
@@ -242,7 +250,7 @@ def parse_manifest(data, lines: dict[str, int], display: str) -> Manifest:
             alt=item.get("alt") or {}, seed=item.get("seed") or 0, width=item.get("width") or 0,
             height=item.get("height") or 0, steps=item.get("steps") or 8,
             guidance=float(item.get("guidance") or 0.0), section=section or "",
-            set=set_id, label=item.get("label"), line=lines.get(path))
+            set=set_id, label=item.get("label"), line=lines.get(path), prompt_en=item.get("prompt_en"))
 
     sets: dict[str, SetSpec] = {}
     for set_id, spec in sets_raw.items():
