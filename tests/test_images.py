@@ -93,9 +93,14 @@ images:
 """
 
 
+AIGC_BLOCK = "aigc:\n  producer: 示例工作室 <Example & Co>\n  propagator: example.github.io\n"
+
+
 def make_site(tmp_path: Path, manifest: str = SMALL_MANIFEST) -> Path:
+    """A folder with an image manifest and the `aigc:` block of site.yaml (all the catalog reads)."""
     (tmp_path / "content").mkdir(parents=True, exist_ok=True)
     (tmp_path / "content" / "images.yaml").write_text(manifest, encoding="utf-8")
+    (tmp_path / "site.yaml").write_text(AIGC_BLOCK, encoding="utf-8")
     return tmp_path
 
 
