@@ -786,6 +786,23 @@ def test_a_forged_variant_with_its_digest_updated_is_encoded_again(tmp_path):
         assert xmp_fields(xmp_packet(path.read_bytes()))["AIGC"]["PropagateID"] == f"img/{path.name}"
 
 
+def test_a_forged_preview_or_colour_in_the_cache_never_reaches_the_page(tmp_path):
+    root = _small_store(tmp_path)
+    ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "out1", "/", Report())
+    for i, folder in enumerate(sorted(p for p in (root / ".cache/variants").iterdir() if not p.name.startswith("."))):
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if i % 2:
+            meta["preview"] = "data:image/webp;base64,AAAA) center; background: url(https://evil.example/x"
+        else:
+            meta["color"] = "red; background-image: url(https://evil.example/x)"
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
+    catalog.prepare("/", Report())
+    assert catalog.cache.reused == 0 and catalog.cache.encoded > 0
+    for image_id in ("big", "small"):
+        assert "evil" not in catalog.view(image_id, "zh").style
+
+
 def test_json_ld_nested_200000_deep_is_a_finding_not_a_crash(tmp_path):
     from zimage_site.check.model import jsonld_urls, parse_page
 

@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -258,8 +259,12 @@ class VariantCache:
             if (vs.sha256, vs.label, vs.width, vs.height) != (source.sha256, source.label.digest, source.width,
                                                               source.height):
                 return None
-            if vs.widths != widths_for(source.width) or not isinstance(vs.preview, str) \
-                    or not vs.preview.startswith("data:image/webp;base64,") or set(vs.files) != set(EXT):
+            if vs.widths != widths_for(source.width) or vs.fallback != fallback_width(source.width) \
+                    or not isinstance(vs.preview, str) \
+                    or not re.fullmatch(r"data:image/webp;base64,[A-Za-z0-9+/]+={0,2}", vs.preview) \
+                    or set(vs.files) != set(EXT) or set(vs.files["avif"]) != set(vs.widths) \
+                    or set(vs.files["webp"]) != set(vs.widths) or set(vs.files["jpeg"]) != {vs.fallback} \
+                    or not (isinstance(vs.color, str) and re.fullmatch(r"#[0-9a-f]{6}", vs.color)):
                 return None
             digests = data["digests"]
             for fmt, names in vs.files.items():
