@@ -68,6 +68,30 @@ def _lang_path(value: str) -> str | None:
     return f'{value!r} must be "" (the site root) or a folder name ending in / (e.g. "en/")'
 
 
+def _label_text(value: str) -> str | None:
+    if not value.strip():
+        return "the text is empty"
+    if len(value) > 200:
+        return f"{len(value)} characters; at most 200 (a name or a code, not a sentence)"
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        return "holds a control character"
+    return None
+
+
+# The GB 45438-2025 implicit label of the generated images (zimage_site/images/xmp.py): who made
+# them and who publishes them. Required as soon as a generated image is published.
+AIGC = Field(dict, required=False, schema={
+    "producer": Field(str, check=_label_text,
+                      fix="the name (or registered code) of whoever generated the images, e.g. the site's "
+                          "owner: producer: example.github.io"),
+    "propagator": Field(str, check=_label_text,
+                        fix="the name (or registered code) of whoever publishes them, e.g. the site: "
+                            "propagator: example.github.io"),
+}, fix="aigc: {producer: …, propagator: …} (see docs/images.md, “AI-content labels”)")
+AIGC_MISSING_FIX = ("add to site.yaml:\n  aigc:\n    producer: NAME   # who generated the images (GB 45438-2025 "
+                    "ContentProducer)\n    propagator: NAME # who publishes them (ContentPropagator)\n"
+                    "  (see docs/images.md, “AI-content labels”)")
+
 LANGUAGE = Field(dict, schema={
     "locale": Field(str, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
     "og_locale": Field(str, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
@@ -100,6 +124,7 @@ SCHEMA = {
         "operating_system": Field(str, required=False, default="Linux, Windows, macOS"),
         "publisher": Field(str),
     }),
+    "aigc": AIGC,
 }
 
 
@@ -135,6 +160,34 @@ class Model:
     date_published: str | None = None
 
 
+@dataclass(frozen=True)
+class Aigc:
+    """Who generated the site's images and who publishes them (GB 45438-2025's ContentProducer and
+    ContentPropagator)."""
+
+    producer: str
+    propagator: str
+
+
+def aigc_missing(line: int | None = None) -> ConfigError:
+    return ConfigError(Problem("the site publishes generated images, but site.yaml does not say who made and "
+                               "publishes them (the `aigc:` block of their AI-content labels)",
+                               file=CONFIG_FILE, line=line, key="aigc", fix=AIGC_MISSING_FIX))
+
+
+def load_aigc(root: Path) -> Aigc:
+    """Only the `aigc:` block of root/site.yaml (for the image catalog used on its own)."""
+    path = root / CONFIG_FILE
+    if not path.exists():
+        raise aigc_missing()
+    raw, lines = load_yaml(path, CONFIG_FILE, error=ConfigError)
+    data = validate({"aigc": raw.get("aigc")} if isinstance(raw, dict) and raw.get("aigc") is not None else {},
+                    {"aigc": AIGC}, CONFIG_FILE, lines, error=ConfigError)
+    if data.get("aigc") is None:
+        raise aigc_missing()
+    return Aigc(**data["aigc"])
+
+
 @dataclass
 class Config:
     root: Path
@@ -149,6 +202,7 @@ class Config:
     links: dict[str, dict[str, str]]  # name -> {language code: URL}; the same URL for each unless site.yaml differs
     license: License
     model: Model
+    aigc: Aigc | None = None  # the AI-content labels' producer and propagator
 
     @property
     def base_path(self) -> str:
@@ -220,4 +274,5 @@ def load_config(root: Path, report: Report | None = None) -> Config:
     data["languages"] = languages
     data["license"] = License(**data["license"])
     data["model"] = Model(**data["model"])
+    data["aigc"] = Aigc(**data["aigc"]) if data.get("aigc") else None
     return Config(root=root, **data)

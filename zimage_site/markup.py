@@ -30,6 +30,8 @@ SOURCE_ID_PREFIX = "source-"
 # been generated yet (a placeholder is shown).
 IMAGE_ATTR = "data-image"
 PENDING_ATTR = "data-pending"
+# The visible "AI-generated" label inside the figure of a generated image (`<span data-ai-label>`).
+AI_LABEL_ATTR = "data-ai-label"
 
 # The element of the live preview's error page that holds the build error.
 BUILD_ERROR_ID = "zimage-site-build-error"

@@ -257,7 +257,8 @@ class Site:
                             lambda: ImageCatalog.load(self.root, self.report))
         allow = self.allow_placeholders or not self.strict
         files = self.part("images", inputs.key("images", config.base_path, str(allow), str(_TEST_IMAGES.get())),
-                          lambda: catalog.prepare(config.base_path, self.report, allow_placeholders=allow))
+                          lambda: catalog.prepare(config.base_path, self.report, allow_placeholders=allow,
+                                                  aigc=config.aigc))
         self.images = catalog
         return catalog, files
 

@@ -77,6 +77,17 @@ class SourceItem:
 
 
 @dataclass
+class GeneratedImage:
+    """A generated image shown on a page: its figure (`data-image`, not pending), the URLs of its
+    files (`<img src>`, every `srcset`), and whether it carries its visible AI label."""
+
+    id: str
+    line: int
+    urls: list[str] = field(default_factory=list)
+    labelled: bool = False
+
+
+@dataclass
 class Page:
     path: Path  # absolute
     relpath: str  # posix, relative to the output folder
@@ -100,6 +111,7 @@ class Page:
     sources: list[SourceItem] = field(default_factory=list)
     noindex: bool = False
     jsonld_errors: list[tuple[str, int]] = field(default_factory=list)
+    generated: list[GeneratedImage] = field(default_factory=list)
 
     @property
     def is_error_page(self) -> bool:
@@ -128,6 +140,7 @@ class _Reader:
         self.sources_depth = 0
         self.source_item: SourceItem | None = None
         self.flags: list[set[str]] = []
+        self.generated: GeneratedImage | None = None
 
     def read(self, root) -> None:
         from lxml import etree
@@ -180,6 +193,16 @@ class _Reader:
                 self.scan_text(attrs[name] or "", line)
         if markup.PENDING_ATTR in attrs:
             page.pending.append((tag, attrs.get(markup.IMAGE_ATTR) or "", line))
+        elif tag == "figure" and markup.IMAGE_ATTR in attrs and self.generated is None:
+            flags.add("generated")
+            self.generated = GeneratedImage(attrs.get(markup.IMAGE_ATTR) or "", line)
+        if self.generated is not None:
+            if markup.AI_LABEL_ATTR in attrs and not self.invisible:
+                self.generated.labelled = True
+            if tag == "img" and attrs.get("src"):
+                self.generated.urls.append((attrs.get("src") or "").strip())
+            if tag in ("img", "source") and attrs.get("srcset"):
+                self.generated.urls.extend(srcset_urls(attrs.get("srcset") or ""))
 
         if tag == "main":
             flags.add("main")
@@ -258,6 +281,9 @@ class _Reader:
                     page.links.append(Link(url, line, f"{tag} {name}"))
 
     def end(self, flags: set[str]) -> None:
+        if "generated" in flags and self.generated is not None:
+            self.page.generated.append(self.generated)
+            self.generated = None
         if "main" in flags:
             self.in_main -= 1
         if "invisible" in flags:
@@ -316,6 +342,9 @@ class _Reader:
         except ValueError as exc:
             self.page.jsonld_errors.append((f"the JSON-LD is not valid JSON ({exc})", line))
             return
+        except RecursionError:  # json's decoder recurses once per level of nesting
+            self.page.jsonld_errors.append(("the JSON-LD nests too deeply to be read (hundreds of levels)", line))
+            return
         for url in jsonld_urls(data):
             self.page.links.append(Link(url, line, "JSON-LD", "jsonld"))
 
@@ -343,17 +372,23 @@ def srcset_urls(value: str) -> list[str]:
 
 
 def jsonld_urls(data: Any) -> Iterable[str]:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key in JSONLD_URL_KEYS and isinstance(value, str) and value.startswith(("http://", "https://", "/")):
-                yield value
-            elif key in JSONLD_URL_KEYS and isinstance(value, list):
-                yield from (v for v in value if isinstance(v, str) and v.startswith(("http://", "https://", "/")))
-            if isinstance(value, (dict, list)):
-                yield from jsonld_urls(value)
-    elif isinstance(data, list):
-        for item in data:
-            yield from jsonld_urls(item)
+    """The URLs of the resource properties of JSON-LD data, in document order (iterative: any
+    depth of nesting is fine)."""
+    stack: list[Any] = [data]
+    while stack:
+        node = stack.pop()
+        children: list[Any] = []
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in JSONLD_URL_KEYS and isinstance(value, str) and value.startswith(("http://", "https://", "/")):
+                    yield value
+                elif key in JSONLD_URL_KEYS and isinstance(value, list):
+                    yield from (v for v in value if isinstance(v, str) and v.startswith(("http://", "https://", "/")))
+                if isinstance(value, (dict, list)):
+                    children.append(value)
+        elif isinstance(node, list):
+            children = [item for item in node if isinstance(item, (dict, list))]
+        stack.extend(reversed(children))
 
 
 def parse_page(path: Path, out_dir: Path, root: Path | None = None) -> Page:
