@@ -156,10 +156,10 @@ class Config:
 
 def load_config(root: Path, report: Report | None = None) -> Config:
     path = root / CONFIG_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise ConfigError(Problem(f"no {CONFIG_FILE} in {root}", file=str(root),
                                 fix=f"run the command in the site folder or pass --root DIR (the folder holding {CONFIG_FILE})"))
-    raw, lines = load_yaml(path, CONFIG_FILE, report=report, error=ConfigError)
+    raw, lines = load_yaml(path, CONFIG_FILE, report=report, error=ConfigError, root=root)
     data = validate(raw, SCHEMA, CONFIG_FILE, lines, error=ConfigError)
     problems = []
 

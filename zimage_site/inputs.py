@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from zimage_site import __version__
+from zimage_site.files import MAX_BYTES, MAX_STATIC
 
 # kind → the files it covers, relative to the site root (a file belongs to the first kind that
 # matches it; content/<lang>/*.md files are fingerprinted one by one).
@@ -116,19 +116,6 @@ def engine_digest() -> str:
     return digest(*parts)
 
 
-def _walk(root: str, folder: str) -> list[str]:
-    """The files under root/folder (hidden ones left out), as paths relative to root, in POSIX
-    form, in a fixed order: each folder's files by name, then its subfolders by name."""
-    found = []
-    for parent, dirs, files in os.walk(os.path.join(root, folder)):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        rel = os.path.relpath(parent, root).replace(os.sep, "/")
-        found.extend(f"{rel}/{f}" for f in sorted(files) if not f.startswith("."))
-        # a link to a folder is not followed, but is an input too (the phase that reads it refuses it)
-        found.extend(f"{rel}/{d}" for d in dirs if os.path.islink(os.path.join(parent, d)))
-    return found
-
-
 @dataclass
 class Fingerprint:
     """The digests of a site's inputs at one moment."""
@@ -146,13 +133,24 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
     """Read the inputs of the site in `root` once: a digest per kind (`extra_config` joins the
     config's, e.g. a --base-url), and the bytes and digest of every content Markdown file.
     Image files in the store are fingerprinted by name, size and modification time (the catalog
-    checks their SHA-256 against their provenance, which is hashed whole)."""
+    checks their SHA-256 against their provenance, which is hashed whole).
+
+    This is the first look of every build at the site's files, and it applies `files`' rules to
+    all of them: a pipe, a device, a link out of the site, an unreadable file or folder, a name
+    that is not UTF-8 is an error here, naming it, before any phase opens anything."""
+    from zimage_site.errors import SiteError
+    from zimage_site.files import kind_problem, outside_problem, read_bytes, walk
+
     root_dir = os.fspath(root)
     hashes: dict[str, list[bytes | str]] = {kind: [] for kind in KINDS}
     fp = Fingerprint(kinds={})
-    names = ["site.yaml"]
+    names = ["site.yaml"] if os.path.lexists(os.path.join(root_dir, "site.yaml")) else []
+    problems = []
     for folder in ("content", "templates", "static", "images"):
-        names.extend(_walk(root_dir, folder))
+        try:
+            names.extend(walk(root_dir, folder, error_of(folder + "/")))
+        except SiteError as exc:
+            problems.extend(exc.problems)
     for name in names:  # strings, not Path objects: a large site has thousands of files
         kind = _kind(name)
         if kind is None:
@@ -160,16 +158,16 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
         path = os.path.join(root_dir, name)
         try:
             if kind == "store" and not name.endswith(".json"):
+                problem = outside_problem(root_dir, path, name) or kind_problem(path, name)
+                if problem is not None:
+                    raise error_of(name)(problem)
                 st = os.stat(path)
                 hashes[kind] += [name, f"{st.st_size}:{st.st_mtime_ns}"]
                 continue
-            st = os.stat(path)
-            if not stat.S_ISREG(st.st_mode):  # a pipe or a device is never read (it could block):
-                hashes[kind] += [name, f"not a regular file:{st.st_mode}"]  # its phase refuses it
-                continue
-            with open(path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
+            limit = MAX_STATIC if kind == "static" else MAX_BYTES
+            data = read_bytes(root_dir, path, name, limit=limit, error=error_of(name))
+        except SiteError as exc:
+            problems.extend(exc.problems)
             continue
         if kind == "content" and name.endswith(".md"):
             fp.sources[name] = data
@@ -177,7 +175,19 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
             hashes[kind] += [name, fp.files[name]]
         else:
             hashes[kind] += [name, data]
+    if problems:
+        raise error_of(problems[0].file or "")(problems)
     hashes["config"].append(extra_config)
     fp.kinds = {kind: digest(*parts) for kind, parts in hashes.items()}
     fp.kinds["engine"] = engine_digest()
     return fp
+
+
+def error_of(name: str):
+    """The SiteError family of a file of the site, by its kind."""
+    from zimage_site import errors
+
+    kind = _kind(name) or ("content" if name.startswith("content/") else None)
+    return {"config": errors.ConfigError, "content": errors.ContentError, "data": errors.ContentError,
+            "static": errors.ContentError, "strings": errors.TemplateError, "templates": errors.TemplateError,
+            "manifest": errors.ImageError, "store": errors.ImageError}.get(kind or "", errors.SiteError)

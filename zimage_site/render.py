@@ -45,7 +45,7 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
     folder = root / I18N_DIR
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         shown = rel(path, root)
-        raw, lines = load_yaml(path, shown)
+        raw, lines = load_yaml(path, shown, error=TemplateError, root=root)
         if not isinstance(raw, dict):
             problems.append(Problem("expected a mapping of keys", file=shown, line=1,
                                     fix='write each string as key: {zh: "…", en: "…"}'))

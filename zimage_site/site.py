@@ -36,7 +36,8 @@ from zimage_site.anchors import Anchor, broken_anchors
 from zimage_site.config import Config, load_config
 from zimage_site.content import CONTENT_DIR, Section, load_sections, parse_section
 from zimage_site.data import load_data
-from zimage_site.errors import Problem, Report, SiteError
+from zimage_site.errors import ContentError, Problem, Report, SiteError
+from zimage_site.files import read_bytes
 from zimage_site.fragments import Page, SectionHTML
 from zimage_site.inputs import Fingerprint, digest, fingerprint
 from zimage_site.render import (Citations, PageContext, alternates, load_strings, make_environment, robots,
@@ -230,9 +231,11 @@ class Site:
 
         def parse(path: Path, lang: str) -> Section:
             shown = f"{CONTENT_DIR.as_posix()}/{lang}/{path.name}"
+            source = inputs.sources.get(shown)
+            if source is None:  # not a file the fingerprint read (a folder named like a section): refused
+                source = read_bytes(self.root, path, shown, error=ContentError)
             return self.part(("section", shown), inputs.files.get(shown, ""),
-                             lambda: parse_section(path, lang, self.root, self.report, shown=shown,
-                                                   source=inputs.sources.get(shown)))
+                             lambda: parse_section(path, lang, self.root, self.report, shown=shown, source=source))
 
         self.sections = self.part("sections", inputs.key("sections"), lambda: load_sections(
             self.root, languages, config.default_language, self.report, parse))

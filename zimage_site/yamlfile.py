@@ -17,6 +17,7 @@ from typing import Any, Callable
 import yaml
 
 from zimage_site.errors import Problem, Report, SiteError
+from zimage_site.files import read_bytes
 
 try:  # the C loader is much faster where available
     from yaml import CSafeLoader as _Loader
@@ -170,15 +171,10 @@ def parse_yaml(text: str, file: str, line_offset: int = 0, report: Report | None
 
 
 def load_yaml(path: Path, display: str | None = None, report: Report | None = None,
-              error: type[SiteError] = SiteError) -> tuple[Any, dict[str, int]]:
+              error: type[SiteError] = SiteError, root: Path | None = None) -> tuple[Any, dict[str, int]]:
+    """A YAML file of the site (read by `files.read_bytes`: a regular file, under `root` when given)."""
     display = display or str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise error(Problem("the file does not exist", file=display, fix=f"create {display}")) from exc
-    except OSError as exc:
-        raise error(Problem(f"the file cannot be read ({exc.strerror})", file=display,
-                            fix="check that it is a readable file")) from exc
+    raw = read_bytes(root, path, display, error=error)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
