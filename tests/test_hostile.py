@@ -477,3 +477,130 @@ def test_a_fact_with_a_display_form_keeps_its_unit(site, capsys):
     for page, expected in (("en/index.html", "512 tokens"), ("index.html", "512 个 token")):
         doc = lxml.html.fromstring((site / "build" / page).read_bytes())
         assert expected in [s.text_content() for s in doc.xpath('//span[@data-fact="tokens"]')]
+
+
+# --------------------------------------------------------------------------- 7. special files, links out, unreadable
+
+# Every kind of file the build reads, and what a hostile or mistaken site can put in its place.
+SPECIAL_TARGETS = ["site.yaml", "content/data/facts.yaml", "content/images.yaml", "templates/i18n/core.yaml",
+                   "content/en/01-intro.md", "content/zh/03-new.md", "templates/base.html",
+                   "static/css/extra.css", "images/x.json", "images/x.png"]
+SPECIAL_KINDS = ["fifo", "device", "zero-link", "folder", "broken-link", "link-loop", "outside-link"]
+
+# One child process (under a memory limit and a timeout: a regression must fail, not hang or
+# exhaust the machine) puts each special file in place, builds, reports, and puts the file back.
+SPECIAL_CHILD = r'''
+import contextlib, io, json, os, shutil, stat, sys
+from zimage_site.cli import main
+root, outside, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+for target, kind in cases:
+    path = os.path.join(root, target)
+    saved = path + ".saved"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.lexists(path):
+        os.rename(path, saved)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        os.mknod(path, stat.S_IFCHR | 0o644, os.makedev(1, 5))  # what /dev/zero is
+    elif kind == "zero-link":
+        os.symlink("/dev/zero", path)
+    elif kind == "folder":
+        os.mkdir(path)
+    elif kind == "broken-link":
+        os.symlink("nowhere-" + os.path.basename(target), path)
+    elif kind == "link-loop":
+        os.symlink(os.path.basename(target), path)
+    elif kind == "outside-link":
+        copy = os.path.join(outside, target.replace("/", "_"))
+        if os.path.exists(saved):
+            shutil.copyfile(saved, copy)
+        else:
+            open(copy, "w").write("secret: hunter2\n")
+        os.symlink(copy, path)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["build", "--root", root, "--out", os.path.join(outside, "out")])
+    print(json.dumps([target, kind, code, err.getvalue()]), flush=True)
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.rmdir(path)
+    else:
+        os.unlink(path)
+    if os.path.lexists(saved):
+        os.rename(saved, path)
+'''
+
+
+def special_cases() -> list[tuple[str, str]]:
+    kinds = [k for k in SPECIAL_KINDS if k != "device" or os.geteuid() == 0]  # mknod needs root
+    cases = [(t, k) for t in SPECIAL_TARGETS for k in kinds]
+    # a folder is a folder's right in static/ and the store (nothing is read from it)
+    return [(t, k) for t, k in cases if not (k == "folder" and t.startswith(("static/", "images/")))]
+
+
+def test_special_files_are_refused_never_opened(site_factory, tmp_path):
+    from conftest import make_site
+
+    root = make_site(tmp_path, "bilingual")
+    (root / "templates/i18n/core.yaml").exists() or pytest.skip("the templates have no i18n/ui.yaml")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    cases = special_cases()
+    proc = subprocess.run([sys.executable, "-c", SPECIAL_CHILD, str(root), str(outside), json.dumps(cases)],
+                          capture_output=True, text=True, timeout=240, preexec_fn=limit_memory,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(results) == len(cases), proc.stderr[-3000:]
+    for target, kind, code, err in results:
+        assert code == 1 and "Traceback" not in err and "internal error" not in err, (target, kind, err)
+        assert f"error: {target}" in err, (target, kind, err)
+        assert "fix: " in err, (target, kind, err)
+        assert "hunter2" not in err
+    print(f"{len(cases)} special files refused")
+
+
+def without_root_powers() -> list[str]:
+    """How to run a command so that file permissions apply to it: as is, or, for root, without
+    the capabilities that let root read any file (setpriv)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    caps = "-dac_override,-dac_read_search"
+    if setpriv is None or subprocess.run([setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", "true"],
+                                         capture_output=True).returncode:
+        pytest.skip("running as root without setpriv: every file is readable")
+    return [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]
+
+
+@pytest.mark.parametrize("target, built", [
+    ("static/css", False), ("content/en", False), ("content/data", False), ("content/zh/01-intro.md", False),
+    ("templates/i18n", False), ("templates/partials", False), ("content/drafts", True),
+])
+def test_an_unreadable_file_or_folder_is_an_error_naming_it(site, tmp_path, target, built):
+    path = site / target
+    if not path.exists():
+        path.mkdir()
+        (path / "idea.md").write_text("not yet\n", encoding="utf-8")
+    before = snapshot(site / "build")
+    path.chmod(0)
+    try:
+        proc = subprocess.run([*without_root_powers(), sys.executable, "-m", "zimage_site", "build", "--root", str(site)],
+                              capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    finally:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    if built:  # a folder the build does not read (drafts) may stay private
+        assert proc.returncode == 0, proc.stderr
+        return
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: {target}: cannot be read: Permission denied\n  fix: make it readable"), proc.stderr
+    assert snapshot(site / "build") == before
+
+
+def test_a_file_name_that_is_not_utf8_is_an_error_naming_it(site, capsys):
+    for folder in ("content/en", "static", "templates/i18n"):
+        path = os.path.join(os.fsencode(site / folder), b"bad-\xff.md")
+        with open(path, "wb") as f:
+            f.write(b"x")
+        err = broken(capsys, site)
+        assert err.startswith(f"error: {folder}/bad-\\xff.md: the file name is not UTF-8 text"), err
+        os.unlink(path)

@@ -54,7 +54,7 @@ def outside_problem(root: Path | str, path: Path | str, shown: str) -> Problem |
         return None
     target = os.readlink(path) if os.path.islink(path) else real
     return Problem(f"a symbolic link to {shown_name(target)!r}, outside the site folder: the build reads only "
-                   "files under the site folder (it would publish this one)", file=shown_name(shown),
+                   "files under the site folder, and publishes what it reads from static/", file=shown_name(shown),
                    fix="copy the file or folder into the site instead of linking to it, or remove the link")
 
 
@@ -159,17 +159,21 @@ def check_folder(root: Path | str, folder: Path | str, shown: str, error: type[S
     return True
 
 
-def walk(root: Path | str, folder: str, error: type[SiteError] = SiteError) -> list[str]:
+def walk(root: Path | str, folder: str, problems: list[tuple[str, Problem]]) -> list[str]:
     """The files under root/folder (hidden ones left out), as paths relative to root in POSIX
     form, in a fixed order: each folder's files by name, then its subfolders by name. Links to
     folders are followed when they stay inside the site; every rule above applies to what is
-    listed (the files themselves are checked when read)."""
+    listed (the files themselves are checked when read). What cannot be listed is added to
+    `problems` as (path relative to root, Problem) and left out."""
     root_s = os.fspath(root)
     top = os.path.join(root_s, folder)
-    if not check_folder(root_s, top, folder, error):
+    try:
+        if not check_folder(root_s, top, folder):
+            return []
+    except SiteError as exc:
+        problems.extend((folder, p) for p in exc.problems)
         return []
     found: list[str] = []
-    problems: list[Problem] = []
     seen: set[tuple[int, int]] = set()
 
     def visit(path: str, rel: str) -> None:
@@ -180,7 +184,7 @@ def walk(root: Path | str, folder: str, error: type[SiteError] = SiteError) -> l
         try:
             entries = sorted(os.scandir(path), key=lambda e: e.name)
         except OSError as exc:
-            problems.append(_os_problem(exc, path, rel))
+            problems.append((rel, _os_problem(exc, path, rel)))
             return
         dirs = []
         for entry in entries:
@@ -189,7 +193,7 @@ def walk(root: Path | str, folder: str, error: type[SiteError] = SiteError) -> l
             sub = f"{rel}/{entry.name}"
             bad = name_problem(sub, entry.name)
             if bad is not None:
-                problems.append(bad)
+                problems.append((sub, bad))
                 continue
             try:
                 is_dir = entry.is_dir()  # follows links
@@ -198,12 +202,12 @@ def walk(root: Path | str, folder: str, error: type[SiteError] = SiteError) -> l
             if is_dir:
                 if entry.is_symlink():
                     try:
-                        check_folder(root_s, entry.path, sub, error)
+                        check_folder(root_s, entry.path, sub)
                     except SiteError as exc:
-                        problems.extend(exc.problems)
+                        problems.extend((sub, p) for p in exc.problems)
                         continue
                 elif not os.access(entry.path, os.R_OK | os.X_OK):
-                    problems.append(_os_problem(PermissionError(errno.EACCES, "Permission denied"), entry.path, sub))
+                    problems.append((sub, _os_problem(PermissionError(errno.EACCES, "Permission denied"), entry.path, sub)))
                     continue
                 dirs.append((entry.path, sub))
             else:
@@ -212,6 +216,4 @@ def walk(root: Path | str, folder: str, error: type[SiteError] = SiteError) -> l
             visit(path_, sub)
 
     visit(top, folder.rstrip("/"))
-    if problems:
-        raise error(problems)
     return found

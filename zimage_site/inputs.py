@@ -123,6 +123,16 @@ class Fingerprint:
     kinds: dict[str, str]                                   # kind → digest of all its files
     files: dict[str, str] = field(default_factory=dict)     # content file (as shown) → digest
     sources: dict[str, bytes] = field(default_factory=dict)  # content file (as shown) → bytes
+    problems: list = field(default_factory=list)  # (path, Problem): files and folders refused
+
+    def refuse(self, languages: list[str]) -> None:
+        """Raise the problems of the files and folders the build reads (`languages` names the
+        folders of content/ that hold sections); others of content/ (drafts, notes) are not read."""
+        read = ("site.yaml", "content/images.yaml", "content/data", *(f"content/{lang}" for lang in languages))
+        fatal = [p for name, p in self.problems
+                 if not name.startswith("content/") or any(name == r or name.startswith(r + "/") for r in read)]
+        if fatal:
+            raise error_of(fatal[0].file or "")(fatal)
 
     def key(self, part: str, *extra: str) -> str:
         """The key of one part: the digests of the kinds that feed it, and `extra`."""
@@ -145,12 +155,9 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
     hashes: dict[str, list[bytes | str]] = {kind: [] for kind in KINDS}
     fp = Fingerprint(kinds={})
     names = ["site.yaml"] if os.path.lexists(os.path.join(root_dir, "site.yaml")) else []
-    problems = []
+    problems = fp.problems
     for folder in ("content", "templates", "static", "images"):
-        try:
-            names.extend(walk(root_dir, folder, error_of(folder + "/")))
-        except SiteError as exc:
-            problems.extend(exc.problems)
+        names.extend(walk(root_dir, folder, problems))
     for name in names:  # strings, not Path objects: a large site has thousands of files
         kind = _kind(name)
         if kind is None:
@@ -167,7 +174,8 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
             limit = MAX_STATIC if kind == "static" else MAX_BYTES
             data = read_bytes(root_dir, path, name, limit=limit, error=error_of(name))
         except SiteError as exc:
-            problems.extend(exc.problems)
+            problems.extend((name, p) for p in exc.problems)
+            hashes[kind] += [name, "refused"]
             continue
         if kind == "content" and name.endswith(".md"):
             fp.sources[name] = data
@@ -175,8 +183,6 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
             hashes[kind] += [name, fp.files[name]]
         else:
             hashes[kind] += [name, data]
-    if problems:
-        raise error_of(problems[0].file or "")(problems)
     hashes["config"].append(extra_config)
     fp.kinds = {kind: digest(*parts) for kind, parts in hashes.items()}
     fp.kinds["engine"] = engine_digest()

@@ -78,8 +78,8 @@ def template_problem(exc: Exception, root: Path) -> Problem:
         return Problem(f"template syntax error: {exc.message}", file=file, line=exc.lineno,
                        fix="correct the Jinja2 syntax on that line")
     if isinstance(exc, jinja2.TemplateNotFound):
-        return Problem(f"template {exc.name!r} not found", file=str(TEMPLATES_DIR),
-                       fix=f"create {TEMPLATES_DIR / exc.name}")
+        return Problem("the template is not found (or is not a regular file)", file=(TEMPLATES_DIR / exc.name).as_posix(),
+                       fix=f"create {(TEMPLATES_DIR / exc.name).as_posix()} as a file")
     file = line = None
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         name = frame.f_code.co_filename

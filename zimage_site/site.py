@@ -213,6 +213,7 @@ class Site:
             return config
 
         self.config = self.part("config", inputs.key("config"), make)
+        inputs.refuse(list(self.config.languages))
         self._check_static_files(self.config)
         return self.config
 
