@@ -639,3 +639,24 @@ def test_templates_name_checked_markup_through_the_markup_module():
     uses = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "templates").rglob("*.html"))
     for name in ("FACT_ATTR", "PENDING_ATTR", "IMAGE_ATTR", "SOURCES_CLASS", "source_id"):
         assert f"markup.{name}" in uses, name
+
+
+@pytest.mark.parametrize("kind", ["zero-link", "fifo", "device"])
+def test_a_page_that_is_not_a_regular_file_is_an_error_not_read(tmp_path, kind):
+    import os
+    import stat
+
+    root, out = make_site(tmp_path, "/")
+    page = out / "en" / "index.html"
+    page.unlink()
+    if kind == "zero-link":
+        os.symlink("/dev/zero", page)
+    elif kind == "fifo":
+        os.mkfifo(page)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("mknod needs root")
+        os.mknod(page, stat.S_IFCHR | 0o644, os.makedev(1, 5))
+    messages = [f.format() for f in errors(check_site(out, root))]
+    assert any(m.startswith("error: build/en/index.html: a device where a file is expected") or
+               m.startswith("error: build/en/index.html: a pipe (FIFO) where a file is expected") for m in messages), messages

@@ -13,6 +13,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 from zimage_site.check.findings import CheckResult, Finding
 from zimage_site.check.model import Page, SitemapEntry, parse_page, parse_sitemap
 from zimage_site.errors import Problem, rel
+from zimage_site.files import MAX_BYTES, kind_problem, name_problem
+
+TEXT_SUFFIXES = (".html", ".css", ".xml", ".txt", ".js", ".json", ".svg")
 
 _SKIP_SCHEMES = frozenset(("mailto", "tel", "javascript", "data", "blob", "sms", "geo", "about"))
 
@@ -58,6 +61,17 @@ class BuiltSite:
             if prefix:
                 self.dirs.add(prefix.rstrip("/"))
             for name in filenames:
+                # only regular files of a sane size are read: a pipe or a link to /dev/zero in the
+                # output would hang the check or exhaust the memory
+                path = os.path.join(dirpath, name)
+                shown = f"{rel(self.out, self.root)}/{prefix}{name}"  # (not resolved: it may be a link)
+                problem = name_problem(shown, name) or kind_problem(path, shown)
+                if problem is None and name.endswith(TEXT_SUFFIXES) and os.stat(path).st_size > MAX_BYTES:
+                    problem = Problem(f"the file is larger than {MAX_BYTES >> 20} MiB, more than a built page can be",
+                                      file=shown, fix="rebuild the site")
+                if problem is not None:
+                    self.error("site", problem.message, file=problem.file, fix=problem.fix)
+                    continue
                 self.files.add(prefix + name)
         for relpath in sorted(f for f in self.files if f.endswith(".html")):
             self.pages[relpath] = parse_page(self.out / relpath, self.out, self.root)
@@ -66,7 +80,7 @@ class BuiltSite:
             self.error("site", "the output folder holds no HTML page", file=rel(self.out, self.root),
                        fix="build the site first: zimage-site build")
             return False
-        if (self.out / "sitemap.xml").is_file():
+        if "sitemap.xml" in self.files:
             try:
                 self.sitemap = parse_sitemap(self.out / "sitemap.xml")
             except xml.parsers.expat.ExpatError as exc:

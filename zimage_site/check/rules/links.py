@@ -7,6 +7,7 @@ import posixpath
 import re
 from urllib.parse import urlsplit
 
+from zimage_site.files import read_bytes
 from zimage_site.anchors import Anchor, broken_anchors
 from zimage_site.check.context import BuiltSite
 from zimage_site.check.model import Link, Page
@@ -74,8 +75,8 @@ def _check_fragment(site: BuiltSite, page: Page, link: Link, target: str, fragme
 def check_css(site: BuiltSite) -> None:
     for relpath in sorted(f for f in site.files if f.endswith(".css")):
         path = site.out / relpath
-        text = path.read_text(encoding="utf-8", errors="replace")
         display = site.display(relpath)
+        text = read_bytes(None, path, display).decode("utf-8", errors="replace")
         css_page = Page(path, relpath, display)
         for regex in (_CSS_URL, _CSS_IMPORT):
             for match in regex.finditer(text):
