@@ -604,3 +604,47 @@ def test_a_file_name_that_is_not_utf8_is_an_error_naming_it(site, capsys):
         err = broken(capsys, site)
         assert err.startswith(f"error: {folder}/bad-\\xff.md: the file name is not UTF-8 text"), err
         os.unlink(path)
+
+
+# --------------------------------------------------------------------------- 8. user strings in XML
+
+HOSTILE_TEXT = ['"/><script xmlns="http://www.w3.org/1999/xhtml">alert(1)</script><x y="', "'", '"', "<", ">", "&",
+                "&amp;", "]]>", "<!--", "a\"b'c<d>e&f", "zh-CN\" onload=\"x", "<?xml-stylesheet href='x'?>"]
+
+
+@pytest.mark.parametrize("value", HOSTILE_TEXT + ["zh_CN", "zh CN", "", "x-default", "zh-", "-zh", "zh--CN", "中文"])
+def test_a_locale_that_is_not_a_bcp47_tag_is_refused(site, capsys, value):
+    edit(site / "site.yaml", "locale: zh-CN", f"locale: {json.dumps(value)}")
+    err = broken(capsys, site)
+    assert err.startswith('error: site.yaml, line 5, key "languages.zh.locale": ') and "BCP 47" in err, err
+    assert "fix: the BCP 47 tag" in err
+
+
+@pytest.mark.parametrize("value", ["zh-CN", "en", "zh-Hans-CN", "en-GB-oxendict", "es-419", "zh-yue-HK", "x-private", "de-CH-1996"])
+def test_bcp47_tags_are_accepted(value):
+    from zimage_site.config import _locale
+
+    assert _locale(value) is None
+
+
+def test_every_string_of_the_sitemap_is_escaped(site):
+    """Whatever a value of site.yaml holds (the checks of config.py aside), sitemap.xml stays the
+    same tree: the strings come back from an XML parser exactly as they went in."""
+    from dataclasses import replace
+
+    from lxml import etree
+
+    from zimage_site.config import load_config
+    from zimage_site.render import sitemap
+
+    config = load_config(site)
+    for value in HOSTILE_TEXT:
+        config.languages = {code: replace(lang, locale=value + code) for code, lang in config.languages.items()}
+        config.base_url = "https://x.example/" + value + "/"
+        tree = etree.fromstring(sitemap(config, lastmod=value).encode("utf-8"))  # strict XML
+        names = {etree.QName(el).localname for el in tree.iter()}
+        assert names == {"urlset", "url", "loc", "lastmod", "link"}, names
+        hreflangs = [el.get("hreflang") for el in tree.iter("{http://www.w3.org/1999/xhtml}link")]
+        assert set(hreflangs) == {value + code for code in config.languages} | {"x-default"}
+        assert {el.text for el in tree.iter("{*}loc")} == {config.page_url(c) for c in config.languages}
+        assert {el.text for el in tree.iter("{*}lastmod")} == {value}

@@ -46,6 +46,31 @@ def _color(value: str) -> str | None:
     return None if re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", value) else f"{value!r} is not a #rgb or #rrggbb colour"
 
 
+# A well-formed BCP 47 language tag (RFC 5646 section 2.1: language, script, region, variants,
+# extensions, private use), or a private-use tag. The sitemap, hreflang and lang= attributes
+# carry it, so only its letters, digits and dashes ever reach them.
+_BCP47 = re.compile(
+    r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"
+    r"(?:-[A-Za-z]{4})?"
+    r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+    r"(?:-[0-9A-WY-Za-wy-z](?:-[A-Za-z0-9]{2,8})+)*"
+    r"(?:-[xX](?:-[A-Za-z0-9]{1,8})+)?"
+    r"|[xX](?:-[A-Za-z0-9]{1,8})+")
+
+
+def _locale(value: str) -> str | None:
+    if _BCP47.fullmatch(value) and value.lower() != "x-default":
+        return None
+    return f"{value!r} is not a BCP 47 language tag (letters, digits and dashes: zh-CN, zh-Hans, en, en-GB)"
+
+
+def _og_locale(value: str) -> str | None:
+    if re.fullmatch(r"[a-z]{2,3}_[A-Z]{2}", value):
+        return None
+    return f"{value!r} is not an Open Graph locale (language_TERRITORY: zh_CN, en_US)"
+
+
 def _lang_path(value: str) -> str | None:
     if value == "" or re.fullmatch(r"[a-z0-9-]+/", value):
         return None
@@ -53,8 +78,8 @@ def _lang_path(value: str) -> str | None:
 
 
 LANGUAGE = Field(dict, schema={
-    "locale": Field(str, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
-    "og_locale": Field(str, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
+    "locale": Field(str, check=_locale, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
+    "og_locale": Field(str, check=_og_locale, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
     "name": Field(str, fix='the label of the language switch, e.g. "中文" or "EN"'),
     "path": Field(str, check=_lang_path),
     "title": Field(str, fix="the page title shown in search results"),

@@ -282,15 +282,18 @@ def alternates(config: "Config") -> list[dict]:
 
 
 def xml_escape(text: str) -> str:
-    """&, < and > escaped (xml.sax.saxutils.escape, without importing urllib with it)."""
-    return _html_escape(text, quote=False)
+    """Text for XML, in an element or an attribute: & < > " ' escaped (as xml.sax.saxutils would,
+    with quotes too, without importing urllib with it)."""
+    return _html_escape(text, quote=True)
 
 
 def sitemap(config: "Config", lastmod: str | None = None) -> str:
+    """sitemap.xml: every value that comes from site.yaml is escaped (a locale or a URL cannot
+    end an attribute or open an element)."""
     alts = alternates(config)
-    links = "".join(f'\n    <xhtml:link rel="alternate" hreflang="{a["hreflang"]}" href="{xml_escape(a["href"])}"/>'
+    links = "".join(f'\n    <xhtml:link rel="alternate" hreflang="{xml_escape(a["hreflang"])}" href="{xml_escape(a["href"])}"/>'
                     for a in alts)
-    stamp = f"\n    <lastmod>{lastmod}</lastmod>" if lastmod else ""
+    stamp = f"\n    <lastmod>{xml_escape(lastmod)}</lastmod>" if lastmod else ""
     urls = "".join(f"\n  <url>\n    <loc>{xml_escape(config.page_url(code))}</loc>{stamp}{links}\n  </url>"
                    for code in config.languages)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
