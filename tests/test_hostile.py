@@ -648,3 +648,108 @@ def test_every_string_of_the_sitemap_is_escaped(site):
         assert set(hreflangs) == {value + code for code in config.languages} | {"x-default"}
         assert {el.text for el in tree.iter("{*}loc")} == {config.page_url(c) for c in config.languages}
         assert {el.text for el in tree.iter("{*}lastmod")} == {value}
+
+
+# --------------------------------------------------------------------------- 9. links that leave the site
+
+# Spellings of a link to another host or scheme that a browser follows although they look local,
+# or that the page must not carry; every place a link comes from is tried with each.
+HOSTILE_LINKS = ["/\\evil.example/", "/\t/evil.example/", "/\n/evil.example/", "/\r\n/evil.example/", "//evil.example/",
+                 "\\\\evil.example/", " //evil.example/", "/\\/evil.example/", "\t//evil.example",
+                 "mailto:a@evil.example", "MAILTO:a@evil.example", "ftp://evil.example/", "tel:+100",
+                 "javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "data:text/html,<b>x</b>",
+                 "vbscript:x", "file:///etc/passwd", "https://[::1/", "https://[evil.example]/", "http://",
+                 "https:evil.example", "https:/evil.example", "x.html", "../x", "/../x", "/a/%2e%2e/x", "?x=1",
+                 "https://evil.example/\"onmouseover=\"x", "https://evil.example/<script>"]
+
+
+def published_links(folder: Path) -> list[tuple[str, str]]:
+    """Every href and src of the built pages, resolved by the WHATWG parser against the page."""
+    from ada_url import join_url
+    from lxml import html
+
+    found = []
+    for page in folder.rglob("*.html"):
+        base = "https://fixture.example.org/" + page.relative_to(folder).as_posix()
+        for el in html.fromstring(page.read_bytes()).iter():
+            for attr in ("href", "src"):
+                value = el.get(attr)
+                if value is not None:
+                    found.append((value, join_url(base, value)))
+    return found
+
+
+def assert_refused_or_harmless(capsys, root: Path, file: str, explicit: bool = False) -> str:
+    """The build refuses the link with its file, line and fix; or, where the link never became a
+    link (Markdown leaves javascript: as text), nothing published leads off the site's schemes,
+    or to evil.example unless the link says so (`explicit`: it is written http(s)://…)."""
+    code, _, err = run_cli(capsys, "build", "--root", str(root), "--out", str(root / "out"))
+    assert "Traceback" not in err and "internal error" not in err, err
+    if code == 1:
+        assert err.startswith(f"error: {file}"), err
+        assert "fix: " in err, err
+        return "refused"
+    assert code == 0, err
+    from ada_url import URL
+
+    for value, url in published_links(root / "out"):
+        parsed = URL(url)
+        assert explicit or "evil.example" not in parsed.hostname, (value, url)
+        assert parsed.protocol in ("https:", "http:"), (value, url)
+    return "harmless"
+
+
+@pytest.mark.parametrize("href", HOSTILE_LINKS)
+def test_no_spelling_of_a_foreign_link_is_published(site, capsys, href):
+    intro = site / "content/en/01-intro.md"
+    original = intro.read_text(encoding="utf-8")
+    outcomes = {}
+    # a button of ::: cta (YAML: any character can be written)
+    edit(intro, 'href: "@github"', f"href: {json.dumps(href)}")
+    outcomes["cta"] = assert_refused_or_harmless(capsys, site, "content/en/01-intro.md, line 14")
+    intro.write_text(original, encoding="utf-8")
+    # a Markdown link and image, written with <> so that spaces and newlines stay in the target
+    for form in (f"[x](<{href}>)", f"![x](<{href}>)", f"[x]({href})"):
+        if "\n" in href and "<" not in form:
+            continue
+        edit(intro, "See the [FAQ](#faq)", f"See {form} the [FAQ](#faq)")
+        explicit = href.lower().startswith(("http:", "https:"))
+        outcomes[form[:2]] = assert_refused_or_harmless(capsys, site, "content/en/01-intro.md", explicit)
+        intro.write_text(original, encoding="utf-8")
+    # a link of site.yaml (used by the cta as @github), and the base URL
+    config = site / "site.yaml"
+    text = config.read_text(encoding="utf-8")
+    edit(config, "github: https://github.com/Tongyi-MAI/Z-Image", f"github: {json.dumps(href)}")
+    assert assert_refused_or_harmless(capsys, site, 'site.yaml, line 26, key "links.github"') == "refused"
+    config.write_text(text, encoding="utf-8")
+    edit(config, "base_url: https://fixture.example.org/", f"base_url: {json.dumps(href)}")
+    assert assert_refused_or_harmless(capsys, site, 'site.yaml, line 1, key "base_url"') == "refused"
+    config.write_text(text, encoding="utf-8")
+    assert outcomes["cta"] == "refused", outcomes
+
+
+@pytest.mark.parametrize("href, published", [
+    ("HTTPS://ok.example/a", "https://ok.example/a"), ("Http://ok.example/", "http://ok.example/"),
+    ("/en/#faq", "/en/#faq"), ("https://[::1]/x", "https://[::1]/x"),
+])
+def test_good_links_in_any_case_are_published_in_lower_case(site, capsys, href, published):
+    edit(site / "content/en/01-intro.md", 'href: "@github"', f"href: {json.dumps(href)}")
+    code, _, err = run_cli(capsys, "build", "--root", str(site))
+    assert code == 0, err
+    assert f'href="{published}"' in (site / "build/en/index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("base", ["https://x.example//", "https://x.example/a//", "https://x.example/./",
+                                  "https://x.example/a/../", "https://x.example/%2e%2e/", "https://x.example/?a/",
+                                  "https://[::1/", "https://x.example"])
+def test_a_base_url_whose_links_would_leave_the_site_is_refused(site, capsys, base):
+    err = broken(capsys, site, "--base-url", base)
+    assert err.startswith('error: key "--base-url": ') and "fix: pass an absolute URL ending in /" in err, err
+    edit(site / "site.yaml", "base_url: https://fixture.example.org/", f"base_url: {json.dumps(base)}")
+    assert broken(capsys, site).startswith('error: site.yaml, line 1, key "base_url": ')
+
+
+def test_a_malformed_ipv6_url_in_the_facts_is_an_error_with_its_line(site, capsys):
+    edit(site / "content/data/facts.yaml", "https://", "https://[::1", )
+    err = broken(capsys, site)
+    assert err.startswith("error: content/data/facts.yaml, line ") and "is not a valid URL" in err, err

@@ -13,19 +13,14 @@ from zimage_site.yamlfile import Field, load_yaml, validate
 CONFIG_FILE = "site.yaml"
 
 
-# Characters a URL of this site may not hold as they are: whitespace and control characters (a
-# newline would add lines to robots.txt), quotes and angle brackets (they end an attribute or a
-# tag in HTML and XML), backslashes. Percent-encode them if they are really meant.
-_UNSAFE_URL = re.compile(r"[\x00-\x20\x7f-\x9f\"'<>\\`{}|^\u2028\u2029]")
-
-
 def _url(value: str) -> str | None:
-    bad = _UNSAFE_URL.search(value)
-    if bad:
-        return f"{value!r} holds {bad.group()!r}, which a URL cannot hold as it is (percent-encode it)"
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"{value!r} is not an absolute http(s) URL"
+    """An absolute http(s) URL, by the one URL policy (zimage_site/urls.py)."""
+    from zimage_site.urls import URLError, absolute_url
+
+    try:
+        absolute_url(value)
+    except URLError as exc:
+        return str(exc)
     return None
 
 
@@ -39,7 +34,13 @@ def _static_file(value: str) -> str | None:
 
 
 def _base_url(value: str) -> str | None:
-    return _url(value) or (None if value.endswith("/") else f"{value!r} must end with /")
+    from zimage_site.urls import URLError, base_url
+
+    try:
+        base_url(value)
+    except URLError as exc:
+        return str(exc)
+    return None
 
 
 def _color(value: str) -> str | None:
@@ -87,6 +88,8 @@ LANGUAGE = Field(dict, schema={
     "site_name": Field(str),
 })
 
+_URL_FIX = "an absolute http(s) URL, e.g. https://github.com/Tongyi-MAI/Z-Image (percent-encode spaces and quotes)"
+
 SCHEMA = {
     "base_url": Field(str, check=_base_url, fix='the absolute URL the site is served from, e.g. "https://example.github.io/repo/"'),
     "default_language": Field(str),
@@ -96,17 +99,18 @@ SCHEMA = {
     "social_image": Field(str, check=_static_file, fix="a PNG or JPEG under static/, e.g. img/og.png"),
     "favicon": Field(str, check=_static_file, fix="an SVG under static/, e.g. favicon.svg"),
     "repository": Field(str, check=_url, fix="the URL of this site's source repository"),
-    "links": Field(dict, required=False, default={}, values=Field(str, check=_url)),
-    "license": Field(dict, schema={"name": Field(str), "url": Field(str, check=_url)}),
+    "links": Field(dict, required=False, default={}, values=Field(str, check=_url, fix=_URL_FIX)),
+    "license": Field(dict, schema={"name": Field(str, fix="the license's name, e.g. Apache-2.0"),
+                                   "url": Field(str, check=_url, fix=_URL_FIX)}),
     "model": Field(dict, schema={
-        "name": Field(str),
-        "url": Field(str, check=_url),
-        "download_url": Field(str, check=_url),
+        "name": Field(str, fix="the model's name"),
+        "url": Field(str, check=_url, fix=_URL_FIX),
+        "download_url": Field(str, check=_url, fix=_URL_FIX),
         "version": Field(str, required=False),
         "date_published": Field(str, required=False),
         "category": Field(str, required=False, default="MultimediaApplication"),
         "operating_system": Field(str, required=False, default="Linux, Windows, macOS"),
-        "publisher": Field(str),
+        "publisher": Field(str, fix="who publishes the model, e.g. Alibaba Tongyi-MAI"),
     }),
 }
 
@@ -166,7 +170,7 @@ class Config:
     def with_base_url(self, base_url: str) -> "Config":
         problem = _base_url(base_url)
         if problem:
-            raise ConfigError(Problem(f"--base-url: {problem}",
+            raise ConfigError(Problem(problem, key="--base-url",
                                     fix="pass an absolute URL ending in /, e.g. --base-url https://example.github.io/repo/"))
         clone = Config(**self.__dict__)
         clone.base_url = base_url

@@ -26,6 +26,7 @@ from mdit_py_plugins.myst_role import myst_role_plugin
 
 from zimage_site.blocks import BLOCKS, render_block, unknown_block
 from zimage_site.errors import Problem, Report, SiteError
+from zimage_site.urls import malformed_web_url
 from zimage_site.fragments import Link, SectionHTML, SectionState, plain_text, section_line  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 # event handler or inline style can be written into the page from Markdown.
 SAFE_ATTRS = {"id", "class", "lang", "dir", "title", "href", "src", "alt", "start", "colspan",
               "rowspan", "width", "height", "reversed", "scope"}
+_URL_ATTRS = {"href": "link_open", "src": "image"}
 BLOCK_TOKEN = "zimage_block"  # a ::: container, rendered by its block partial when the tokens render
 
 
@@ -84,6 +86,10 @@ class MarkdownRenderer:
         md.use(footnote_plugin)
         md.use(deflist_plugin)
         md.use(myst_role_plugin)
+        normalize = md.normalizeLink
+        # markdown-it "repairs" a URL it cannot parse (https://[x]/ becomes https://x/): such a
+        # link is kept as written, and the URL policy refuses it with its line (transform)
+        md.normalizeLink = lambda url: url if malformed_web_url(url) else normalize(url)
         md.add_render_rule("fence", self._render_fence)
         md.add_render_rule("myst_role", self._render_role)
         md.add_render_rule(BLOCK_TOKEN, self._render_block)
@@ -171,16 +177,16 @@ class MarkdownRenderer:
                 kind = child.type
                 if kind == "myst_role":
                     self._check_role(child, line, env)
-                elif kind == "link_open":
-                    href = child.attrGet("href") or ""
+                elif kind == "link_open" or kind == "image":
+                    attr = "href" if kind == "link_open" else "src"
+                    href = child.attrGet(attr) or ""
                     if href.startswith("#"):
                         state.links.append(Link(href[1:], line))
-                    elif href.startswith(("@", "/")) and not href.startswith("//"):
-                        try:  # @name: a link of site.yaml; /path: under the site's base path
-                            child.attrSet("href", env["page"].link(href))
-                        except ValueError as exc:
-                            raise SiteError(Problem(str(exc), file=section.file, line=line,
-                                                    fix="correct the link target")) from exc
+                    try:  # every link by the one URL policy (zimage_site/urls.py)
+                        child.attrSet(attr, env["page"].link(href))
+                    except ValueError as exc:
+                        raise SiteError(Problem(str(exc), file=section.file, line=line,
+                                                fix="correct the link target")) from exc
             out.append(tok)
             i += 1
         return out
@@ -188,8 +194,9 @@ class MarkdownRenderer:
     @staticmethod
     def _check_attrs(tok: Token, state: SectionState) -> None:
         if tok.attrs:
-            for name in [n for n in tok.attrs if n not in SAFE_ATTRS and not n.startswith("data-")]:
-                del tok.attrs[name]
+            for name in [n for n in tok.attrs if n not in SAFE_ATTRS and not n.startswith("data-")
+                         or n in _URL_ATTRS and tok.type != _URL_ATTRS[n]]:
+                del tok.attrs[name]  # (href and src only on links and images, where the policy checks them)
             if "id" in tok.attrs:  # heading anchors and {#id} attributes: the ids links may point at
                 state.ids.append(str(tok.attrs["id"]))
     # -- roles: {fact}`key`, {data}`file.path`

@@ -187,19 +187,12 @@ class PageContext:
                                     fix=f"add static/{logical}, or use one of: {', '.join(sorted(self.assets))}")) from exc
 
     def link(self, href: str) -> str:
-        """Resolve an author's link: @name → site.yaml links, /path → under the base path,
-        #id and http(s) URLs as they are. Anything else (javascript:, data:, //host…) is refused."""
-        if href.startswith("@"):
-            if href[1:] not in self.config.links:
-                raise ValueError(f"no link named {href[1:]!r} in site.yaml links "
-                                 f"(known: {', '.join(sorted(self.config.links)) or 'none'})")
-            return self.config.links[href[1:]]
-        if href.startswith("/") and not href.startswith("//"):
-            return self.url(href)
-        if href.startswith("#") or re.match(r"https?://[^/\s]", href):
-            return href
-        raise ValueError(f"{href!r} is not a link this page can use: write #section-id, /path, @name "
-                         "(a link of site.yaml) or an http(s) URL")
+        """Resolve an author's link by the one URL policy (zimage_site/urls.py): @name → site.yaml
+        links, /path → under the base path, #id and http(s) URLs as they are; anything else
+        (javascript:, data:, mailto:, //host, /\\host…) raises ValueError saying why."""
+        from zimage_site.urls import site_link
+
+        return site_link(href, self.config.base_path, self.config.links)
 
     def cite(self, source_id: str) -> Markup:
         source = self.data.sources[source_id]

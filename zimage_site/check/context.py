@@ -8,7 +8,8 @@ import posixpath
 import xml.parsers.expat
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin
+from urllib.parse import urlsplit as _urlsplit
 
 from zimage_site.check.findings import CheckResult, Finding
 from zimage_site.check.model import Page, SitemapEntry, parse_page, parse_sitemap
@@ -18,6 +19,24 @@ from zimage_site.files import MAX_BYTES, kind_problem, name_problem
 TEXT_SUFFIXES = (".html", ".css", ".xml", ".txt", ".js", ".json", ".svg")
 
 _SKIP_SCHEMES = frozenset(("mailto", "tel", "javascript", "data", "blob", "sms", "geo", "about"))
+
+
+def urlsplit(url: str) -> SplitResult:
+    """urllib's urlsplit, which never raises: a URL it cannot split (a malformed IPv6 host,
+    `https://[::1/`) has no parts here; the links rule reports it (`malformed`)."""
+    try:
+        return _urlsplit(url)
+    except ValueError:
+        return SplitResult("", "", "", "", "")
+
+
+def malformed(url: str) -> str | None:
+    """Why a URL of the output cannot be parsed as a browser would, or None."""
+    try:
+        _urlsplit(url)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 class BuiltSite:
@@ -140,6 +159,8 @@ class BuiltSite:
         ("missing", path), or ("ok", (relpath or None, fragment)).
         """
         url = url.strip()
+        if malformed(url):
+            return "malformed", None
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme in _SKIP_SCHEMES or (scheme and scheme not in ("http", "https")):
