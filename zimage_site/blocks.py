@@ -264,6 +264,9 @@ def render_block(md: Renderer, tok: "Token", env: dict) -> str:
     raw = ""
     if tok.map:
         start, end = tok.map
-        raw = "\n".join(section.source.splitlines()[start + 1 : end])  # the map ends before the closing :::
+        lines = env.get("source_lines")
+        if lines is None:  # split once per section, not once per block (10,000 blocks: 10,000 splits)
+            lines = env["source_lines"] = section.source.splitlines()
+        raw = "\n".join(lines[start + 1 : end])  # the map ends before the closing :::
     block = Block(words[0], words[1:], list(tok.children or ()), raw, line, md, env)
     return BLOCKS[words[0]](block)
