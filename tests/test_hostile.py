@@ -753,3 +753,65 @@ def test_a_malformed_ipv6_url_in_the_facts_is_an_error_with_its_line(site, capsy
     edit(site / "content/data/facts.yaml", "https://", "https://[::1", )
     err = broken(capsys, site)
     assert err.startswith("error: content/data/facts.yaml, line ") and "is not a valid URL" in err, err
+
+
+# --------------------------------------------------------------------------- 10. planted caches
+
+class _Payload:
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):  # what a planted pickle does when loaded: run a function of its choosing
+        return (os.system, (f"touch {self.path}",))
+
+
+def test_a_planted_cache_runs_no_code_and_changes_nothing(site, capsys, tmp_path):
+    import marshal
+    import pickle
+
+    from zimage_site.cache import decode
+
+    reference = snapshot(site / "build")
+    ran = tmp_path / "ran"
+    cache = site / ".cache"
+    cache.mkdir(exist_ok=True)
+    (cache / "parts.pickle").write_bytes(pickle.dumps((str(site.resolve()), {"config": _Payload(str(ran))})))
+    forged = [{"$": "object", "type": t, "v": {"args": f"touch {ran}"}}
+              for t in ("os:system", "subprocess:Popen", "builtins:eval", "zimage_site.cli:main",
+                        "zimage_site.images.generate:os.system", "zimage_site:__builtins__")]
+    for value in forged:
+        with pytest.raises(ValueError):
+            decode(value)
+    (cache / "parts.json").write_text(json.dumps({"format": 1, "root": str(site.resolve()), "parts": {
+        name: ["key", value, []] for name, value in zip(("config", "data", "sections", "strings", "catalog", "images"),
+                                                        forged)}}), encoding="utf-8")
+    entries = marshal.loads((cache / "sections.marshal").read_bytes())[1]
+    (cache / "sections.marshal").write_bytes(marshal.dumps((1, {k: ("x",) if i % 2 else 42 for i, k in enumerate(entries)})))
+    assert run_cli(capsys, "build", "--root", str(site))[0] == 0
+    assert not ran.exists()
+    assert snapshot(site / "build") == reference
+
+
+# --------------------------------------------------------------------------- 11. builds at once
+
+def test_builds_of_one_site_at_once_all_succeed(site, tmp_path):
+    """Builds of the same site folder, started together on an empty .cache/, each publish the same
+    content-addressed asset folder: one rename wins, none fails."""
+    rounds, width = (10, 8) if os.environ.get("ZIMAGE_SLOW") == "1" else (2, 4)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    failures = []
+    for r in range(rounds):
+        shutil.rmtree(site / ".cache", ignore_errors=True)
+        procs = [subprocess.Popen([sys.executable, "-m", "zimage_site", "build", "--root", str(site),
+                                   "--out", str(tmp_path / f"out-{r}-{i}")], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for i in range(width)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            if proc.returncode:
+                failures.append(err)
+    assert failures == [], failures[0]
+    outputs = {json.dumps(snapshot(tmp_path / f"out-{r}-{i}"), default=str, sort_keys=True) == json.dumps(
+        snapshot(tmp_path / "out-0-0"), default=str, sort_keys=True) for r in range(rounds) for i in range(width)}
+    assert outputs == {True}
+    assert [p.name for p in (site / ".cache/assets").iterdir() if p.name.startswith(".")] == []

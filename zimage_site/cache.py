@@ -35,12 +35,13 @@ class SectionCache:
     def _load(self) -> dict[str, tuple]:
         if self._entries is None:
             self._entries = {}
-            try:
-                with open(self.path, "rb") as f:
-                    version, entries = marshal.load(f)
+            try:  # marshal: data only (no code runs when it is read), read like any input; entries are
+                from zimage_site.files import read_bytes  # checked when used (get)
+
+                version, entries = marshal.loads(read_bytes(None, self.path, CACHE_FILE, limit=256 << 20))
                 if version == _FORMAT and isinstance(entries, dict):
                     self._entries = entries
-            except (OSError, EOFError, ValueError, TypeError):
+            except Exception:  # noqa: BLE001  none yet, unreadable, another version: a cold build
                 pass
         return self._entries
 
@@ -52,12 +53,17 @@ class SectionCache:
         if entry is None:
             self.misses += 1
             return None
+        try:
+            lead, rest, links, ids, faq, cites, warnings = entry
+            html = SectionHTML(meta, str(lead), str(rest), links=tuple(Link(str(t), l) for t, l in links),
+                               ids=tuple(map(str, ids)), faq=tuple(Question(str(q), str(a)) for q, a in faq),
+                               cites=tuple(map(str, cites)), warnings=tuple(Problem(*x) for x in warnings))
+        except (TypeError, ValueError):  # not an entry this engine wrote: rendered again
+            self.misses += 1
+            return None
         self.hits += 1
         self._used[key] = entry
-        lead, rest, links, ids, faq, cites, warnings = entry
-        return SectionHTML(meta, lead, rest, links=tuple(Link(*x) for x in links), ids=ids,
-                           faq=tuple(Question(*x) for x in faq), cites=cites,
-                           warnings=tuple(Problem(*x) for x in warnings))
+        return html
 
     def put(self, key: str, s: SectionHTML) -> None:
         entry = (s.lead_html, s.rest_html, tuple((x.target, x.line) for x in s.links), tuple(s.ids),
@@ -85,3 +91,111 @@ class SectionCache:
             os.replace(tmp, self.path)
         except OSError:  # a read-only checkout builds without the disk cache
             pass
+
+
+# --------------------------------------------------------------------------- the parts' data format
+
+class Unstorable(TypeError):
+    """A value the parts file cannot hold (a type outside `encode`'s list): the part is made again."""
+
+
+def encode(value):
+    """A value of a build's parts as JSON-ready data, by a closed list of types: JSON's own, tuple,
+    set, date, Path, Markup, and the objects of zimage_site's own classes (their fields). Anything
+    else raises Unstorable. Unlike pickle, decoding it can only make these types again, never
+    call a function named by the file."""
+    import dataclasses
+    import datetime as dt
+
+    from markupsafe import Markup
+
+    t = type(value)
+    if value is None or t in (bool, int, str):
+        return value
+    if t is float:
+        return value if value == value and value not in (float("inf"), float("-inf")) else {"$": "float", "v": repr(value)}
+    if t is list:
+        return [encode(v) for v in value]
+    if t is dict:
+        if all(type(k) is str and k != "$" for k in value):
+            return {k: encode(v) for k, v in value.items()}
+        return {"$": "dict", "v": [[encode(k), encode(v)] for k, v in value.items()]}
+    if t is tuple:
+        return {"$": "tuple", "v": [encode(v) for v in value]}
+    if t in (set, frozenset):
+        return {"$": t.__name__, "v": [encode(v) for v in sorted(value, key=repr)]}
+    if t is dt.date:
+        return {"$": "date", "v": value.isoformat()}
+    if t is dt.datetime:
+        return {"$": "datetime", "v": value.isoformat()}
+    if isinstance(value, Path):
+        return {"$": "path", "v": str(value)}
+    if t is Markup:
+        return {"$": "markup", "v": str(value)}
+    if t.__module__.startswith("zimage_site.") and "<locals>" not in t.__qualname__:
+        fields = ({f.name: getattr(value, f.name) for f in dataclasses.fields(value)} if dataclasses.is_dataclass(value)
+                  else vars(value) if hasattr(value, "__dict__") else None)
+        if fields is not None:
+            return {"$": "object", "type": f"{t.__module__}:{t.__qualname__}",
+                    "v": {k: encode(v) for k, v in fields.items()}}
+    raise Unstorable(f"{t.__module__}.{t.__qualname__}")
+
+
+def decode(data):
+    """The value `encode` made; ValueError for anything it could not have made."""
+    import datetime as dt
+
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    tag = data.get("$")
+    if tag is None:
+        return {k: decode(v) for k, v in data.items()}
+    v = data.get("v")
+    if tag == "dict":
+        return {decode(k): decode(x) for k, x in v}
+    if tag == "tuple":
+        return tuple(decode(x) for x in v)
+    if tag == "set":
+        return {decode(x) for x in v}
+    if tag == "frozenset":
+        return frozenset(decode(x) for x in v)
+    if tag == "float":
+        return float(v)
+    if tag == "date":
+        return dt.date.fromisoformat(v)
+    if tag == "datetime":
+        return dt.datetime.fromisoformat(v)
+    if tag == "path":
+        return Path(v)
+    if tag == "markup":
+        from markupsafe import Markup
+
+        return Markup(v)
+    if tag == "object":
+        cls = _known_class(data.get("type"))
+        obj = object.__new__(cls)  # no __init__, no code of the file's choosing: its fields, set
+        for name, x in v.items():
+            object.__setattr__(obj, name, decode(x))
+        return obj
+    raise ValueError(f"unknown tag {tag!r}")
+
+
+def _known_class(name) -> type:
+    """A class of zimage_site's own modules, by "module:qualname"."""
+    import sys
+
+    import importlib
+    import re
+
+    module_name, _, qualname = str(name).partition(":")
+    if not re.fullmatch(r"zimage_site(\.[a-z_]+)+", module_name):
+        raise ValueError(f"not a module of the engine: {module_name!r}")
+    module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    cls = module
+    for part in qualname.split("."):
+        cls = getattr(cls, part, None) if cls is not None and not part.startswith("_") else None
+    if not isinstance(cls, type) or cls.__module__ != module_name:
+        raise ValueError(f"not a class of the engine: {name!r}")
+    return cls

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import pickle
 import shutil
 import tempfile
 import time
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from zimage_site.cache import SectionCache
+from zimage_site.cache import SectionCache, Unstorable, decode, encode
 from zimage_site.anchors import Anchor, broken_anchors
 from zimage_site.config import Config, load_config
 from zimage_site.content import CONTENT_DIR, Section, load_sections, parse_section
@@ -48,7 +47,8 @@ from zimage_site.writer import OutputFile, writing
 # Parts kept in .cache/ for the next process (values that only YAML parsing makes, and the images
 # phase's result); keyed like in memory, on the digests of their inputs and the engine.
 PERSISTED = ("config", "data", "sections", "strings", "catalog", "images")
-PARTS_FILE = ".cache/parts.pickle"
+PARTS_FILE = ".cache/parts.json"
+PARTS_FORMAT = 1
 ASSET_VERSIONS = 4
 
 
@@ -115,34 +115,52 @@ class Site:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
     def _load_parts(self) -> None:
-        """The parts of the last build in another process (.cache/parts.pickle, see PERSISTED)."""
+        """The parts of the last build in another process (.cache/parts.json, see PERSISTED): JSON
+        of a closed list of types (cache.encode), read by files.read_bytes like any input."""
         self._loaded_parts = True
         try:
-            with open(self.root / PARTS_FILE, "rb") as f:
-                root, parts = pickle.load(f)
-        except Exception:  # none yet, unreadable, or written by another version: made again
-            return
-        if root != str(self.root.resolve()):
+            raw = read_bytes(None, self.root / PARTS_FILE, PARTS_FILE, limit=64 << 20)
+            stored = json.loads(raw)
+            if stored.get("format") != PARTS_FORMAT or stored.get("root") != str(self.root.resolve()):
+                return
+            parts = {}
+            for name, entry in stored["parts"].items():
+                try:
+                    parts[name] = decode(entry)
+                except Exception:  # noqa: BLE001  a part the engine cannot read: made again
+                    continue
+        except Exception:  # noqa: BLE001  none yet, unreadable, or written by another version: made again
             return
         files = parts.get("images", (None, [], None))[1]
-        if not all(Path(item.source).is_file() for item in files):  # .cache/variants/ was emptied
+        try:
+            if not all(Path(item.source).is_file() for item in files):  # .cache/variants/ was emptied
+                parts.pop("images", None)
+                parts.pop("catalog", None)
+        except Exception:  # noqa: BLE001
             parts.pop("images", None)
-            parts.pop("catalog", None)
         for name, value in parts.items():
-            self._parts.setdefault(name, value)
+            if isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], str):
+                self._parts.setdefault(name, value)
 
     def _save_parts(self, made: set) -> None:
         if not made & set(PERSISTED):
             return
-        parts = {name: self._parts[name] for name in PERSISTED if name in self._parts}
+        parts = {}
+        for name in PERSISTED:
+            if name in self._parts:
+                try:
+                    parts[name] = encode(self._parts[name])
+                except Unstorable:  # a value of a type the format does not hold: made again next time
+                    continue
         try:
             (self.root / PARTS_FILE).parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".parts-", dir=(self.root / PARTS_FILE).parent)
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump((str(self.root.resolve()), parts), f, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"format": PARTS_FORMAT, "root": str(self.root.resolve()), "parts": parts}, f,
+                          ensure_ascii=False, separators=(",", ":"))
             os.replace(tmp, self.root / PARTS_FILE)
-        except (OSError, pickle.PicklingError, TypeError, AttributeError):
-            pass  # a read-only checkout, or a value that cannot be kept: the next build makes it again
+        except OSError:
+            pass  # a read-only checkout: the next build makes them again
 
     def part(self, name: Any, key: str, make: Callable[[], Any]) -> Any:
         """The value of one part of the build: the last one made under the same key, or a new one.
@@ -271,16 +289,18 @@ class Site:
 
     def _make_assets(self, key: str, config: Config) -> Assets:
         """The assets, made once per key into .cache/assets/<key>/ (a private temporary folder
-        where .cache/ cannot be written), then published from there."""
+        where .cache/ cannot be written), then published from there.
+
+        The folder is content-addressed (its key digests everything it is made from), so it is
+        published once, atomically (a rename of a complete folder), and never changed: builds of
+        the same site running at once each make it in a folder of their own, the first rename wins,
+        and the others use the winner's (theirs is the same) and remove their own."""
         folder = self.root / ".cache" / "assets" / key
         urls_file = folder / "urls.json"
         if not urls_file.is_file():
             try:
-                parent = folder.parent
-                parent.mkdir(parents=True, exist_ok=True)
-                kept = sorted(parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
-                for old in kept[ASSET_VERSIONS:]:  # the newest few are kept (a build and a preview, two base URLs)
-                    shutil.rmtree(old, ignore_errors=True)
+                folder.parent.mkdir(parents=True, exist_ok=True)
+                self._prune_assets(folder.parent, keep=key)
             except OSError:
                 if self._tmp is None:
                     self._tmp = tempfile.TemporaryDirectory(prefix="zimage-site-assets-")
@@ -293,8 +313,11 @@ class Site:
                 try:
                     urls = build_assets(self.root, work, config.base_path, hash_names=self.hash_assets)
                     (work / "urls.json").write_text(json.dumps(urls, sort_keys=True), encoding="utf-8")
-                    shutil.rmtree(folder, ignore_errors=True)
-                    os.replace(work, folder)
+                    try:
+                        os.rename(work, folder)  # a folder in place is never replaced (another build's)
+                    except OSError:
+                        if not urls_file.is_file():  # not published by another build: a real failure
+                            raise
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
         urls = json.loads(urls_file.read_text(encoding="utf-8"))
@@ -304,6 +327,22 @@ class Site:
                 path = Path(parent) / name
                 files.append(OutputFile(path.relative_to(folder).as_posix(), path))
         return Assets(urls, sorted(files, key=lambda f: f.path))
+
+    @staticmethod
+    def _prune_assets(parent: Path, keep: str) -> None:
+        """Remove old asset folders: the newest few are kept (a build and a preview, two base
+        URLs), and none younger than an hour (a build running now may be publishing from it)."""
+        dated = []
+        for entry in os.scandir(parent):
+            try:
+                dated.append((entry.stat(follow_symlinks=False).st_mtime, entry.name))
+            except OSError:  # removed meanwhile by another build
+                continue
+        dated.sort(reverse=True)
+        now = time.time()
+        for mtime, name in dated[ASSET_VERSIONS:]:
+            if name != keep and now - mtime > 3600:
+                shutil.rmtree(parent / name, ignore_errors=True)
 
     # -- render
     def page_context(self, lang: str, config: Config, content: "Content", catalog, assets: Assets) -> PageContext:
