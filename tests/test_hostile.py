@@ -41,7 +41,17 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The files a folder shows, by path: as a web server reads them, following its links (an
+    output on a mount point is a set of links into .zimage-site/), leaving that folder out."""
+    found = {}
+    for parent, dirs, files in os.walk(folder, followlinks=True):
+        if Path(parent) == folder:
+            dirs[:] = [d for d in dirs if d != ".zimage-site"]
+        for name in files:
+            path = Path(parent) / name
+            if path.is_file():
+                found[path.relative_to(folder).as_posix()] = path.read_bytes()
+    return dict(sorted(found.items()))
 
 
 @pytest.fixture
@@ -419,6 +429,10 @@ def test_out_at_a_mount_point_has_its_contents_replaced(site, capsys, tmpfs, kin
     assert second != first and "index.html" in second
     assert sorted(second) == sorted(json.loads(second[MARKER])["files"] + [MARKER])
     assert not [p for p in os.listdir(out) if p.startswith(".mnt-")]
+    store = sorted(os.listdir(out / ".zimage-site"))  # the build shown, and the link to it
+    assert len(store) == 2 and store[1] == "current", store
+    assert main(["check", "--root", str(site), "--out", str(out), "--no-html-validator"]) in (0, 1)
+    assert "checked 3 pages" in capsys.readouterr().out
     edit(site / "site.yaml", "nav: [intro, faq]", "nav: [intro, faq")
     broken(capsys, site, "--out", str(out))
     assert snapshot(out) == second

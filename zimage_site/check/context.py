@@ -74,8 +74,13 @@ class BuiltSite:
     def load(self) -> bool:
         """List the output, parse its pages and sitemap, find the base path. False when there is
         no page to check (reported)."""
-        for dirpath, _dirnames, filenames in os.walk(self.out):
-            reldir = Path(dirpath).relative_to(self.out).as_posix()
+        from zimage_site.output import LAYOUT, is_layout
+
+        # an output on a mount point shows the build that LAYOUT/current links to (output.py)
+        top = self.out / LAYOUT / "current" if is_layout(self.out) else self.out
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if not (dirpath == str(top) and d == LAYOUT)]
+            reldir = Path(dirpath).relative_to(top).as_posix()
             prefix = "" if reldir == "." else reldir + "/"
             if prefix:
                 self.dirs.add(prefix.rstrip("/"))
