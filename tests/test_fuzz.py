@@ -119,6 +119,21 @@ class Fuzzed:
         self.original = {name: (self.root / name).read_bytes() for name in FILES}
         self.before = digest(self.out)
         self.results = {"ok": 0, "error": 0}
+        # the error lines the builds printed: all, those without a line number in a file that has
+        # lines (YAML, Markdown, templates), those without a fix
+        self.lines = {"errors": 0, "no line": 0, "no fix": 0}
+        self.missing: list[str] = []
+
+    def audit(self, exc: SiteError) -> None:
+        for problem in exc.problems:
+            self.lines["errors"] += 1
+            has_lines = (problem.file or "").endswith((".yaml", ".md", ".html", ".json", ".txt", ".css"))
+            if has_lines and not problem.line:
+                self.lines["no line"] += 1
+                self.missing.append(problem.format())
+            if not problem.fix:
+                self.lines["no fix"] += 1
+                self.missing.append(problem.format())
 
     def check(self, name: str, content: bytes) -> None:
         """Write one file, build, check the property, put the file back."""
@@ -131,6 +146,7 @@ class Fuzzed:
                     build_site(self.root, self.out)
                 except SiteError as exc:
                     assert exc.problems, "a SiteError without a problem"
+                    self.audit(exc)
                     for problem in exc.problems:
                         assert problem.file, f"a problem without its file:\n{exc.format()}"
                         if problem.message.startswith("this is not valid YAML"):
@@ -153,7 +169,10 @@ def fuzzed(tmp_path_factory):
     yield site
     n = site.results["ok"] + site.results["error"]
     print(f"\nfuzz: {n} builds ({site.results['ok']} succeeded, {site.results['error']} ended in one SiteError) "
-          f"in {time.perf_counter() - start:.1f} s")
+          f"in {time.perf_counter() - start:.1f} s; {site.lines['errors']} error lines, {site.lines['no line']} "
+          f"without a line number where the file has lines, {site.lines['no fix']} without a fix")
+    for text in sorted(set(site.missing))[:40]:
+        print("  " + text.replace("\n", "\n  "))
 
 
 # --------------------------------------------------------------------------- strategies

@@ -829,3 +829,36 @@ def test_builds_of_one_site_at_once_all_succeed(site, tmp_path):
         snapshot(tmp_path / "out-0-0"), default=str, sort_keys=True) for r in range(rounds) for i in range(width)}
     assert outputs == {True}
     assert [p.name for p in (site / ".cache/assets").iterdir() if p.name.startswith(".")] == []
+
+
+# --------------------------------------------------------------------------- 12. errors blame the right file
+
+@pytest.fixture(scope="module")
+def project_copy(tmp_path_factory):
+    """The project's own site (it has charts), copied once; each test restores what it edits."""
+    root = tmp_path_factory.mktemp("project") / "site"
+    root.mkdir()
+    for name in ("site.yaml", "content", "templates", "static"):
+        (shutil.copytree if (REPO / name).is_dir() else shutil.copyfile)(REPO / name, root / name)
+    return root
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("Elo（{date}）", "Elo（{date}）{price}", "the zh text of 'chart_arena_title' has the field {price}, which is not filled here"),
+    ("Elo ({date})", "Elo ({date}) {0}", "the en text of 'chart_arena_title' has the field {0}, which is not filled here"),
+    ("Elo ({date})", "Elo ({date}) {", "the en text of 'chart_arena_title' has braces that are not a field"),
+    ("Elo ({date})", "Elo ({date.year})", "the en text of 'chart_arena_title' has braces that are not a field"),
+])
+def test_a_wrong_field_in_a_ui_string_names_its_file_line_and_key(project_copy, capsys, old, new, expected):
+    strings = project_copy / "templates/i18n/charts.yaml"
+    original = strings.read_text(encoding="utf-8")
+    try:
+        edit(strings, old, new)
+        code, _, err = run_cli(capsys, "build", "--root", str(project_copy), "--out", str(project_copy / "out"))
+    finally:
+        strings.write_text(original, encoding="utf-8")
+    assert code == 1 and "Traceback" not in err, err
+    lang = "zh" if "zh text" in expected else "en"
+    assert f'\nerror: templates/i18n/charts.yaml, line 13, key "chart_arena_title.{lang}": {expected}' in err, err
+    assert err.count("\nerror: ") == 1, err
+    assert "\n  fix: use only these fields: {date}" in err, err

@@ -230,7 +230,16 @@ def chart(b: Block) -> str:
 
         raise SiteError([Problem(f"chart {chart_id!r}: {what}", file=str(exc.file), line=line_of(key), key=key,
                                  fix=fix) for key, what, fix in exc.problems]) from exc
-    except (KeyError, ValueError, TypeError) as exc:
+    except KeyError as exc:
+        message = str(exc).strip(chr(39) + chr(34))
+        if message.startswith("the UI string"):  # a string of templates/i18n/ is missing: blame it there
+            from zimage_site.charts import STRINGS_FILE
+
+            raise SiteError(Problem(f"chart {chart_id!r}: {message.split(';')[0]}", file=str(STRINGS_FILE),
+                                    fix=message.split("; ", 1)[-1])) from exc
+        raise b.error(f"chart {chart_id!r}: {message}",
+                      "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
+    except (ValueError, TypeError) as exc:
         raise b.error(f"chart {chart_id!r}: {str(exc).strip(chr(39) + chr(34))}",
                       "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
     return b.render(chart=svg, id=chart_id)

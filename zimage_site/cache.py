@@ -132,6 +132,9 @@ def encode(value):
         return {"$": "path", "v": str(value)}
     if t is Markup:
         return {"$": "markup", "v": str(value)}
+    if isinstance(value, str) and t.__module__.startswith("zimage_site.") and hasattr(t, "__slots__"):
+        return {"$": "str", "type": f"{t.__module__}:{t.__qualname__}", "s": str(value),
+                "v": {k: encode(getattr(value, k, None)) for k in t.__slots__}}
     if t.__module__.startswith("zimage_site.") and "<locals>" not in t.__qualname__:
         fields = ({f.name: getattr(value, f.name) for f in dataclasses.fields(value)} if dataclasses.is_dataclass(value)
                   else vars(value) if hasattr(value, "__dict__") else None)
@@ -173,6 +176,15 @@ def decode(data):
         from markupsafe import Markup
 
         return Markup(v)
+    if tag == "str":
+        cls = _known_class(data.get("type"))
+        if not issubclass(cls, str):
+            raise ValueError(f"not a kind of text: {data.get('type')!r}")
+        obj = str.__new__(cls, str(data["s"]))
+        for name, x in v.items():
+            if name in cls.__slots__:
+                setattr(obj, name, decode(x))
+        return obj
     if tag == "object":
         cls = _known_class(data.get("type"))
         obj = object.__new__(cls)  # no __init__, no code of the file's choosing: its fields, set

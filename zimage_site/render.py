@@ -36,6 +36,26 @@ I18N_DIR = TEMPLATES_DIR / "i18n"
 
 # --------------------------------------------------------------------------- UI strings
 
+class UIText(str):
+    """A UI string that knows where it is written (templates/i18n/<file>.yaml, its line and key),
+    so that a mistake in it is reported there, not where it is used: `format` with a field the
+    caller does not fill (a `{price}` added to a chart's string) is an error naming the file,
+    line and key, and the fields that can be used."""
+
+    __slots__ = ("file", "line", "key", "lang")
+
+    def format(self, *args: Any, **fields: Any) -> str:
+        try:
+            return str.format(self, *args, **fields)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            usable = ", ".join("{" + k + "}" for k in fields) or "none"
+            what = (f"the field {{{exc.args[0]}}}, which is not filled here" if isinstance(exc, (KeyError, IndexError))
+                    else f"braces that are not a field ({exc})")
+            raise TemplateError(Problem(
+                f"the {self.lang} text of {self.key!r} has {what}", file=self.file, line=self.line, key=f"{self.key}.{self.lang}",
+                fix=f"use only these fields: {usable}; write {{{{ and }}}} for a brace as such")) from exc
+
+
 def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
     """Merge templates/i18n/*.yaml ({key: {zh: …, en: …}}) into {lang: {key: text}}.
     A key missing a language, or defined twice, is an error."""
@@ -63,7 +83,8 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
                     problems.append(Problem(f"missing the {lang} text", file=shown, line=lines.get(key), key=key,
                                             fix=f'write {key}: {{{", ".join(f"{code}: …" for code in languages)}}}'))
                 else:
-                    strings[lang][key] = value[lang]
+                    text_ = strings[lang][key] = UIText(value[lang])
+                    text_.file, text_.line, text_.key, text_.lang = shown, lines.get(f"{key}.{lang}", lines.get(key)), key, lang
     if problems:
         raise SiteError(problems)
     return strings

@@ -242,15 +242,18 @@ def _check(value: Any, spec: Field, path: str, v: Validation) -> Any:
         ok = False
     else:
         ok = isinstance(value, ok_types)
+    name = path.rsplit(".", 1)[-1] or "the value"
     if not ok:
-        v.add(path, f"expected {_type_name(expected)}, got {_actual(value)}", spec.fix)
+        v.add(path, f"expected {_type_name(expected)}, got {_actual(value)}",
+              spec.fix or f"write {_type_name(expected)} for {name} (see the documented format of this file)")
         return value
     if spec.choices is not None and value not in spec.choices:
-        v.add(path, f"{value!r} is not one of: {', '.join(map(str, spec.choices))}", spec.fix)
+        v.add(path, f"{value!r} is not one of: {', '.join(map(str, spec.choices))}",
+              spec.fix or f"write one of: {', '.join(map(str, spec.choices))}")
     if spec.check is not None:
         msg = spec.check(value)
         if msg:
-            v.add(path, msg, spec.fix)
+            v.add(path, msg, spec.fix or f"correct {name}")
     if isinstance(value, dict):
         if spec.schema is not None:
             value = validate_mapping(value, spec.schema, path, v)
