@@ -847,7 +847,7 @@ def project_copy(tmp_path_factory):
     ("Elo（{date}）", "Elo（{date}）{price}", "the zh text of 'chart_arena_title' has the field {price}, which is not filled here"),
     ("Elo ({date})", "Elo ({date}) {0}", "the en text of 'chart_arena_title' has the field {0}, which is not filled here"),
     ("Elo ({date})", "Elo ({date}) {", "the en text of 'chart_arena_title' has braces that are not a field"),
-    ("Elo ({date})", "Elo ({date.year})", "the en text of 'chart_arena_title' has braces that are not a field"),
+    ("Elo ({date})", "Elo ({date.year})", "the en text of 'chart_arena_title' has the field {date.year}, which is not"),
 ])
 def test_a_wrong_field_in_a_ui_string_names_its_file_line_and_key(project_copy, capsys, old, new, expected):
     strings = project_copy / "templates/i18n/charts.yaml"

@@ -48,8 +48,14 @@ class UIText(str):
         try:
             return str.format(self, *args, **fields)
         except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            import string
+
             usable = ", ".join("{" + k + "}" for k in fields) or "none"
-            what = (f"the field {{{exc.args[0]}}}, which is not filled here" if isinstance(exc, (KeyError, IndexError))
+            try:
+                unknown = [f for _, f, _, _ in string.Formatter().parse(self) if f is not None and f not in fields]
+            except ValueError:
+                unknown = []
+            what = (f"the field {{{unknown[0]}}}, which is not filled here" if unknown
                     else f"braces that are not a field ({exc})")
             raise TemplateError(Problem(
                 f"the {self.lang} text of {self.key!r} has {what}", file=self.file, line=self.line, key=f"{self.key}.{self.lang}",
