@@ -80,7 +80,7 @@ class Block:
         offset = self.line or 0
         data, lines = parse_yaml(self.raw, self.file, line_offset=offset)
         self.lines = lines
-        v = Validation(self.file, lines)
+        v = Validation(self.file, lines, default_line=self.line)
         value = _check(data, spec, "", v)
         if v.problems:
             for p in v.problems:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -161,6 +161,7 @@ class Config:
     links: dict[str, str]
     license: License
     model: Model
+    lines: dict = field(default_factory=dict, repr=False, compare=False)  # key path → line of site.yaml
 
     @property
     def base_path(self) -> str:
@@ -212,4 +213,4 @@ def load_config(root: Path, report: Report | None = None) -> Config:
     data["languages"] = languages
     data["license"] = License(**data["license"])
     data["model"] = Model(**data["model"])
-    return Config(root=root, **data)
+    return Config(root=root, **data, lines=lines)

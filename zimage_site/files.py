@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -29,8 +30,10 @@ MAX_STATIC = 256 << 20  # a file copied as it is from static/
 
 
 def shown_name(name: str | os.PathLike) -> str:
-    """A path as text that can always be printed: bytes that are not UTF-8 are written \\xNN."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+    """A path as text that can always be printed on one line: bytes that are not UTF-8, and
+    control characters (a newline in a file name), are written \\xNN."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]", lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def name_problem(shown: str, raw: str) -> Problem | None:

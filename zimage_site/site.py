@@ -236,7 +236,7 @@ class Site:
         return self.config
 
     def _check_static_files(self, config: Config) -> None:
-        problems = [Problem(f"static/{name} does not exist", file="site.yaml", key=key,
+        problems = [Problem(f"static/{name} does not exist", file="site.yaml", key=key, line=config.lines.get(key),
                             fix=f"add the file under static/ or point {key} at an existing one")
                     for key, name in (("social_image", config.social_image), ("favicon", config.favicon))
                     if not (self.root / "static" / name).is_file()]
@@ -264,6 +264,7 @@ class Site:
         unknown = [n for n in config.nav if n not in ids]
         if unknown:
             raise SiteError(Problem(f"nav lists unknown sections: {', '.join(unknown)}", file="site.yaml", key="nav",
+                                    line=config.lines.get("nav"),
                                     fix=f"use section ids: {', '.join(s.id for s in self.sections[config.default_language])}"))
         return Content(self.sections, data, strings, jinja)
 

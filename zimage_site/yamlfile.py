@@ -224,12 +224,13 @@ class Validation:
     file: str
     lines: dict[str, int]
     problems: list[Problem] = field(default_factory=list)
+    default_line: int | None = 1  # where a problem of the whole document is (an empty file: its first line)
 
     def add(self, path: str, message: str, fix: str | None = None) -> None:
         line = self.lines.get(path)
-        if line is None:  # a missing key: point at its parent
+        if line is None:  # a missing key: point at its parent, or at the document
             parent = path.rsplit(".", 1)[0] if "." in path else ""
-            line = self.lines.get(parent)
+            line = self.lines.get(parent, self.default_line)
         self.problems.append(Problem(message, file=self.file, line=line, key=path or None, fix=fix))
 
 
