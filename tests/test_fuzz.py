@@ -33,7 +33,7 @@ from zimage_site.site import build_site  # noqa: E402
 
 SLOW = os.environ.get("ZIMAGE_SLOW") == "1"
 EXAMPLES = int(os.environ.get("ZIMAGE_FUZZ_EXAMPLES", 500 if SLOW else 50))
-TIME_LIMIT = 20  # seconds for one build; a build of the fixture takes about 0.1 s
+TIME_LIMIT = 120  # seconds: a guard against a build that hangs (one takes about 0.1 s), not a measure
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not SLOW,
                 database=None if not SLOW else settings.default.database,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -167,7 +167,6 @@ class Fuzzed:
         path = self.root / name
         path.write_bytes(content)
         try:
-            start = time.perf_counter()
             with time_limit(TIME_LIMIT):
                 try:
                     build_site(self.root, self.out)
@@ -182,7 +181,6 @@ class Fuzzed:
                     assert after == self.before, "a failed build changed the previous output"
                     self.results["error"] += 1
                     return
-            assert time.perf_counter() - start < TIME_LIMIT
             assert_links_stay(self.out)
             self.before = digest(self.out)
             self.results["ok"] += 1

@@ -100,36 +100,45 @@ def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
         else:
             path.write_text(BOMB, encoding="utf-8")
         roots.append(str(root))
-    # one child process builds the four sites (under a memory limit, with a timeout)
-    code = ("import sys, time\n"
+    # one child process builds the four sites (under a memory limit: an expansion would exhaust
+    # it; the timeout only keeps a regression from hanging the suite)
+    code = ("import sys\n"
             "from zimage_site.cli import main\n"
             "for root in sys.argv[1:]:\n"
-            "    start = time.perf_counter()\n"
             "    code = main(['build', '--root', root])\n"
-            "    print(f'@@ {code} {time.perf_counter() - start:.3f}', file=sys.stderr, flush=True)\n")
-    proc = subprocess.run([sys.executable, "-c", code, *roots], capture_output=True, text=True, timeout=120,
+            "    print(f'@@ {code}', file=sys.stderr, flush=True)\n")
+    proc = subprocess.run([sys.executable, "-c", code, *roots], capture_output=True, text=True, timeout=300,
                           preexec_fn=limit_memory, env={**os.environ, "PYTHONPATH": str(REPO)})
-    results = [line.split()[1:] for line in proc.stderr.splitlines() if line.startswith("@@ ")]
+    results = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("@@ ")]
     assert len(results) == len(BOMB_TARGETS), proc.stderr[-2000:]
-    for target, (status, seconds) in zip(BOMB_TARGETS, results):
-        assert status == "1" and float(seconds) < 5, (target, status, seconds)
+    for target, status in zip(BOMB_TARGETS, results):
+        assert status == "1", (target, status)
         assert f"error: {target}, line " in proc.stderr
     assert proc.stderr.count("expands to more than 100,000 values") >= 3  # site.yaml: also its unknown keys
 
 
-def test_the_bomb_check_itself_takes_well_under_a_second():
-    code = ("import sys, time\n"
-            "from zimage_site.errors import SiteError\n"
-            "from zimage_site.yamlfile import parse_yaml\n"
-            "start = time.perf_counter()\n"
-            "try:\n"
-            "    parse_yaml(sys.stdin.read(), 'bomb.yaml')\n"
-            "except SiteError as exc:\n"
-            "    print(time.perf_counter() - start, exc)\n")
-    proc = subprocess.run([sys.executable, "-c", code], input=BOMB, capture_output=True, text=True, timeout=60,
-                          preexec_fn=limit_memory, env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert proc.returncode == 0 and "expands to more than" in proc.stdout, proc.stderr[-500:]
-    assert float(proc.stdout.split()[0]) < 0.5
+def test_the_bomb_check_looks_at_each_value_once():
+    """The check counts the values an alias would expand to without expanding it: the lines it
+    runs are counted (not timed, which would flake under load) and stay near the document's own
+    size, though the document stands for ten billion values."""
+    from zimage_site.errors import SiteError
+    from zimage_site.yamlfile import parse_yaml
+
+    count = 0
+
+    def local(frame, event, arg):
+        nonlocal count
+        count += event == "line"
+        return local
+
+    sys.settrace(lambda frame, event, arg: local if frame.f_code.co_filename.endswith("yamlfile.py") else None)
+    try:
+        with pytest.raises(SiteError, match="expands to more than"):
+            parse_yaml(BOMB, "bomb.yaml")
+    finally:
+        sys.settrace(None)
+    nodes = BOMB.count("*") + BOMB.count("&") + BOMB.count("lol")  # the document's own values, about 110
+    assert count < 100 * nodes, count
 
 
 # --------------------------------------------------------------------------- 2. wrong types, duplicate keys

@@ -9,7 +9,6 @@ final when it is written).
 from __future__ import annotations
 
 import json
-import re
 from html import escape as _html_escape
 import traceback
 from dataclasses import dataclass, field
