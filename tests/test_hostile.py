@@ -788,12 +788,17 @@ class _Payload:
         return (os.system, (f"touch {self.path}",))
 
 
-def test_a_planted_cache_runs_no_code_and_changes_nothing(site, capsys, tmp_path):
+@pytest.mark.parametrize("signed", [False, True])
+def test_a_planted_cache_runs_no_code_and_changes_nothing(site, capsys, tmp_path, signed):
+    """A cache file planted in .cache/ (unsigned: it was not written with this user's key) is
+    ignored. Even one that carries the key (a damaged cache of one's own) holds only data: its
+    objects cannot name a function to call, and an entry of the wrong shape is made again."""
     import marshal
     import pickle
 
-    from zimage_site.cache import decode
+    from zimage_site.cache import decode, sign
 
+    seal = sign if signed else (lambda data: data)
     reference = snapshot(site / "build")
     ran = tmp_path / "ran"
     cache = site / ".cache"
@@ -805,11 +810,18 @@ def test_a_planted_cache_runs_no_code_and_changes_nothing(site, capsys, tmp_path
     for value in forged:
         with pytest.raises(ValueError):
             decode(value)
-    (cache / "parts.json").write_text(json.dumps({"format": 1, "root": str(site.resolve()), "parts": {
+    (cache / "parts.json").write_bytes(seal(json.dumps({"format": 1, "root": str(site.resolve()), "parts": {
         name: ["key", value, []] for name, value in zip(("config", "data", "sections", "strings", "catalog", "images"),
-                                                        forged)}}), encoding="utf-8")
-    entries = marshal.loads((cache / "sections.marshal").read_bytes())[1]
-    (cache / "sections.marshal").write_bytes(marshal.dumps((1, {k: ("x",) if i % 2 else 42 for i, k in enumerate(entries)})))
+                                                        forged)}}).encode()))
+    keys = [f"{i:032x}" for i in range(40)]
+    (cache / "sections.marshal").write_bytes(seal(marshal.dumps((1, {k: ("x",) if i % 2 else 42 for i, k in enumerate(keys)}))))
+    for compiled in (cache / "jinja").glob("*"):  # compiled templates: code, if they were trusted
+        compiled.write_bytes(seal(b"j2\n" + pickle.dumps(_Payload(str(ran)))))
+    planted = 0
+    for asset in (cache / "assets").glob("*/assets/**/*.*"):  # published as they are, if they were trusted
+        asset.write_bytes(asset.read_bytes() + b"\n/* planted */ alert(1)\n")
+        planted += 1
+    assert planted
     assert run_cli(capsys, "build", "--root", str(site))[0] == 0
     assert not ran.exists()
     assert snapshot(site / "build") == reference

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import marshal
 import os
+from functools import lru_cache
 import tempfile
 from pathlib import Path
 
@@ -25,22 +26,110 @@ def _problem_fields(p: Problem) -> tuple:
     return (p.message, p.file, p.line, p.key, p.fix, p.context, p.kind)
 
 
+# --------------------------------------------------------------------------- signed cache files
+
+_KEY: list = []  # the signing key, read once per process
+
+
+def signing_key() -> bytes:
+    """This user's key for the engine's cache files: 32 random bytes in
+    $XDG_CACHE_HOME/zimage-site/cache-key (~/.cache/…), made on first use, readable by this user
+    only. A cache file in a site's .cache/ is used only when it carries this key's signature: one
+    planted in the site folder (or copied from elsewhere) is ignored, and the part is made again.
+    Where the key cannot be kept, a key of this process only (caches last one process)."""
+    if _KEY:
+        return _KEY[0]
+    import secrets
+
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(home, "zimage-site", "cache-key")
+    key = None
+    try:
+        from zimage_site.files import read_bytes
+
+        key = read_bytes(None, path, path, limit=64)
+        if len(key) != 32 or os.stat(path).st_uid != os.getuid():
+            key = None
+    except Exception:  # noqa: BLE001  none yet
+        pass
+    if key is None:
+        key = secrets.token_bytes(32)
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))  # mode 0600
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+            try:
+                os.link(tmp, path)  # the first process to make it wins; the others read it
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+            with open(path, "rb") as f:
+                key = f.read(33)
+        except OSError:
+            pass
+    _KEY.append(key)
+    return key
+
+
+def sign(data: bytes) -> bytes:
+    """`data` behind its HMAC-SHA256 with this user's key."""
+    import hashlib
+    import hmac
+
+    return hmac.new(signing_key(), data, hashlib.sha256).digest() + data
+
+
+def verify(blob: bytes) -> bytes | None:
+    """The data `sign` wrapped, or None when the signature is not this user's key's."""
+    import hashlib
+    import hmac
+
+    mac, data = blob[:32], blob[32:]
+    return data if hmac.compare_digest(mac, hmac.new(signing_key(), data, hashlib.sha256).digest()) else None
+
+
+def write_signed(path: Path, data: bytes, prefix: str) -> None:
+    """Write a signed cache file atomically (a temporary file renamed over it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(sign(data))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_signed(path: Path, limit: int = 256 << 20) -> bytes | None:
+    """A cache file's data when `write_signed` wrote it with this user's key, else None."""
+    from zimage_site.files import read_bytes
+
+    try:
+        return verify(read_bytes(None, path, str(path), limit=limit))
+    except Exception:  # noqa: BLE001  none, unreadable, not a regular file
+        return None
+
+
 class SectionCache:
     def __init__(self, root: Path) -> None:
         self.path = Path(root) / CACHE_FILE
         self._entries: dict[str, tuple] | None = None
         self._used: dict[str, tuple] = {}
+        self._valid = False  # the file on disk is one this engine wrote (else it is written again)
         self.hits = self.misses = 0
 
     def _load(self) -> dict[str, tuple]:
         if self._entries is None:
             self._entries = {}
-            try:  # marshal: data only (no code runs when it is read), read like any input; entries are
-                from zimage_site.files import read_bytes  # checked when used (get)
-
-                version, entries = marshal.loads(read_bytes(None, self.path, CACHE_FILE, limit=256 << 20))
+            try:  # signed with this user's key (a planted file is ignored); entries checked when used
+                data = read_signed(self.path)
+                version, entries = marshal.loads(data) if data is not None else (None, None)
                 if version == _FORMAT and isinstance(entries, dict):
                     self._entries = entries
+                    self._valid = True
             except Exception:  # noqa: BLE001  none yet, unreadable, another version: a cold build
                 pass
         return self._entries
@@ -81,14 +170,11 @@ class SectionCache:
         """After a successful build: keep in memory and on disk the entries it used."""
         changed = self._used.keys() != (self._entries or {}).keys()
         self._entries = self._used
-        if not changed and self.path.exists():
+        if not changed and self._valid:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".sections-", dir=self.path.parent)
-            with os.fdopen(fd, "wb") as f:
-                marshal.dump((_FORMAT, self._entries), f)
-            os.replace(tmp, self.path)
+            write_signed(self.path, marshal.dumps((_FORMAT, self._entries)), ".sections-")
+            self._valid = True
         except OSError:  # a read-only checkout builds without the disk cache
             pass
 
@@ -194,6 +280,7 @@ def decode(data):
     raise ValueError(f"unknown tag {tag!r}")
 
 
+@lru_cache(maxsize=None)
 def _known_class(name) -> type:
     """A class of zimage_site's own modules, by "module:qualname"."""
     import sys

@@ -162,7 +162,8 @@ def check_folder(root: Path | str, folder: Path | str, shown: str, error: type[S
     return True
 
 
-def walk(root: Path | str, folder: str, problems: list[tuple[str, Problem]]) -> list[str]:
+def walk(root: Path | str, folder: str, problems: list[tuple[str, Problem]],
+         linked: set[str] | None = None) -> list[str]:
     """The files under root/folder (hidden ones left out), as paths relative to root in POSIX
     form, in a fixed order: each folder's files by name, then its subfolders by name. Links to
     folders are followed when they stay inside the site; every rule above applies to what is
@@ -179,7 +180,7 @@ def walk(root: Path | str, folder: str, problems: list[tuple[str, Problem]]) -> 
     found: list[str] = []
     seen: set[tuple[int, int]] = set()
 
-    def visit(path: str, rel: str) -> None:
+    def visit(path: str, rel: str, through_link: bool) -> None:
         st = os.stat(path)
         if (st.st_dev, st.st_ino) in seen:  # a link to a folder already listed (a loop)
             return
@@ -212,11 +213,13 @@ def walk(root: Path | str, folder: str, problems: list[tuple[str, Problem]]) -> 
                 elif not os.access(entry.path, os.R_OK | os.X_OK):
                     problems.append((sub, _os_problem(PermissionError(errno.EACCES, "Permission denied"), entry.path, sub)))
                     continue
-                dirs.append((entry.path, sub))
+                dirs.append((entry.path, sub, through_link or entry.is_symlink()))
             else:
                 found.append(sub)
-        for path_, sub in dirs:
-            visit(path_, sub)
+                if linked is not None and (through_link or entry.is_symlink()):
+                    linked.add(sub)  # (only these can lead out of the site: the others are checked cheaply)
+        for path_, sub, via in dirs:
+            visit(path_, sub, via)
 
-    visit(top, folder.rstrip("/"))
+    visit(top, folder.rstrip("/"), os.path.islink(top))
     return found

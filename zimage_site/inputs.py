@@ -156,8 +156,9 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
     fp = Fingerprint(kinds={})
     names = ["site.yaml"] if os.path.lexists(os.path.join(root_dir, "site.yaml")) else []
     problems = fp.problems
+    linked = {"site.yaml"} if os.path.islink(os.path.join(root_dir, "site.yaml")) else set()
     for folder in ("content", "templates", "static", "images"):
-        names.extend(walk(root_dir, folder, problems))
+        names.extend(walk(root_dir, folder, problems, linked))
     for name in names:  # strings, not Path objects: a large site has thousands of files
         kind = _kind(name)
         if kind is None:
@@ -165,14 +166,15 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
         path = os.path.join(root_dir, name)
         try:
             if kind == "store" and not name.endswith(".json"):
-                problem = outside_problem(root_dir, path, name) or kind_problem(path, name)
+                problem = (outside_problem(root_dir, path, name) if name in linked else None) or kind_problem(path, name)
                 if problem is not None:
                     raise error_of(name)(problem)
                 st = os.stat(path)
                 hashes[kind] += [name, f"{st.st_size}:{st.st_mtime_ns}"]
                 continue
             limit = MAX_STATIC if kind == "static" else MAX_BYTES
-            data = read_bytes(root_dir, path, name, limit=limit, error=error_of(name))
+            # only a link, or a file reached through one, can lead out of the site
+            data = read_bytes(root_dir if name in linked else None, path, name, limit=limit, error=error_of(name))
         except SiteError as exc:
             problems.extend((name, p) for p in exc.problems)
             hashes[kind] += [name, "refused"]

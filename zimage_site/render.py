@@ -115,6 +115,27 @@ def template_problem(exc: Exception, root: Path) -> Problem:
                    fix="check the variable or filter used on that line")
 
 
+class _SignedBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates, each file signed with this user's key (cache.sign):
+    compiled templates are code (and Jinja reads their header with pickle), so one planted in
+    .cache/jinja/ is ignored, never run."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        from zimage_site.cache import read_signed
+
+        data = read_signed(Path(self._get_cache_filename(bucket)), limit=64 << 20)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        from zimage_site.cache import write_signed
+
+        try:
+            write_signed(Path(self._get_cache_filename(bucket)), bucket.bytecode_to_string(), ".jinja-")
+        except OSError:
+            pass
+
+
 def _bytecode_cache(root: Path) -> jinja2.BytecodeCache | None:
     """Compiled templates kept in .cache/jinja/ (ignored by git): a build skips compiling them again."""
     folder = root / ".cache" / "jinja"
@@ -122,7 +143,7 @@ def _bytecode_cache(root: Path) -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:  # a read-only checkout builds without the cache
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    return _SignedBytecodeCache(str(folder))
 
 
 def make_environment(root: Path) -> jinja2.Environment:

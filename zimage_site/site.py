@@ -20,6 +20,7 @@ rendered sections, on disk in `.cache/` across processes (`cache.SectionCache`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -30,13 +31,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from zimage_site.cache import SectionCache, Unstorable, decode, encode
+from zimage_site.cache import SectionCache, Unstorable, decode, encode, read_signed, write_signed
 from zimage_site.anchors import Anchor, broken_anchors
 from zimage_site.config import Config, load_config
 from zimage_site.content import CONTENT_DIR, Section, load_sections, parse_section
 from zimage_site.data import load_data
 from zimage_site.errors import ContentError, Problem, Report, SiteError
-from zimage_site.files import read_bytes
+from zimage_site.files import MAX_STATIC, read_bytes
 from zimage_site.fragments import Page, SectionHTML
 from zimage_site.inputs import Fingerprint, digest, fingerprint
 from zimage_site.render import (Citations, PageContext, alternates, load_strings, make_environment, robots,
@@ -119,7 +120,9 @@ class Site:
         of a closed list of types (cache.encode), read by files.read_bytes like any input."""
         self._loaded_parts = True
         try:
-            raw = read_bytes(None, self.root / PARTS_FILE, PARTS_FILE, limit=64 << 20)
+            raw = read_signed(self.root / PARTS_FILE)  # signed with this user's key: a planted file is ignored
+            if raw is None:
+                return
             stored = json.loads(raw)
             if stored.get("format") != PARTS_FORMAT or stored.get("root") != str(self.root.resolve()):
                 return
@@ -153,12 +156,9 @@ class Site:
                 except Unstorable:  # a value of a type the format does not hold: made again next time
                     continue
         try:
-            (self.root / PARTS_FILE).parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".parts-", dir=(self.root / PARTS_FILE).parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"format": PARTS_FORMAT, "root": str(self.root.resolve()), "parts": parts}, f,
-                          ensure_ascii=False, separators=(",", ":"))
-            os.replace(tmp, self.root / PARTS_FILE)
+            data = json.dumps({"format": PARTS_FORMAT, "root": str(self.root.resolve()), "parts": parts},
+                              ensure_ascii=False, separators=(",", ":"))
+            write_signed(self.root / PARTS_FILE, data.encode("utf-8"), ".parts-")
         except OSError:
             pass  # a read-only checkout: the next build makes them again
 
@@ -295,10 +295,12 @@ class Site:
         The folder is content-addressed (its key digests everything it is made from), so it is
         published once, atomically (a rename of a complete folder), and never changed: builds of
         the same site running at once each make it in a folder of their own, the first rename wins,
-        and the others use the winner's (theirs is the same) and remove their own."""
+        and the others use the winner's (theirs is the same) and remove their own. Its manifest
+        (the URLs, and the SHA-256 of every file) is signed with this user's key: a folder planted
+        in .cache/, or changed since, is made again rather than published."""
         folder = self.root / ".cache" / "assets" / key
-        urls_file = folder / "urls.json"
-        if not urls_file.is_file():
+        made = self._asset_manifest(folder)
+        if made is None:
             try:
                 folder.parent.mkdir(parents=True, exist_ok=True)
                 self._prune_assets(folder.parent, keep=key)
@@ -306,28 +308,50 @@ class Site:
                 if self._tmp is None:
                     self._tmp = tempfile.TemporaryDirectory(prefix="zimage-site-assets-")
                 folder = Path(self._tmp.name) / key
-                urls_file = folder / "urls.json"
-            if not urls_file.is_file():
-                from zimage_site.assets import build_assets
+            made = self._asset_manifest(folder)
+        if made is None:
+            from zimage_site.assets import build_assets
 
-                work = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
+            work = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
+            try:
+                urls = build_assets(self.root, work, config.base_path, hash_names=self.hash_assets)
+                files = {path.relative_to(work).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+                         for path in sorted((work / "assets").rglob("*")) if path.is_file()}
+                write_signed(work / "manifest.json", json.dumps({"urls": urls, "files": files}, sort_keys=True)
+                             .encode("utf-8"), ".manifest-")
+                if os.path.lexists(folder):  # not a folder this user's builds made: set aside, removed
+                    aside = folder.with_name(f".{key}-untrusted-{os.getpid()}")
+                    os.rename(folder, aside)
+                    shutil.rmtree(aside, ignore_errors=True)
                 try:
-                    urls = build_assets(self.root, work, config.base_path, hash_names=self.hash_assets)
-                    (work / "urls.json").write_text(json.dumps(urls, sort_keys=True), encoding="utf-8")
-                    try:
-                        os.rename(work, folder)  # a folder in place is never replaced (another build's)
-                    except OSError:
-                        if not urls_file.is_file():  # not published by another build: a real failure
-                            raise
-                finally:
-                    shutil.rmtree(work, ignore_errors=True)
-        urls = json.loads(urls_file.read_text(encoding="utf-8"))
-        files = []
-        for parent, _dirs, names in os.walk(folder / "assets"):
-            for name in names:
-                path = Path(parent) / name
-                files.append(OutputFile(path.relative_to(folder).as_posix(), path))
-        return Assets(urls, sorted(files, key=lambda f: f.path))
+                    os.rename(work, folder)  # a folder in place is never replaced (another build's)
+                except OSError:
+                    if self._asset_manifest(folder) is None:  # not published by another build: a failure
+                        raise
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            made = self._asset_manifest(folder)
+            if made is None:
+                raise SiteError(Problem("the assets cannot be kept in .cache/assets/", file=".cache/assets",
+                                        fix="delete .cache/ (the next build makes it again)"))
+        urls, files = made
+        return Assets(urls, [OutputFile(name, folder / name) for name in sorted(files)])
+
+    @staticmethod
+    def _asset_manifest(folder: Path) -> tuple[dict, dict] | None:
+        """(URLs, files) of an asset folder this user's builds made and nobody changed, else None."""
+        data = read_signed(folder / "manifest.json", limit=16 << 20)
+        if data is None:
+            return None
+        try:
+            manifest = json.loads(data)
+            urls, files = manifest["urls"], manifest["files"]
+            for name, sha in files.items():
+                if hashlib.sha256(read_bytes(None, folder / name, name, limit=MAX_STATIC)).hexdigest() != sha:
+                    return None
+        except (SiteError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return urls, files
 
     @staticmethod
     def _prune_assets(parent: Path, keep: str) -> None:
