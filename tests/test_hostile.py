@@ -883,3 +883,18 @@ def test_a_wrong_field_in_a_ui_string_names_its_file_line_and_key(project_copy, 
     assert f'\nerror: templates/i18n/charts.yaml, line 13, key "chart_arena_title.{lang}": {expected}' in err, err
     assert err.count("\nerror: ") == 1, err
     assert "\n  fix: use only these fields: {date}" in err, err
+
+
+@pytest.mark.parametrize("folder", ["static", "templates", "content/en", "content/data", "templates/i18n", "static/css",
+                                    "images", "content"])
+def test_a_folder_linked_from_outside_the_site_is_refused(site, capsys, tmp_path, folder):
+    """A linked folder is read (and, for static/, published) only when it stays in the site."""
+    outside = tmp_path / "elsewhere" / folder
+    shutil.copytree(site / folder, outside) if (site / folder).exists() else outside.mkdir(parents=True)
+    (outside / "id_ed25519").write_text("-----BEGIN OPENSSH PRIVATE KEY----- hunter2\n", encoding="utf-8")
+    if (site / folder).exists():
+        shutil.rmtree(site / folder)
+    os.symlink(outside, site / folder)
+    err = broken(capsys, site)
+    assert err.startswith(f"error: {folder}: a symbolic link to ") and "outside the site folder" in err, err
+    assert "hunter2" not in err
