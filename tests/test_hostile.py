@@ -886,7 +886,7 @@ def test_a_wrong_field_in_a_ui_string_names_its_file_line_and_key(project_copy, 
 
 
 @pytest.mark.parametrize("folder", ["static", "templates", "content/en", "content/data", "templates/i18n", "static/css",
-                                    "images", "content"])
+                                    "content"])
 def test_a_folder_linked_from_outside_the_site_is_refused(site, capsys, tmp_path, folder):
     """A linked folder is read (and, for static/, published) only when it stays in the site."""
     outside = tmp_path / "elsewhere" / folder

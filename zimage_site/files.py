@@ -163,16 +163,17 @@ def check_folder(root: Path | str, folder: Path | str, shown: str, error: type[S
 
 
 def walk(root: Path | str, folder: str, problems: list[tuple[str, Problem]],
-         linked: set[str] | None = None) -> list[str]:
+         linked: set[str] | None = None, anywhere: bool = False) -> list[str]:
     """The files under root/folder (hidden ones left out), as paths relative to root in POSIX
     form, in a fixed order: each folder's files by name, then its subfolders by name. Links to
     folders are followed when they stay inside the site; every rule above applies to what is
     listed (the files themselves are checked when read). What cannot be listed is added to
-    `problems` as (path relative to root, Problem) and left out."""
+    `problems` as (path relative to root, Problem) and left out. `anywhere`: the folder itself
+    may be a link out of the site (the links to folders inside it must stay inside it)."""
     root_s = os.fspath(root)
     top = os.path.join(root_s, folder)
-    try:
-        if not check_folder(root_s, top, folder):
+    try:  # (`anywhere`: the folder is checked against itself, not against the site)
+        if not check_folder(os.path.realpath(top) if anywhere else root_s, top, folder):
             return []
     except SiteError as exc:
         problems.extend((folder, p) for p in exc.problems)
@@ -206,7 +207,7 @@ def walk(root: Path | str, folder: str, problems: list[tuple[str, Problem]],
             if is_dir:
                 if entry.is_symlink():
                     try:
-                        check_folder(root_s, entry.path, sub)
+                        check_folder(os.path.realpath(top) if anywhere else root_s, entry.path, sub)
                     except SiteError as exc:
                         problems.extend((sub, p) for p in exc.problems)
                         continue
@@ -221,5 +222,5 @@ def walk(root: Path | str, folder: str, problems: list[tuple[str, Problem]],
         for path_, sub, via in dirs:
             visit(path_, sub, via)
 
-    visit(top, folder.rstrip("/"), os.path.islink(top))
+    visit(top, folder.rstrip("/"), os.path.islink(top) and not anywhere)
     return found

@@ -158,7 +158,9 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
     problems = fp.problems
     linked = {"site.yaml"} if os.path.islink(os.path.join(root_dir, "site.yaml")) else set()
     for folder in ("content", "templates", "static", "images"):
-        names.extend(walk(root_dir, folder, problems, linked))
+        # the image store may be a link to a store shared by checkouts (its PNGs are published
+        # only re-encoded, after their SHA-256 matched their provenance): it may lead anywhere
+        names.extend(walk(root_dir, folder, problems, linked, anywhere=folder == "images"))
     for name in names:  # strings, not Path objects: a large site has thousands of files
         kind = _kind(name)
         if kind is None:
@@ -166,7 +168,8 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
         path = os.path.join(root_dir, name)
         try:
             if kind == "store" and not name.endswith(".json"):
-                problem = (outside_problem(root_dir, path, name) if name in linked else None) or kind_problem(path, name)
+                store = os.path.realpath(os.path.join(root_dir, "images"))  # (which may be a link itself)
+                problem = (outside_problem(store, path, name) if name in linked else None) or kind_problem(path, name)
                 if problem is not None:
                     raise error_of(name)(problem)
                 st = os.stat(path)
@@ -174,7 +177,8 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
                 continue
             limit = MAX_STATIC if kind == "static" else MAX_BYTES
             # only a link, or a file reached through one, can lead out of the site
-            data = read_bytes(root_dir if name in linked else None, path, name, limit=limit, error=error_of(name))
+            inside = os.path.realpath(os.path.join(root_dir, "images")) if kind == "store" else root_dir
+            data = read_bytes(inside if name in linked else None, path, name, limit=limit, error=error_of(name))
         except SiteError as exc:
             problems.extend((name, p) for p in exc.problems)
             hashes[kind] += [name, "refused"]
