@@ -80,7 +80,7 @@ class Block:
         offset = self.line or 0
         data, lines = parse_yaml(self.raw, self.file, line_offset=offset)
         self.lines = lines
-        v = Validation(self.file, lines)
+        v = Validation(self.file, lines, default_line=self.line)
         value = _check(data, spec, "", v)
         if v.problems:
             for p in v.problems:
@@ -230,7 +230,16 @@ def chart(b: Block) -> str:
 
         raise SiteError([Problem(f"chart {chart_id!r}: {what}", file=str(exc.file), line=line_of(key), key=key,
                                  fix=fix) for key, what, fix in exc.problems]) from exc
-    except (KeyError, ValueError, TypeError) as exc:
+    except KeyError as exc:
+        message = str(exc).strip(chr(39) + chr(34))
+        if message.startswith("the UI string"):  # a string of templates/i18n/ is missing: blame it there
+            from zimage_site.charts import STRINGS_FILE
+
+            raise SiteError(Problem(f"chart {chart_id!r}: {message.split(';')[0]}", file=str(STRINGS_FILE),
+                                    fix=message.split("; ", 1)[-1])) from exc
+        raise b.error(f"chart {chart_id!r}: {message}",
+                      "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
+    except (ValueError, TypeError) as exc:
         raise b.error(f"chart {chart_id!r}: {str(exc).strip(chr(39) + chr(34))}",
                       "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
     facts = chart_facts(chart_id, b.page.data.files)
@@ -267,6 +276,9 @@ def render_block(md: Renderer, tok: "Token", env: dict) -> str:
     raw = ""
     if tok.map:
         start, end = tok.map
-        raw = "\n".join(section.source.splitlines()[start + 1 : end])  # the map ends before the closing :::
+        lines = env.get("source_lines")
+        if lines is None:  # split once per section, not once per block (10,000 blocks: 10,000 splits)
+            lines = env["source_lines"] = section.source.splitlines()
+        raw = "\n".join(lines[start + 1 : end])  # the map ends before the closing :::
     block = Block(words[0], words[1:], list(tok.children or ()), raw, line, md, env)
     return BLOCKS[words[0]](block)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,19 +13,14 @@ from zimage_site.yamlfile import Field, load_yaml, validate
 CONFIG_FILE = "site.yaml"
 
 
-# Characters a URL of this site may not hold as they are: whitespace and control characters (a
-# newline would add lines to robots.txt), quotes and angle brackets (they end an attribute or a
-# tag in HTML and XML), backslashes. Percent-encode them if they are really meant.
-_UNSAFE_URL = re.compile(r"[\x00-\x20\x7f-\x9f\"'<>\\`{}|^\u2028\u2029]")
-
-
 def _url(value: str) -> str | None:
-    bad = _UNSAFE_URL.search(value)
-    if bad:
-        return f"{value!r} holds {bad.group()!r}, which a URL cannot hold as it is (percent-encode it)"
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"{value!r} is not an absolute http(s) URL"
+    """An absolute http(s) URL, by the one URL policy (zimage_site/urls.py)."""
+    from zimage_site.urls import URLError, absolute_url
+
+    try:
+        absolute_url(value)
+    except URLError as exc:
+        return str(exc)
     return None
 
 
@@ -55,11 +50,42 @@ def _static_file(value: str) -> str | None:
 
 
 def _base_url(value: str) -> str | None:
-    return _url(value) or (None if value.endswith("/") else f"{value!r} must end with /")
+    from zimage_site.urls import URLError, base_url
+
+    try:
+        base_url(value)
+    except URLError as exc:
+        return str(exc)
+    return None
 
 
 def _color(value: str) -> str | None:
     return None if re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", value) else f"{value!r} is not a #rgb or #rrggbb colour"
+
+
+# A well-formed BCP 47 language tag (RFC 5646 section 2.1: language, script, region, variants,
+# extensions, private use), or a private-use tag. The sitemap, hreflang and lang= attributes
+# carry it, so only its letters, digits and dashes ever reach them.
+_BCP47 = re.compile(
+    r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"
+    r"(?:-[A-Za-z]{4})?"
+    r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+    r"(?:-[0-9A-WY-Za-wy-z](?:-[A-Za-z0-9]{2,8})+)*"
+    r"(?:-[xX](?:-[A-Za-z0-9]{1,8})+)?"
+    r"|[xX](?:-[A-Za-z0-9]{1,8})+")
+
+
+def _locale(value: str) -> str | None:
+    if _BCP47.fullmatch(value) and value.lower() != "x-default":
+        return None
+    return f"{value!r} is not a BCP 47 language tag (letters, digits and dashes: zh-CN, zh-Hans, en, en-GB)"
+
+
+def _og_locale(value: str) -> str | None:
+    if re.fullmatch(r"[a-z]{2,3}_[A-Z]{2}", value):
+        return None
+    return f"{value!r} is not an Open Graph locale (language_TERRITORY: zh_CN, en_US)"
 
 
 def _lang_path(value: str) -> str | None:
@@ -93,14 +119,16 @@ AIGC_MISSING_FIX = ("add to site.yaml:\n  aigc:\n    producer: NAME   # who gene
                     "  (see docs/images.md, “AI-content labels”)")
 
 LANGUAGE = Field(dict, schema={
-    "locale": Field(str, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
-    "og_locale": Field(str, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
+    "locale": Field(str, check=_locale, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
+    "og_locale": Field(str, check=_og_locale, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
     "name": Field(str, fix='the label of the language switch, e.g. "中文" or "EN"'),
     "path": Field(str, check=_lang_path),
     "title": Field(str, fix="the page title shown in search results"),
     "description": Field(str, fix="one or two sentences for the meta description"),
     "site_name": Field(str),
 })
+
+_URL_FIX = "an absolute http(s) URL, e.g. https://github.com/Tongyi-MAI/Z-Image (percent-encode spaces and quotes)"
 
 SCHEMA = {
     "base_url": Field(str, check=_base_url, fix='the absolute URL the site is served from, e.g. "https://example.github.io/repo/"'),
@@ -113,16 +141,17 @@ SCHEMA = {
     "repository": Field(str, check=_url, fix="the URL of this site's source repository"),
     "links": Field(dict, required=False, default={}, values=Field((str, dict), check=_link,
                    fix="a URL, or one URL per language: {zh: https://…, en: https://…}")),
-    "license": Field(dict, schema={"name": Field(str), "url": Field(str, check=_url)}),
+    "license": Field(dict, schema={"name": Field(str, fix="the license's name, e.g. Apache-2.0"),
+                                   "url": Field(str, check=_url, fix=_URL_FIX)}),
     "model": Field(dict, schema={
-        "name": Field(str),
-        "url": Field(str, check=_url),
-        "download_url": Field(str, check=_url),
+        "name": Field(str, fix="the model's name"),
+        "url": Field(str, check=_url, fix=_URL_FIX),
+        "download_url": Field(str, check=_url, fix=_URL_FIX),
         "version": Field(str, required=False),
         "date_published": Field(str, required=False),
         "category": Field(str, required=False, default="MultimediaApplication"),
         "operating_system": Field(str, required=False, default="Linux, Windows, macOS"),
-        "publisher": Field(str),
+        "publisher": Field(str, fix="who publishes the model, e.g. Alibaba Tongyi-MAI"),
     }),
     "aigc": AIGC,
 }
@@ -203,6 +232,7 @@ class Config:
     license: License
     model: Model
     aigc: Aigc | None = None  # the AI-content labels' producer and propagator
+    lines: dict = field(default_factory=dict, repr=False, compare=False)  # key path → line of site.yaml
 
     @property
     def base_path(self) -> str:
@@ -212,7 +242,7 @@ class Config:
     def with_base_url(self, base_url: str) -> "Config":
         problem = _base_url(base_url)
         if problem:
-            raise ConfigError(Problem(f"--base-url: {problem}",
+            raise ConfigError(Problem(problem, key="--base-url",
                                     fix="pass an absolute URL ending in /, e.g. --base-url https://example.github.io/repo/"))
         clone = Config(**self.__dict__)
         clone.base_url = base_url
@@ -231,10 +261,10 @@ class Config:
 
 def load_config(root: Path, report: Report | None = None) -> Config:
     path = root / CONFIG_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise ConfigError(Problem(f"no {CONFIG_FILE} in {root}", file=str(root),
                                 fix=f"run the command in the site folder or pass --root DIR (the folder holding {CONFIG_FILE})"))
-    raw, lines = load_yaml(path, CONFIG_FILE, report=report, error=ConfigError)
+    raw, lines = load_yaml(path, CONFIG_FILE, report=report, error=ConfigError, root=root)
     data = validate(raw, SCHEMA, CONFIG_FILE, lines, error=ConfigError)
     problems = []
 
@@ -275,4 +305,4 @@ def load_config(root: Path, report: Report | None = None) -> Config:
     data["license"] = License(**data["license"])
     data["model"] = Model(**data["model"])
     data["aigc"] = Aigc(**data["aigc"]) if data.get("aigc") else None
-    return Config(root=root, **data)
+    return Config(root=root, **data, lines=lines)

@@ -30,7 +30,14 @@ _TEXT = (str, dict)  # a string, or {zh: …, en: …}
 
 
 def _https(url: str) -> str | None:
-    return None if url.startswith("https://") else f"{url!r} is not an https URL"
+    """An https URL, by the one URL policy (zimage_site/urls.py)."""
+    from zimage_site.urls import URLError, absolute_url
+
+    try:
+        absolute_url(url, schemes=("https",))
+    except URLError as exc:
+        return str(exc)
+    return None
 
 
 def _past(value: dt.date) -> str | None:

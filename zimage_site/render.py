@@ -9,7 +9,6 @@ final when it is written).
 from __future__ import annotations
 
 import json
-import re
 from html import escape as _html_escape
 import traceback
 from dataclasses import dataclass, field
@@ -36,6 +35,32 @@ I18N_DIR = TEMPLATES_DIR / "i18n"
 
 # --------------------------------------------------------------------------- UI strings
 
+class UIText(str):
+    """A UI string that knows where it is written (templates/i18n/<file>.yaml, its line and key),
+    so that a mistake in it is reported there, not where it is used: `format` with a field the
+    caller does not fill (a `{price}` added to a chart's string) is an error naming the file,
+    line and key, and the fields that can be used."""
+
+    __slots__ = ("file", "line", "key", "lang")
+
+    def format(self, *args: Any, **fields: Any) -> str:
+        try:
+            return str.format(self, *args, **fields)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            import string
+
+            usable = ", ".join("{" + k + "}" for k in fields) or "none"
+            try:
+                unknown = [f for _, f, _, _ in string.Formatter().parse(self) if f is not None and f not in fields]
+            except ValueError:
+                unknown = []
+            what = (f"the field {{{unknown[0]}}}, which is not filled here" if unknown
+                    else f"braces that are not a field ({exc})")
+            raise TemplateError(Problem(
+                f"the {self.lang} text of {self.key!r} has {what}", file=self.file, line=self.line, key=f"{self.key}.{self.lang}",
+                fix=f"use only these fields: {usable}; write {{{{ and }}}} for a brace as such")) from exc
+
+
 def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
     """Merge templates/i18n/*.yaml ({key: {zh: …, en: …}}) into {lang: {key: text}}.
     A key missing a language, or defined twice, is an error."""
@@ -45,7 +70,7 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
     folder = root / I18N_DIR
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         shown = rel(path, root)
-        raw, lines = load_yaml(path, shown)
+        raw, lines = load_yaml(path, shown, error=TemplateError, root=root)
         if not isinstance(raw, dict):
             problems.append(Problem("expected a mapping of keys", file=shown, line=1,
                                     fix='write each string as key: {zh: "…", en: "…"}'))
@@ -63,7 +88,8 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
                     problems.append(Problem(f"missing the {lang} text", file=shown, line=lines.get(key), key=key,
                                             fix=f'write {key}: {{{", ".join(f"{code}: …" for code in languages)}}}'))
                 else:
-                    strings[lang][key] = value[lang]
+                    text_ = strings[lang][key] = UIText(value[lang])
+                    text_.file, text_.line, text_.key, text_.lang = shown, lines.get(f"{key}.{lang}", lines.get(key)), key, lang
     if problems:
         raise SiteError(problems)
     return strings
@@ -78,8 +104,8 @@ def template_problem(exc: Exception, root: Path) -> Problem:
         return Problem(f"template syntax error: {exc.message}", file=file, line=exc.lineno,
                        fix="correct the Jinja2 syntax on that line")
     if isinstance(exc, jinja2.TemplateNotFound):
-        return Problem(f"template {exc.name!r} not found", file=str(TEMPLATES_DIR),
-                       fix=f"create {TEMPLATES_DIR / exc.name}")
+        return Problem("the template is not found (or is not a regular file)", file=(TEMPLATES_DIR / exc.name).as_posix(),
+                       fix=f"create {(TEMPLATES_DIR / exc.name).as_posix()} as a file")
     file = line = None
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         name = frame.f_code.co_filename
@@ -89,6 +115,27 @@ def template_problem(exc: Exception, root: Path) -> Problem:
                    fix="check the variable or filter used on that line")
 
 
+class _SignedBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates, each file signed with this user's key (cache.sign):
+    compiled templates are code (and Jinja reads their header with pickle), so one planted in
+    .cache/jinja/ is ignored, never run."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        from zimage_site.cache import read_signed
+
+        data = read_signed(Path(self._get_cache_filename(bucket)), limit=64 << 20)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        from zimage_site.cache import write_signed
+
+        try:
+            write_signed(Path(self._get_cache_filename(bucket)), bucket.bytecode_to_string(), ".jinja-")
+        except OSError:
+            pass
+
+
 def _bytecode_cache(root: Path) -> jinja2.BytecodeCache | None:
     """Compiled templates kept in .cache/jinja/ (ignored by git): a build skips compiling them again."""
     folder = root / ".cache" / "jinja"
@@ -96,7 +143,7 @@ def _bytecode_cache(root: Path) -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:  # a read-only checkout builds without the cache
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    return _SignedBytecodeCache(str(folder))
 
 
 def make_environment(root: Path) -> jinja2.Environment:
@@ -187,19 +234,13 @@ class PageContext:
                                     fix=f"add static/{logical}, or use one of: {', '.join(sorted(self.assets))}")) from exc
 
     def link(self, href: str) -> str:
-        """Resolve an author's link: @name → site.yaml links (in the page's language), /path → under the base path,
-        #id and http(s) URLs as they are. Anything else (javascript:, data:, //host…) is refused."""
-        if href.startswith("@"):
-            if href[1:] not in self.config.links:
-                raise ValueError(f"no link named {href[1:]!r} in site.yaml links "
-                                 f"(known: {', '.join(sorted(self.config.links)) or 'none'})")
-            return self.config.link(href[1:], self.lang)
-        if href.startswith("/") and not href.startswith("//"):
-            return self.url(href)
-        if href.startswith("#") or re.match(r"https?://[^/\s]", href):
-            return href
-        raise ValueError(f"{href!r} is not a link this page can use: write #section-id, /path, @name "
-                         "(a link of site.yaml) or an http(s) URL")
+        """Resolve an author's link by the one URL policy (zimage_site/urls.py): @name → site.yaml
+        links, /path → under the base path, #id and http(s) URLs as they are; anything else
+        (javascript:, data:, mailto:, //host, /\\host…) raises ValueError saying why."""
+        from zimage_site.urls import site_link
+
+        links = {name: urls[self.lang] for name, urls in self.config.links.items()}
+        return site_link(href, self.config.base_path, links)
 
     def cite(self, source_id: str) -> Markup:
         source = self.data.sources[source_id]
@@ -325,15 +366,18 @@ def alternates(config: "Config") -> list[dict]:
 
 
 def xml_escape(text: str) -> str:
-    """&, < and > escaped (xml.sax.saxutils.escape, without importing urllib with it)."""
-    return _html_escape(text, quote=False)
+    """Text for XML, in an element or an attribute: & < > " ' escaped (as xml.sax.saxutils would,
+    with quotes too, without importing urllib with it)."""
+    return _html_escape(text, quote=True)
 
 
 def sitemap(config: "Config", lastmod: str | None = None) -> str:
+    """sitemap.xml: every value that comes from site.yaml is escaped (a locale or a URL cannot
+    end an attribute or open an element)."""
     alts = alternates(config)
-    links = "".join(f'\n    <xhtml:link rel="alternate" hreflang="{a["hreflang"]}" href="{xml_escape(a["href"])}"/>'
+    links = "".join(f'\n    <xhtml:link rel="alternate" hreflang="{xml_escape(a["hreflang"])}" href="{xml_escape(a["href"])}"/>'
                     for a in alts)
-    stamp = f"\n    <lastmod>{lastmod}</lastmod>" if lastmod else ""
+    stamp = f"\n    <lastmod>{xml_escape(lastmod)}</lastmod>" if lastmod else ""
     urls = "".join(f"\n  <url>\n    <loc>{xml_escape(config.page_url(code))}</loc>{stamp}{links}\n  </url>"
                    for code in config.languages)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'

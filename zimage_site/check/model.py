@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from zimage_site import markup
 from zimage_site.errors import rel
+from zimage_site.files import read_bytes
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -396,7 +397,7 @@ def parse_page(path: Path, out_dir: Path, root: Path | None = None) -> Page:
     from lxml import etree
 
     page = Page(path, path.relative_to(out_dir).as_posix(), rel(path, root))
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = read_bytes(None, path, page.display).decode("utf-8", errors="replace")
     parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
     tree = etree.fromstring(text.encode("utf-8"), parser) if text.strip() else None
     if tree is not None:
@@ -451,5 +452,5 @@ def parse_sitemap(path: Path) -> list[SitemapEntry]:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = chars
-    parser.Parse(path.read_bytes(), True)
+    parser.Parse(read_bytes(None, path, path.name), True)
     return entries

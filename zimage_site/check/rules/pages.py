@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
 
-from zimage_site.check.context import BuiltSite
+from zimage_site.check.context import BuiltSite, urlsplit
 from zimage_site.check.model import Page
 
 
