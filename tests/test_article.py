@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import html
 import re
 import shutil
 import subprocess
@@ -1364,3 +1365,19 @@ def test_facts_carry_their_class_and_check_dates():
         assert fact["class"] in classes and isinstance(fact["checked"], dt.date), key
     assert "status_as_of" not in raw["facts"]
     assert not any("截至" in s.body for s in sections("zh")), "check dates are computed, not typed"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_body_cell_of_a_table_names_its_column(built, lang):
+    """A phone stacks a table's rows and prints each cell's column heading (data-label) before it:
+    every body cell of a content table carries the heading of its own column."""
+    main = built[lang][built[lang].index("<main"):]
+    tables = re.findall(r"<table>(.*?)</table>", main, re.S)  # the charts' tables have a class
+    assert len(tables) >= 5, len(tables)
+    strip = lambda cell: html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+    for table in tables:
+        head, body = table.split("</thead>")
+        heads = [strip(c) for c in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+            labels = [html.unescape(m) for m in re.findall(r'<td[^>]*?data-label="([^"]*)"', row)]
+            assert labels == heads[:len(re.findall(r"<td", row))], (heads, row[:200])
