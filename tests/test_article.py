@@ -130,6 +130,7 @@ NAME_TOKENS = {
     "20", "Mistral", "3.1", "Qwen3", "#9", "float16", "fp8",
     "#38", "#45", "#167", "#151", "#71",                               # the FAQ's issues
     "#15269",                                                          # the ComfyUI hang report
+    "45438-2025",                                                      # the labelling standard
 }
 NUMBERED_ITEM = re.compile(r"^\s*\d+\.\s", re.M)  # "1. Update ComfyUI" (a Markdown list)
 PROSE_NUMBERED = re.compile(r"\*\*\d+\. ")  # "**1. Black images" (en limitations list)
