@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import html
 import re
 import shutil
 import subprocess
@@ -107,6 +108,18 @@ KNOWN_FALSE = [
     "比同类大模型小得多", "far smaller than its peers",                  # FLUX.2 [klein] 4B is smaller
     "截至 2026", "As of November 2026", "as of November 2026",           # check dates are computed, never typed
     "docs.comfy.org/zh-CN",                                             # the Chinese docs live under /zh/
+    # The native reader's review of the built pages (docs/corrections.md, "The second reading").
+    "小而精", "小模型，画出大作品", "a small model", "lean can be strong",  # FLUX.2 [klein] 4B is smaller
+    "评测成绩也印证", "the benchmarks agree",                          # no benchmark measures photorealism
+    "各有输赢", "mixed on long text",                                  # Turbo trails Qwen-Image on both
+    "讨论区也很活跃", "are active too",                                # unsupported
+    "普通玩家", "ordinary gaming PC",                                  # 16-20 GB with offload
+    "是另一回事", "something else, so leave it alone",                 # say plainly: not CFG 0 in ComfyUI
+    "私人照片不用上传", "no private photos",                           # Turbo takes no image input
+    "同款香水", "the same perfume",                                    # a seed keeps no product identical
+    "24 GB 及以上的卡可改用", "with 24 GB or more, pipe.to",            # a user reports ~25 GB (#35)
+    "这类意境它读得懂", "understands the mood",                        # unsourced
+    "中文文字写得准，写实人像扎实", "solid photorealistic portraits",    # implies [klein] is weaker
 ]
 
 # Digits in prose that are names, not quantities (the quantities are {fact} roles).
@@ -116,6 +129,8 @@ NAME_TOKENS = {
     "2D", "#14", "#15", "#16", "#27", "#85", "#111", "#340", "#12738", "#13730", "2511.22699",
     "20", "Mistral", "3.1", "Qwen3", "#9", "float16", "fp8",
     "#38", "#45", "#167", "#151", "#71",                               # the FAQ's issues
+    "#15269",                                                          # the ComfyUI hang report
+    "45438-2025",                                                      # the labelling standard
 }
 NUMBERED_ITEM = re.compile(r"^\s*\d+\.\s", re.M)  # "1. Update ComfyUI" (a Markdown list)
 PROSE_NUMBERED = re.compile(r"\*\*\d+\. ")  # "**1. Black images" (en limitations list)
@@ -507,8 +522,9 @@ def test_the_quick_start_has_a_runnable_diffusers_example(lang):
     steps = int(re.search(r"num_inference_steps=(\d+)", base).group(1))
     guidance = float(re.search(r"guidance_scale=([\d.]+)", base).group(1))
     assert 28 <= steps <= 50 and 3 <= guidance <= 5, (steps, guidance)
-    bash = next(code for info, code in fences if info.split()[:1] == ["bash"])
+    bash = next(code for info, code in fences if info.split()[:1] == ["bash"] and "pip install" in code)
     assert 'diffusers>=0.39' in bash, "install the diffusers whose 8 steps are 8 forward passes"
+    assert "accelerate" in bash, "enable_model_cpu_offload() needs accelerate"
     # the file names ComfyUI's documentation gives
     for name in ("z_image_turbo_bf16.safetensors", "qwen_3_4b.safetensors", "ae.safetensors",
                  "diffusion_models", "text_encoders", "vae", "image_z_image_turbo.json"):
@@ -1051,16 +1067,18 @@ def test_unreleased_variants_have_no_date_and_say_so(lang, no_date):
 def test_the_size_claim_is_the_reports_own(lang):
     intro = _section(lang, "intro")
     assert "report_rival_params" in fact_keys(intro)
-    assert ("相当甚至更好" if lang == "zh" else "comparable to or surpassing") in intro.body
+    assert ("比肩甚至超过" if lang == "zh" else "comparable to or surpassing") in intro.body
 
 
 @pytest.mark.parametrize("lang,heading", [("zh", "提示词增强"), ("en", "Prompt enhancing")])
 def test_every_strength_promised_is_expanded(lang, heading):
-    """Section 2 lists four strengths with links; each link lands on a section or heading that exists."""
+    """Section 2 lists its main features; the three that promise more (lettering, the prompt
+    enhancer, speed) link to where they are expanded (photorealism links nowhere: no benchmark
+    measures it)."""
     models = _section(lang, "models").body
-    strengths = re.search(r"### (四大亮点|Four highlights)\n(.+?)\n### ", models, re.S).group(2)
+    strengths = re.search(r"### (主要特点|Main features)\n(.+?)\n### ", models, re.S).group(2)
     links = re.findall(r"\]\(#([^)]+)\)", strengths)
-    assert len(links) == 4, links
+    assert len(links) == 3, links
     tech = _section(lang, "technology")
     assert any(heading in tok.content for tok in tech.tokens if tok.type == "inline"), heading
     assert any(link.startswith("technology-") and heading.split()[0].lower() in link.lower() for link in links)
@@ -1088,7 +1106,7 @@ def test_the_official_16_gb_is_attributed_wherever_it_is_printed(lang):
     for s in sections(lang):
         for m in re.finditer(r"\{fact\}`vram`", s.body):
             line = s.body[s.body.rfind("\n", 0, m.start()) + 1:m.start()]
-            assert re.search(r"官方称|README says", line), f"{lang}/{s.path.name}: unattributed 16 GB: {line!r}"
+            assert re.search(r"官方称|官方说|README says", line), f"{lang}/{s.path.name}: unattributed 16 GB: {line!r}"
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -1231,7 +1249,7 @@ def test_comfyui_and_diffusers_each_state_their_own_settings(lang):
     comfy = body[body.index("ComfyUI（推荐）" if lang == "zh" else "ComfyUI (recommended)"):body.index("diffusers）" if lang == "zh" else "(diffusers)")]
     for needle in ("{fact}`comfy_cfg`", "{fact}`comfy_steps`", "`res_multistep`", "`simple`", "guidance_scale=0.0"):
         assert needle in comfy, needle
-    assert "guidance_scale=0.0" in _section(lang, "quick-start").fences()[2][1]
+    assert any("guidance_scale=0.0" in code for info, code in _section(lang, "quick-start").fences() if info.startswith("python"))
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -1348,3 +1366,19 @@ def test_facts_carry_their_class_and_check_dates():
         assert fact["class"] in classes and isinstance(fact["checked"], dt.date), key
     assert "status_as_of" not in raw["facts"]
     assert not any("截至" in s.body for s in sections("zh")), "check dates are computed, not typed"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_body_cell_of_a_table_names_its_column(built, lang):
+    """A phone stacks a table's rows and prints each cell's column heading (data-label) before it:
+    every body cell of a content table carries the heading of its own column."""
+    main = built[lang][built[lang].index("<main"):]
+    tables = re.findall(r"<table>(.*?)</table>", main, re.S)  # the charts' tables have a class
+    assert len(tables) >= 5, len(tables)
+    strip = lambda cell: html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+    for table in tables:
+        head, body = table.split("</thead>")
+        heads = [strip(c) for c in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+            labels = [html.unescape(m) for m in re.findall(r'<td[^>]*?data-label="([^"]*)"', row)]
+            assert labels == heads[:len(re.findall(r"<td", row))], (heads, row[:200])

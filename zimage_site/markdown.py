@@ -92,6 +92,7 @@ class MarkdownRenderer:
         md.add_render_rule("fence", self._render_fence)
         md.add_render_rule("myst_role", self._render_role)
         md.add_render_rule(BLOCK_TOKEN, self._render_block)
+        md.core.ruler.push("cell_labels", _label_cells)
         self.md = md
         self._prefix = ""
 
@@ -298,6 +299,26 @@ class MarkdownRenderer:
 
 
 ROW_BLOCKS = ("figure", "compare", "chart")
+
+
+def _label_cells(state) -> None:
+    """Give each body cell its column's heading as `data-label`, so that a narrow screen can
+    stack a table's rows and still say what each cell is (the stylesheet prints the label)."""
+    heads: list[str] = []
+    col = 0
+    tokens = state.tokens
+    for i, tok in enumerate(tokens):
+        if tok.type == "thead_open":
+            heads = []
+        elif tok.type == "th_open" and i + 1 < len(tokens) and tokens[i + 1].type == "inline":
+            kids = tokens[i + 1].children or []
+            heads.append("".join(k.content for k in kids if k.type in ("text", "code_inline")).strip())
+        elif tok.type == "tr_open":
+            col = 0
+        elif tok.type == "td_open":
+            if col < len(heads) and heads[col]:
+                tok.attrSet("data-label", heads[col])
+            col += 1
 
 
 def _row_name(tok: Token) -> str | None:
