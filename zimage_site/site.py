@@ -246,7 +246,8 @@ class Site:
 
     # -- content
     def load_content(self, inputs: Fingerprint, config: Config) -> "Content":
-        languages = list(config.languages)
+        # the languages written by hand; a derived language reads its source's sections and strings
+        languages = [code for code, lang in config.languages.items() if not lang.source]
         data = self.part("data", inputs.key("data"), lambda: load_data(self.root, self.report))
 
         def parse(path: Path, lang: str) -> Section:
@@ -260,6 +261,10 @@ class Site:
         self.sections = self.part("sections", inputs.key("sections"), lambda: load_sections(
             self.root, languages, config.default_language, self.report, parse))
         strings = self.part("strings", inputs.key("strings"), lambda: load_strings(self.root, languages))
+        derived = {code: lang.source for code, lang in config.languages.items() if lang.source}
+        if derived:
+            self.sections = {**self.sections, **{code: self.sections[src] for code, src in derived.items()}}
+            strings = {**strings, **{code: strings[src] for code, src in derived.items()}}
         jinja = self.part("templates", inputs.key("templates"), lambda: make_environment(self.root))
         ids = {s.id for s in self.sections[config.default_language]}
         unknown = [n for n in config.nav if n not in ids]
@@ -383,6 +388,8 @@ class Site:
 
         base_key = inputs.key("html", json.dumps(assets.urls, sort_keys=True))
         self._cache.start()
+        # a derived page renders its source's sections in its source's language (the same HTML,
+        # from the cache): derive.py converts the whole page afterwards
         jobs = [(self.page_context(lang, config, content, catalog, assets), content.sections[lang])
                 for lang in config.languages]
         rendered_sections, rendered = render_pages(self, jobs, base_key, inputs)
@@ -396,6 +403,11 @@ class Site:
                                 nav=[s for s in sections if s.id in config.nav],
                                 alternates=alternates(config), canonical=config.page_url(page.lang),
                                 json_ld=structured_data(page, faq), live_reload=self.inject_html)
+            language = config.languages[page.lang]
+            if language.source:
+                from zimage_site.derive import converter
+
+                html = converter(self.root, language).html(html)
             pages.append(Page(config.languages[page.lang].path + "index.html", html))
         default = config.default_language
         page = self.page_context(default, config, content, catalog, assets)
