@@ -21,6 +21,11 @@ from pathlib import Path
 from zimage_site.errors import ConfigError, Problem
 from zimage_site.files import read_bytes
 
+# A text given for the derived language itself (site.yaml's title of zh-Hant) is marked with these
+# two private-use characters until the page is converted, which keeps it as written and drops them.
+KEEP_START, KEEP_END = "\ue000", "\ue001"
+_KEPT = re.compile(f"{KEEP_START}(.*?){KEEP_END}", re.S)
+
 GLOSSARY_FIX = 'a mapping terms: {SOURCE TERM: CONVERTED TERM}, e.g. terms: {参数: 參數, 显存: 顯存}'
 
 
@@ -35,6 +40,9 @@ class Converter:
     def text(self, value: str) -> str:
         if not value or value.isascii():
             return value
+        if KEEP_START in value:  # a translation given for the derived language: as written
+            parts = _KEPT.split(value)
+            return "".join(part if i % 2 else self.text(part) for i, part in enumerate(parts))
         convert = _opencc(self.profile).convert
         pattern = _terms_pattern(self.terms)
         if pattern is None:
@@ -48,37 +56,39 @@ class Converter:
         out.append(convert(value[pos:]) if pos < len(value) else "")
         return "".join(out)
 
-    def html(self, page: str) -> str:
-        """Convert the text of an HTML page made by the engine (see the module's docstring)."""
+    def html(self, page: str, locale: str) -> str:
+        """Convert the text of an HTML page made by the engine: the text and the readable
+        attributes of the elements in `locale` (from the nearest `lang` attribute: the whole page
+        when <html> has it, else the parts marked with it, as on the 404 page), except code,
+        scripts other than JSON-LD and styles (see the module's docstring)."""
         out: list[str] = []
-        skip: list[str] = []  # the open elements whose content is left as it is (innermost last)
+        stack: list[tuple[str, bool]] = [("", False)]  # open elements: (name, converted)
+        convert_attrs = lambda m: m.group(1) + self.text(m.group(2)) + '"'
         for match in _TOKEN.finditer(page):
             token = match.group()
             if match.group("text") is not None:
-                out.append(token if skip else self.text(token))
+                out.append(self.text(token) if stack[-1][1] else token)
                 continue
             name = (match.group("name") or "").lower()
-            if not name:  # a comment, a doctype
+            if not name:  # a comment, a doctype, a lone <
                 out.append(token)
                 continue
-            closing = token.startswith("</")
-            if skip:
-                if name == skip[-1]:
-                    if closing:
-                        skip.pop()
-                    elif not token.endswith("/>"):
-                        skip.append(name)
+            if token.startswith("</"):
+                for depth in range(len(stack) - 1, 0, -1):
+                    if stack[depth][0] == name:
+                        del stack[depth:]
+                        break
                 out.append(token)
                 continue
-            if closing:
-                out.append(token)
-                continue
-            if _keeps_content(name, token) and not token.endswith("/>") and name not in _VOID:
-                skip.append(name)
-                out.append(_ATTR.sub(lambda m: m.group(1) + self.text(m.group(2)) + '"', token)
-                           if name == "meta" else token)
-                continue
-            out.append(_ATTR.sub(lambda m: m.group(1) + self.text(m.group(2)) + '"', token))
+            converted = stack[-1][1]
+            lang = _LANG.search(token)
+            if lang:
+                converted = lang.group(1) == locale
+            if name in _KEEP or (name == "script" and "application/ld+json" not in token):
+                converted = False
+            out.append(_ATTR.sub(convert_attrs, token) if converted or (lang and lang.group(1) == locale) else token)
+            if name not in _VOID and not token.endswith("/>"):
+                stack.append((name, converted))
         return "".join(out)
 
 
@@ -90,13 +100,7 @@ _ATTR = re.compile(r'(\s(?:alt|title|aria-label|aria-description|content|placeho
 _KEEP = frozenset({"pre", "code", "kbd", "samp", "style", "textarea"})
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
                    "wbr"})
-_LANG = re.compile(r"\slang=")
-
-
-def _keeps_content(name: str, tag: str) -> bool:
-    if name in _KEEP or (name == "script" and "application/ld+json" not in tag):
-        return True
-    return bool(_LANG.search(tag)) and name != "html"
+_LANG = re.compile(r'\slang="([^"]*)"')
 
 
 @lru_cache(maxsize=None)
@@ -145,7 +149,8 @@ def converter(root: Path, language) -> Converter:
 
 
 def derive_language(root: Path, language, source):
-    """The derived language of site.yaml with its titles converted from its source's where not given."""
-    conv = converter(root, language)
-    return replace(language, **{key: getattr(language, key) or conv.text(getattr(source, key))
-                                for key in ("title", "description", "site_name")})
+    """The derived language of site.yaml, its titles taken from its source where not given (its
+    page is converted as a whole; a title given for it is marked to be kept as written)."""
+    converter(root, language)  # the glossary is checked with the configuration
+    return replace(language, **{key: f"{KEEP_START}{getattr(language, key)}{KEEP_END}" if getattr(language, key)
+                                else getattr(source, key) for key in ("title", "description", "site_name")})

@@ -407,13 +407,19 @@ class Site:
             if language.source:
                 from zimage_site.derive import converter
 
-                html = converter(self.root, language).html(html)
+                html = converter(self.root, language).html(html, language.locale)
             pages.append(Page(config.languages[page.lang].path + "index.html", html))
         default = config.default_language
         page = self.page_context(default, config, content, catalog, assets)
         others = [self.page_context(code, config, content, catalog, assets) for code in config.languages if code != default]
-        pages.append(Page("404.html", page.partial("404.html", alternates=alternates(config),
-                                                   live_reload=self.inject_html, other=others)))
+        not_found = page.partial("404.html", alternates=alternates(config), live_reload=self.inject_html, other=others)
+        for other in others:  # the derived languages' parts of the page (marked with their lang)
+            language = config.languages[other.lang]
+            if language.source:
+                from zimage_site.derive import converter
+
+                not_found = converter(self.root, language).html(not_found, language.locale)
+        pages.append(Page("404.html", not_found))
         pages.append(Page("sitemap.xml", sitemap(config, _lastmod())))
         pages.append(Page("robots.txt", robots(config)))
         return pages, rendered
