@@ -262,7 +262,7 @@ def test_english_alt_text_on_the_chinese_page(copy, capsys):
     code, text = run_cli(capsys, out, root)
     assert code == 1
     assert (f"error: {shown(page, root)}, line {line}: image {src} has alt text in another language on the "
-            "Chinese page: 'A teahouse sign at dusk'") in text
+            "中文 page (zh-CN, written in Han characters): 'A teahouse sign at dusk'") in text
 
 
 def test_missing_translation(copy, capsys):

@@ -288,6 +288,24 @@ def load_aigc(root: Path) -> Aigc:
     return Aigc(**data["aigc"])
 
 
+def load_languages(root: Path) -> dict[str, Language]:
+    """Only the languages of root/site.yaml (for the image catalog used on its own); none when the
+    file has no languages: block."""
+    path = root / CONFIG_FILE
+    if not path.exists():
+        return {}
+    raw, lines = load_yaml(path, CONFIG_FILE, error=ConfigError)
+    if not isinstance(raw, dict) or not isinstance(raw.get("languages"), dict):
+        return {}
+    if {"base_url", "default_language"} <= set(raw):
+        return load_config(root).languages
+    data = validate({"languages": raw["languages"]}, {"languages": Field(dict, values=LANGUAGE)}, CONFIG_FILE,
+                    lines, error=ConfigError)
+    return {code: Language(code=code, **{("source" if k == "from" else k): (v if v is not None or k not in
+            ("title", "description", "site_name") else "") for k, v in spec.items()})
+            for code, spec in data["languages"].items()}
+
+
 @dataclass
 class Config:
     root: Path

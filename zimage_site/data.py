@@ -87,17 +87,6 @@ _FACT = Field(dict, schema={
 
 
 FACTS_FILE = (DATA_DIR / "facts.yaml").as_posix()
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
-
-
-def format_date(day: dt.date, lang: str) -> str:
-    """A date as the page prints it: "6 December 2026" in English, 2026-12-06 in other languages."""
-    if lang.split("-")[0] == "en":
-        return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-    return day.isoformat()
-
-
 @dataclass(frozen=True)
 class Stale:
     """A printed fact whose last check is older than its class allows."""

@@ -48,7 +48,7 @@ PARTS = ("config", "data", "sections", "strings", "templates", "catalog", "asset
 # "html/own": a content file feeds the rendered HTML of its own section only (the key of each
 # section holds its file's digest, and the sources cited before it on the page).
 FEEDS: dict[str, frozenset[str]] = {
-    "config": frozenset({"config", "sections", "strings", "assets", "images", "html", "pages"}),
+    "config": frozenset({"config", "sections", "strings", "catalog", "assets", "images", "html", "pages"}),
     "glossary": frozenset({"config", "pages"}),  # a derived language's titles, and its converted page
     "content": frozenset({"sections", "html/own", "pages"}),
     "data": frozenset({"data", "html", "pages"}),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
-from zimage_site.data import Data, format_date, text
+from zimage_site.data import Data, text
 from zimage_site import markup
 from zimage_site.errors import Problem, Report, SiteError, TemplateError, rel
 from zimage_site.fragments import SectionState
