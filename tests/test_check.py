@@ -398,6 +398,14 @@ def make_site(tmp_path: Path, base: str = "/") -> tuple[Path, Path]:
     root = tmp_path / "site"
     (root / "content" / "data").mkdir(parents=True)
     (root / "content" / "data" / "facts.yaml").write_text(FACTS, encoding="utf-8")
+    # the languages the checks read (their scripts, date formats): a site.yaml of languages only
+    (root / "site.yaml").write_text(textwrap.dedent("""\
+        languages:
+          zh: {locale: zh-CN, og_locale: zh_CN, name: 中文, path: "", script: Hans}
+          en: {locale: en, og_locale: en_US, name: EN, path: en/, date_format: "{day} {month_name} {year}",
+               month_names: [January, February, March, April, May, June, July, August, September, October,
+                             November, December]}
+        """), encoding="utf-8")
     out = root / "build"
     for folder in ("en", "assets", "img"):
         (out / folder).mkdir(parents=True)

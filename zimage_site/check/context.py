@@ -61,11 +61,11 @@ class BuiltSite:
         """The language of site.yaml whose locale the page's <html lang> names (None: no such
         language, or no readable site.yaml): the checks take its script and date format from it."""
         if not hasattr(self, "_languages"):
-            from zimage_site.config import load_config
+            from zimage_site.config import load_languages
             from zimage_site.errors import SiteError
 
             try:
-                self._languages = {l.locale.lower(): l for l in load_config(self.root).languages.values()}
+                self._languages = {l.locale.lower(): l for l in load_languages(self.root).values()}
             except SiteError:
                 self._languages = {}
         return self._languages.get((page.lang or "").lower())
