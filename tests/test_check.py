@@ -402,9 +402,7 @@ def make_site(tmp_path: Path, base: str = "/") -> tuple[Path, Path]:
     (root / "site.yaml").write_text(textwrap.dedent("""\
         languages:
           zh: {locale: zh-CN, og_locale: zh_CN, name: 中文, path: "", script: Hans}
-          en: {locale: en, og_locale: en_US, name: EN, path: en/, date_format: "{day} {month_name} {year}",
-               month_names: [January, February, March, April, May, June, July, August, September, October,
-                             November, December]}
+          en: {locale: en, og_locale: en_US, name: EN, path: en/}
         """), encoding="utf-8")
     out = root / "build"
     for folder in ("en", "assets", "img"):

@@ -134,25 +134,6 @@ SCRIPTS = ("Hans", "Hant", "Latn", "Cyrl", "Grek", "Arab", "Hebr", "Deva", "Jpan
 HAN_SCRIPTS = ("Hans", "Hant", "Jpan")
 # OpenCC's conversion profiles (zimage_site/derive.py): from Simplified to Traditional Chinese and back.
 PROFILES = ("s2t", "s2tw", "s2twp", "s2hk", "t2s", "tw2s", "tw2sp", "hk2s")
-_DATE_FIX = 'a pattern of {year}, {month}, {day}, {month_name} and {month:02}/{day:02}, e.g. "{day} {month_name} {year}"'
-
-
-def _date_format(value: str) -> str | None:
-    import string
-
-    try:
-        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-        value.format(year=2026, month=12, day=6, month_name="December")
-    except (ValueError, KeyError, IndexError, AttributeError) as exc:
-        return f"{value!r} is not a date pattern ({exc})"
-    unknown = [n for n in names if n not in ("year", "month", "day", "month_name")]
-    return f"{value!r} names {unknown[0]!r}" if unknown else None
-
-
-def _month_names(value: list) -> str | None:
-    return None if len(value) == 12 else f"{len(value)} names; give the twelve months, January first"
-
-
 LANGUAGE = Field(dict, schema={
     "locale": Field(str, check=_locale, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
     "og_locale": Field(str, check=_og_locale, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
@@ -165,10 +146,6 @@ LANGUAGE = Field(dict, schema={
     "site_name": Field(str, required=False, fix="the site's name in this language"),
     "script": Field(str, required=False, default="Latn", choices=SCRIPTS,
                     fix=f"the writing system of the language (ISO 15924): {', '.join(SCRIPTS)}"),
-    "date_format": Field(str, required=False, default="{year}-{month:02}-{day:02}", check=_date_format,
-                         fix=_DATE_FIX),
-    "month_names": Field(list, required=False, items=Field(str), check=_month_names,
-                         fix="the twelve month names, January first, for {month_name} in date_format"),
     # A derived language: its page is made from the `from` language's sources by OpenCC.
     "from": Field(str, required=False, fix="the code of the language this page is converted from, e.g. zh"),
     "convert": Field(str, required=False, choices=PROFILES,
@@ -217,8 +194,6 @@ class Language:
     description: str
     site_name: str
     script: str = "Latn"
-    date_format: str = "{year}-{month:02}-{day:02}"
-    month_names: list[str] | None = None
     source: str | None = None     # a derived language: the code of the language it is converted from
     convert: str | None = None    # its OpenCC profile
     glossary: str | None = None   # its glossary of overrides (a file of the site)
@@ -232,12 +207,6 @@ class Language:
     def han(self) -> bool:
         """Written in Han characters (Chinese, Japanese): the CJK rules apply."""
         return self.script in HAN_SCRIPTS
-
-    def format_date(self, day) -> str:
-        """A date as this language's page prints it (`date_format` of site.yaml)."""
-        names = self.month_names or []
-        return self.date_format.format(year=day.year, month=day.month, day=day.day,
-                                       month_name=names[day.month - 1] if names else day.month)
 
 
 @dataclass(frozen=True)
@@ -364,9 +333,6 @@ def load_config(root: Path, report: Report | None = None) -> Config:
     for code, spec in data["languages"].items():
         spec = dict(spec)
         spec["source"] = spec.pop("from")
-        if spec["month_names"] is None and "{month_name}" in spec["date_format"]:
-            add(f"languages.{code}.month_names", "date_format prints {month_name} but no month_names are given",
-                "add month_names: [January, February, …] (twelve names)")
         if spec["source"] is None:
             for key in ("title", "description", "site_name"):
                 if spec[key] is None:

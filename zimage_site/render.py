@@ -95,6 +95,14 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
     return strings
 
 
+def format_date(day, strings: dict[str, str]) -> str:
+    """A date as a page prints it: its language's `date_format` and `month_names` UI strings
+    (templates/i18n/core.yaml): "2026-12-06", "6 December 2026"."""
+    names = strings["month_names"].split()
+    return strings["date_format"].format(year=day.year, month=day.month, day=day.day,
+                                         month_name=names[day.month - 1] if len(names) == 12 else day.month)
+
+
 # --------------------------------------------------------------------------- Jinja
 
 def template_problem(exc: Exception, root: Path) -> Problem:
@@ -218,10 +226,6 @@ class PageContext:
         in the text language, so a derived page reuses its source's rendered sections."""
         return self.config.languages[self.lang].text_lang
 
-    @property
-    def text_language(self):
-        return self.config.languages[self.text_lang]
-
     # -- helpers available to templates as well
     def t(self, key: str) -> str:
         try:
@@ -285,7 +289,7 @@ class PageContext:
             raise SiteError(Problem(f'fact "{key}" has no checked: date', file="content/data/facts.yaml",
                                     key=f"facts.{key}.checked", fix="add checked: YYYY-MM-DD"))
         return Markup(f'<time datetime="{day.isoformat()}" {markup.CHECKED_ATTR}="{escape(key)}">'
-                      f'{escape(self.text_language.format_date(day))}</time>')
+                      f'{escape(format_date(day, self.strings))}</time>')
 
     def checked_range(self) -> tuple[Any, Any] | None:
         """The oldest and newest check dates of the facts the page prints (its sections, rendered
@@ -302,7 +306,7 @@ class PageContext:
             return Markup("")
         start, end = span
         def day(d) -> str:
-            return f'<time datetime="{d.isoformat()}">{escape(self.text_language.format_date(d))}</time>'
+            return f'<time datetime="{d.isoformat()}">{escape(format_date(d, self.strings))}</time>'
         if start == end:
             return Markup(str(escape(self.t("facts_checked"))).replace("{date}", day(start)))
         line = str(escape(self.t("facts_checked_range")))

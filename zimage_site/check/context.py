@@ -70,6 +70,20 @@ class BuiltSite:
                 self._languages = {}
         return self._languages.get((page.lang or "").lower())
 
+    def page_date(self, page, day) -> str | None:
+        """A date as the page prints it (its language's date_format UI string; None: unknown)."""
+        language = self.language_of(page)
+        if language is None:
+            return None
+        from zimage_site.errors import SiteError
+        from zimage_site.render import format_date, load_strings
+
+        try:
+            strings = load_strings(self.root, [language.text_lang])[language.text_lang]
+            return self.page_text(page, format_date(day, strings))
+        except (SiteError, KeyError):
+            return None
+
     def page_text(self, page, value: str) -> str:
         """A text of the data as the page prints it: converted on a derived language's page."""
         language = self.language_of(page)

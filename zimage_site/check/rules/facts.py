@@ -53,7 +53,6 @@ def check(site: BuiltSite) -> None:
 
 
 def _check_checked(site: BuiltSite, page: Page, data: Data) -> None:
-    language = site.language_of(page)
     for ref in page.checked:
         if ref.key not in data.facts:
             site.error("fact", f'the check date marked {markup.CHECKED_ATTR}="{ref.key}" is of no fact in '
@@ -63,7 +62,8 @@ def _check_checked(site: BuiltSite, page: Page, data: Data) -> None:
         day = data.checked(ref.key)
         if day is None:
             continue  # reported by _check_dates
-        if ref.datetime != day.isoformat() or (language is not None and _norm(ref.text) != _norm(site.page_text(page, language.format_date(day)))):
+        printed = site.page_date(page, day)
+        if ref.datetime != day.isoformat() or (printed is not None and _norm(ref.text) != _norm(printed)):
             site.error("fact", f'the check date of "{ref.key}" reads {ref.text!r} ({ref.datetime}), the data says '
                                f"{day.isoformat()}", file=page.display, line=ref.line,
                        fix="rebuild the site: the page prints the checked: date of the data")
