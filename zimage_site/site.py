@@ -35,7 +35,7 @@ from zimage_site.cache import SectionCache, Unstorable, decode, encode, read_sig
 from zimage_site.anchors import Anchor, broken_anchors
 from zimage_site.config import Config, load_config
 from zimage_site.content import CONTENT_DIR, Section, load_sections, parse_section
-from zimage_site.data import load_data
+from zimage_site.data import missing_texts, load_data
 from zimage_site.errors import ContentError, Problem, Report, SiteError
 from zimage_site.files import MAX_STATIC, read_bytes
 from zimage_site.fragments import Page, SectionHTML
@@ -249,6 +249,8 @@ class Site:
         # the languages written by hand; a derived language reads its source's sections and strings
         languages = [code for code, lang in config.languages.items() if not lang.source]
         data = self.part("data", inputs.key("data"), lambda: load_data(self.root, self.report))
+        for problem in missing_texts(data, languages):  # warned in every build (cheap; keyed on two kinds)
+            self.report.warn(problem)
 
         def parse(path: Path, lang: str) -> Section:
             shown = f"{CONTENT_DIR.as_posix()}/{lang}/{path.name}"
