@@ -93,7 +93,7 @@ def digest(*parts: bytes | str) -> str:
 
 
 # The libraries whose output ends up in the pages.
-LIBRARIES = ("jinja2", "markupsafe", "markdown_it", "mdit_py_plugins", "pygments", "yaml", "PIL")
+LIBRARIES = ("jinja2", "markupsafe", "markdown_it", "mdit_py_plugins", "pygments", "yaml", "PIL", "opencc")
 
 
 @lru_cache(maxsize=1)
