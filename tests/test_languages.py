@@ -136,7 +136,7 @@ def test_a_fourth_language_from_a_fixture(tmp_path):
     assert fr.xpath('//button[contains(@class, "copy")]/@data-copied') == ["Copié"]
     for page in ("index.html", "zh-hant/index.html", "en/index.html", "fr/index.html"):
         hreflangs = _doc(root / "build" / page).xpath('//link[@rel="alternate"]/@hreflang')
-        assert hreflangs == ["zh-CN", "zh-Hant", "fr", "en", "x-default"]
+        assert hreflangs == ["zh-CN", "zh-Hant", "fr", "en", "x-default"]  # the order of site.yaml
     hant = _doc(root / "build" / "zh-hant" / "index.html").xpath("string(//main)")
     assert "60 億" in hant and "參數" in hant
     sitemap = (root / "build" / "sitemap.xml").read_text(encoding="utf-8")
@@ -164,3 +164,53 @@ def test_a_derived_language_needs_a_source_written_by_hand(tmp_path):
         build_site(root, root / "build")
     (problem,) = exc.value.problems
     assert problem.key == "languages.zh-Hant.from" and problem.line == 16 and "zh, fr, en" in problem.fix
+
+
+def test_the_language_switch_of_the_derived_page_in_chromium(built, browser):
+    """From /zh-hant/, reading the FAQ, the switch leads to the same section of the Chinese page,
+    and from there back to the Traditional Chinese one (site.js keeps the section)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    def switch(page, hreflang: str) -> None:
+        """Go to the FAQ by the navigation, then click the switch with the pointer where it is."""
+        page.click('.site-nav a[href="#faq"]')
+        page.wait_for_function("location.hash === '#faq'")
+        page.wait_for_function("Math.abs(document.getElementById('faq').getBoundingClientRect().top) < 200")
+        # the smooth scroll has ended (the section read is decided at the click): still for two frames
+        page.wait_for_function("new Promise(done => { const y = scrollY; requestAnimationFrame(() => "
+                               "requestAnimationFrame(() => done(scrollY === y))); })")
+        box = page.locator(f"a[data-lang-switch][hreflang='{hreflang}']").bounding_box()
+        with page.expect_navigation():
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_load_state("networkidle")
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(built)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}/zh-hant/")
+        assert page.get_attribute("html", "lang") == "zh-Hant"
+        assert page.inner_text(".lang-switch [aria-current=page]") == "繁體"
+        switch(page, "zh-CN")
+        assert page.url == f"{base}/#faq"
+        assert page.get_attribute("html", "lang") == "zh-CN"
+        switch(page, "zh-Hant")
+        assert page.url == f"{base}/zh-hant/#faq"
+        page.wait_for_function("Math.abs(document.getElementById('faq').getBoundingClientRect().top) < 200")
+        # the copy button says its message in Traditional Chinese (data-copied, converted)
+        assert page.get_attribute("button.copy[data-copied] >> nth=0", "data-copied") == "已複製"
+        assert errors == []
+    finally:
+        context.close()
+        httpd.shutdown()
+        httpd.server_close()
