@@ -73,7 +73,7 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
         raw, lines = load_yaml(path, shown, error=TemplateError, root=root)
         if not isinstance(raw, dict):
             problems.append(Problem("expected a mapping of keys", file=shown, line=1,
-                                    fix='write each string as key: {zh: "…", en: "…"}'))
+                                    fix=f'write each string as key: {{{", ".join(f"{code}: …" for code in languages)}}}'))
             continue
         for key, value in raw.items():
             if key in where:
@@ -231,8 +231,9 @@ class PageContext:
         try:
             return self.strings[key]
         except KeyError as exc:
+            codes = ", ".join(f"{code}: …" for code, lang in self.config.languages.items() if not lang.source)
             raise SiteError(Problem(f"unknown UI string {key!r}", file=str(I18N_DIR),
-                                    fix=f"add {key}: {{zh: …, en: …}} to a file in {I18N_DIR}/")) from exc
+                                    fix=f"add {key}: {{{codes}}} to a file in {I18N_DIR}/")) from exc
 
     def url(self, path: str = "") -> str:
         """A root-relative URL under the site's base path."""
