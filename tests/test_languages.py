@@ -214,3 +214,15 @@ def test_the_language_switch_of_the_derived_page_in_chromium(built, browser):
         context.close()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_language_written_by_hand_needs_its_titles(tmp_path):
+    root = _four_languages(tmp_path)
+    config = root / "site.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("    description: Une page pour les tests.\n", ""),
+                      encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        build_site(root, root / "build")
+    (problem,) = exc.value.problems
+    assert (problem.key, problem.line, problem.message) == ("languages.fr.description", 24, "missing value")
+    assert problem.fix == "add description: … to languages.fr"

@@ -326,8 +326,9 @@ def load_config(root: Path, report: Report | None = None) -> Config:
     data = validate(raw, SCHEMA, CONFIG_FILE, lines, error=ConfigError)
     problems = []
 
-    def add(key: str, message: str, fix: str) -> None:
-        problems.append(Problem(message, file=CONFIG_FILE, line=lines.get(key), key=key, fix=fix))
+    def add(key: str, message: str, fix: str) -> None:  # (a missing key: the line of its parent)
+        line = lines.get(key, lines.get(key.rsplit(".", 1)[0]))
+        problems.append(Problem(message, file=CONFIG_FILE, line=line, key=key, fix=fix))
 
     languages = {}
     for code, spec in data["languages"].items():
@@ -336,8 +337,7 @@ def load_config(root: Path, report: Report | None = None) -> Config:
         if spec["source"] is None:
             for key in ("title", "description", "site_name"):
                 if spec[key] is None:
-                    add(f"languages.{code}.{key}" if lines.get(f"languages.{code}") else "languages", "missing value",
-                        f"add {key}: … to languages.{code}")
+                    add(f"languages.{code}.{key}", "missing value", f"add {key}: … to languages.{code}")
             if spec["convert"] or spec["glossary"]:
                 add(f"languages.{code}", "convert: and glossary: belong to a derived language",
                     f"add from: CODE (the language to convert from), or remove them")
