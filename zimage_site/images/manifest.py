@@ -19,6 +19,8 @@ from zimage_site.yamlfile import Field, Validation, load_yaml, validate_mapping
 
 MANIFEST = "content/images.yaml"
 DEFAULT_MODEL = "Tongyi-MAI/Z-Image-Turbo"
+# Z-Image-Turbo's schedule: 8 steps without classifier-free guidance (the one place of these defaults)
+DEFAULTS = {"steps": 8, "guidance": 0.0}
 
 # What a comparison set may vary, and the manifest fields each name covers.
 VARIES = {
@@ -87,8 +89,8 @@ def _schemas(langs: tuple[str, ...]) -> dict:
     "seed": Field(int, check=_check_seed),
     "width": Field(int, check=_check_size),
     "height": Field(int, check=_check_size),
-    "steps": Field(int, required=False, default=8, check=_check_steps),
-    "guidance": Field(float, required=False, default=0.0, check=_check_guidance),
+    "steps": Field(int, required=False, default=DEFAULTS["steps"], check=_check_steps),
+    "guidance": Field(float, required=False, default=DEFAULTS["guidance"], check=_check_guidance),
     "section": Field(str, required=False, check=_check_id,
                      fix="the id of the section that shows the image (a comparison image inherits its set's)"),
     "set": Field(str, required=False, fix="the id of a set under `sets:`"),
@@ -260,8 +262,8 @@ def parse_manifest(data, lines: dict[str, int], display: str, langs: tuple[str, 
         images[image_id] = ImageSpec(
             id=image_id, prompt=item.get("prompt") or "", caption=item.get("caption") or {},
             alt=item.get("alt") or {}, seed=item.get("seed") or 0, width=item.get("width") or 0,
-            height=item.get("height") or 0, steps=item.get("steps") or 8,
-            guidance=float(item.get("guidance") or 0.0), section=section or "",
+            height=item.get("height") or 0, steps=item.get("steps") or DEFAULTS["steps"],
+            guidance=float(item.get("guidance") or DEFAULTS["guidance"]), section=section or "",
             set=set_id, label=item.get("label"), line=lines.get(path), prompt_en=item.get("prompt_en"))
 
     sets: dict[str, SetSpec] = {}
@@ -309,10 +311,8 @@ def _typed(item, schema: dict[str, Field]) -> dict:
 def _check_set_members(set_id: str, varies: str, items: list[tuple[int, dict]], v: Validation) -> None:
     """The images of a set must differ in the varied parameter and agree on everything else."""
     varied = VARIES[varies]
-    defaults = {"steps": 8, "guidance": 0.0}
-
     def value(item: dict, key: str):
-        val = item.get(key, defaults.get(key))
+        val = item.get(key, DEFAULTS.get(key))
         return float(val) if key == "guidance" and isinstance(val, (int, float)) else val
 
     first_i, first = items[0]
