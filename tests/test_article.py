@@ -1350,7 +1350,7 @@ def test_a_rendering_of_an_english_prompt_is_refused():
                         "caption": {"zh": "猫", "en": "Cat"}, "alt": {"zh": "猫", "en": "Cat"},
                         "seed": 1, "width": 64, "height": 64}]}
     with pytest.raises(SiteError) as err:
-        parse_manifest(data, {"images[0].prompt_en": 7}, "content/images.yaml")
+        parse_manifest(data, {"images[0].prompt_en": 7}, "content/images.yaml", ("zh", "en"))
     assert "images[0].prompt_en" in str(err.value) and "already English" in str(err.value)
 
 

@@ -262,7 +262,7 @@ def test_english_alt_text_on_the_chinese_page(copy, capsys):
     code, text = run_cli(capsys, out, root)
     assert code == 1
     assert (f"error: {shown(page, root)}, line {line}: image {src} has alt text in another language on the "
-            "Chinese page: 'A teahouse sign at dusk'") in text
+            "中文 page (zh-CN, written in Han characters): 'A teahouse sign at dusk'") in text
 
 
 def test_missing_translation(copy, capsys):
@@ -398,6 +398,12 @@ def make_site(tmp_path: Path, base: str = "/") -> tuple[Path, Path]:
     root = tmp_path / "site"
     (root / "content" / "data").mkdir(parents=True)
     (root / "content" / "data" / "facts.yaml").write_text(FACTS, encoding="utf-8")
+    # the languages the checks read (their scripts, date formats): a site.yaml of languages only
+    (root / "site.yaml").write_text(textwrap.dedent("""\
+        languages:
+          zh: {locale: zh-CN, og_locale: zh_CN, name: 中文, path: "", script: Hans}
+          en: {locale: en, og_locale: en_US, name: EN, path: en/}
+        """), encoding="utf-8")
     out = root / "build"
     for folder in ("en", "assets", "img"):
         (out / folder).mkdir(parents=True)

@@ -370,7 +370,7 @@ REAL_SECTIONS = ["intro", "models", "technology", "use-cases", "quick-start", "r
 def test_the_real_site_has_the_ten_sections_in_order(tmp_path):
     repo = Path(__file__).resolve().parent.parent
     result = build_site(repo, tmp_path / "build", allow_placeholders=True)
-    assert result.sections == {"zh": 10, "en": 10}
+    assert result.sections == {"zh": 10, "en": 10, "zh-Hant": 10}
     assert all(w.kind == "placeholder" for w in result.warnings), [w.format() for w in result.warnings]
     for page, lang in (("index.html", "zh-CN"), ("en/index.html", "en")):
         doc = parse(tmp_path / "build" / page)

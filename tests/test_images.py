@@ -93,7 +93,10 @@ images:
 """
 
 
-AIGC_BLOCK = "aigc:\n  producer: 示例工作室 <Example & Co>\n  propagator: example.github.io\n"
+AIGC_BLOCK = ("aigc:\n  producer: 示例工作室 <Example & Co>\n  propagator: example.github.io\n"
+              # the languages of the texts of the images
+              "languages:\n  zh: {locale: zh-CN, og_locale: zh_CN, name: 中文, path: '', script: Hans}\n"
+              "  en: {locale: en, og_locale: en_US, name: EN, path: en/}\n")
 
 
 def make_site(tmp_path: Path, manifest: str = SMALL_MANIFEST) -> Path:

@@ -139,6 +139,14 @@ def apply(root: Path, op: tuple[str, int, int]) -> None:
                 path.unlink()
         else:
             store_image(root, image_id, n)
+    elif kind == "glossary":
+        glossary = root / "content/i18n/zh-Hant.glossary.yaml"
+        if which % 3 == 0:
+            edit(glossary, "", f"  测试: 測試{n}\n")
+        elif which % 3 == 1:
+            edit(glossary, "参数: 參數", f"参数: 參數{n}")
+        else:
+            glossary.unlink(missing_ok=True)  # an error in both builds
     elif kind == "config":
         if which % 2:
             edit(root / "site.yaml", "title: 测试站点：双语页面", f"title: 测试站点{n}：双语页面")
@@ -178,7 +186,7 @@ def cold_copy(root: Path, target: Path) -> Path:
     return target
 
 
-def new_site(tmp_path: Path) -> Path:
+def new_site(tmp_path: Path, derived: bool = False) -> Path:
     """The bilingual fixture with two images (one stored) in tmp_path/bilingual; a .cache/ left
     there by an earlier example is kept: its entries must never be taken for those of this one."""
     root = tmp_path / "bilingual"
@@ -187,6 +195,12 @@ def new_site(tmp_path: Path) -> Path:
     for folder in ("templates", "static"):
         shutil.copytree(REPO / folder, root / folder)
     (root / "content/images.yaml").write_text(MANIFEST, encoding="utf-8")
+    (root / "content/i18n").mkdir(parents=True, exist_ok=True)
+    (root / "content/i18n/zh-Hant.glossary.yaml").write_text("terms:\n  参数: 參數\n", encoding="utf-8")
+    if derived:  # a third language, derived from the Chinese page with the glossary
+        edit(root / "site.yaml", "nav: [intro, faq]", "  zh-Hant:\n"
+             "    {from: zh, convert: s2twp, glossary: content/i18n/zh-Hant.glossary.yaml, locale: zh-Hant,\n"
+             "     og_locale: zh_TW, name: 繁體, path: zh-hant/, script: Hant}\nnav: [intro, faq]")
     store_image(root, "pic-a", 0)
     edit(root / "content/zh/01-intro.md", "", "\n\n::: figure pic-a\n:::\n")
     edit(root / "content/en/02-faq.md", "", "\n\n::: figure pic-b\n:::\n")
@@ -211,7 +225,7 @@ OPS = st.tuples(st.sampled_from(sorted(KINDS)), st.integers(0, 11), st.integers(
 def test_a_rebuild_equals_a_full_build(tmp_path_factory, ops):
     tmp = tmp_path_factory.getbasetemp() / "rebuild"
     tmp.mkdir(exist_ok=True)
-    root = new_site(tmp)
+    root = new_site(tmp, derived=True)
     site = Site(root, allow_placeholders=True)
     site.build(tmp / "out-first")
     for step, (op, new_process) in enumerate(ops):

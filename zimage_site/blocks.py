@@ -195,7 +195,7 @@ def figure(b: Block) -> str:
     if b.env.get("row"):  # one of several figures in a row: a narrower box
         from zimage_site.images.catalog import row_sizes
         sizes = row_sizes(b.env["row"])
-    return b.render(view=b.page.images.view(image_id, b.page.lang, hero=hero, sizes=sizes))
+    return b.render(view=b.page.images.view(image_id, b.page.text_lang, hero=hero, sizes=sizes))
 
 
 def gallery(b: Block) -> str:
@@ -203,7 +203,7 @@ def gallery(b: Block) -> str:
     ids = b.yaml(Field(list, items=Field(str)))
     for image_id in ids:
         _require_image(b, image_id)
-    return b.render(views=b.page.images.gallery(ids, b.page.lang))
+    return b.render(views=b.page.images.gallery(ids, b.page.text_lang))
 
 
 def compare(b: Block) -> str:
@@ -211,7 +211,7 @@ def compare(b: Block) -> str:
     if not b.page.images.has_set(set_id):
         raise b.error(f"unknown comparison set {set_id!r}",
                       f"use a set defined in content/images.yaml: {', '.join(sorted(b.page.images.set_ids)) or '(none yet)'}")
-    return b.render(set=b.page.images.comparison(set_id, b.page.lang))
+    return b.render(set=b.page.images.comparison(set_id, b.page.text_lang))
 
 
 def chart(b: Block) -> str:
@@ -219,7 +219,7 @@ def chart(b: Block) -> str:
 
     chart_id = b.arg("chart id", [])
     try:
-        svg = render_chart(chart_id, b.page.data.files, b.page.lang, b.page.strings)
+        svg = render_chart(chart_id, b.page.data.files, b.page.text_lang, b.page.strings)
     except ChartDataError as exc:  # the data is wrong: point at facts.yaml, not at the section
         lines = b.page.data.lines.get("facts", {})
 

@@ -59,6 +59,15 @@ def _base_url(value: str) -> str | None:
     return None
 
 
+GLOSSARY_DIR = "content/i18n/"  # where glossaries live (an input kind of their own: inputs.KINDS)
+
+
+def _glossary_file(value: str) -> str | None:
+    if not value.startswith(GLOSSARY_DIR) or not value.endswith(".yaml"):
+        return f"{value!r} is not a .yaml file under {GLOSSARY_DIR}"
+    return _static_file(value)
+
+
 def _color(value: str) -> str | None:
     return None if re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", value) else f"{value!r} is not a #rgb or #rrggbb colour"
 
@@ -118,14 +127,31 @@ AIGC_MISSING_FIX = ("add to site.yaml:\n  aigc:\n    producer: NAME   # who gene
                     "ContentProducer)\n    propagator: NAME # who publishes them (ContentPropagator)\n"
                     "  (see docs/images.md, “AI-content labels”)")
 
+# The writing systems a language may declare (ISO 15924). Han scripts get the rules of CJK text: a
+# prompt with Han characters is attributed to a Han-script language, a Han page's alt text must
+# hold Han characters, and a long prompt is shorter in characters.
+SCRIPTS = ("Hans", "Hant", "Latn", "Cyrl", "Grek", "Arab", "Hebr", "Deva", "Jpan", "Kore", "Thai")
+HAN_SCRIPTS = ("Hans", "Hant", "Jpan")
+# OpenCC's conversion profiles (zimage_site/derive.py): from Simplified to Traditional Chinese and back.
+PROFILES = ("s2t", "s2tw", "s2twp", "s2hk", "t2s", "tw2s", "tw2sp", "hk2s")
 LANGUAGE = Field(dict, schema={
     "locale": Field(str, check=_locale, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
     "og_locale": Field(str, check=_og_locale, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
     "name": Field(str, fix='the label of the language switch, e.g. "中文" or "EN"'),
     "path": Field(str, check=_lang_path),
-    "title": Field(str, fix="the page title shown in search results"),
-    "description": Field(str, fix="one or two sentences for the meta description"),
-    "site_name": Field(str),
+    # title, description and site_name are required, except in a derived language (converted from
+    # its source's when not given): load_config checks them.
+    "title": Field(str, required=False, fix="the page title shown in search results"),
+    "description": Field(str, required=False, fix="one or two sentences for the meta description"),
+    "site_name": Field(str, required=False, fix="the site's name in this language"),
+    "script": Field(str, required=False, default="Latn", choices=SCRIPTS,
+                    fix=f"the writing system of the language (ISO 15924): {', '.join(SCRIPTS)}"),
+    # A derived language: its page is made from the `from` language's sources by OpenCC.
+    "from": Field(str, required=False, fix="the code of the language this page is converted from, e.g. zh"),
+    "convert": Field(str, required=False, choices=PROFILES,
+                     fix=f"an OpenCC profile: {', '.join(PROFILES)} (s2twp: Taiwan, with its phrases)"),
+    "glossary": Field(str, required=False, check=_glossary_file,
+                      fix="a YAML file of the site, e.g. content/i18n/zh-Hant.glossary.yaml"),
 })
 
 _URL_FIX = "an absolute http(s) URL, e.g. https://github.com/Tongyi-MAI/Z-Image (percent-encode spaces and quotes)"
@@ -167,6 +193,20 @@ class Language:
     title: str
     description: str
     site_name: str
+    script: str = "Latn"
+    source: str | None = None     # a derived language: the code of the language it is converted from
+    convert: str | None = None    # its OpenCC profile
+    glossary: str | None = None   # its glossary of overrides (a file of the site)
+
+    @property
+    def text_lang(self) -> str:
+        """The language whose text this page reads (its source when derived)."""
+        return self.source or self.code
+
+    @property
+    def han(self) -> bool:
+        """Written in Han characters (Chinese, Japanese): the CJK rules apply."""
+        return self.script in HAN_SCRIPTS
 
 
 @dataclass(frozen=True)
@@ -215,6 +255,24 @@ def load_aigc(root: Path) -> Aigc:
     if data.get("aigc") is None:
         raise aigc_missing()
     return Aigc(**data["aigc"])
+
+
+def load_languages(root: Path) -> dict[str, Language]:
+    """Only the languages of root/site.yaml (for the image catalog used on its own); none when the
+    file has no languages: block."""
+    path = root / CONFIG_FILE
+    if not path.exists():
+        return {}
+    raw, lines = load_yaml(path, CONFIG_FILE, error=ConfigError)
+    if not isinstance(raw, dict) or not isinstance(raw.get("languages"), dict):
+        return {}
+    if {"base_url", "default_language"} <= set(raw):
+        return load_config(root).languages
+    data = validate({"languages": raw["languages"]}, {"languages": Field(dict, values=LANGUAGE)}, CONFIG_FILE,
+                    lines, error=ConfigError)
+    return {code: Language(code=code, **{("source" if k == "from" else k): (v if v is not None or k not in
+            ("title", "description", "site_name") else "") for k, v in spec.items()})
+            for code, spec in data["languages"].items()}
 
 
 @dataclass
@@ -268,10 +326,30 @@ def load_config(root: Path, report: Report | None = None) -> Config:
     data = validate(raw, SCHEMA, CONFIG_FILE, lines, error=ConfigError)
     problems = []
 
-    def add(key: str, message: str, fix: str) -> None:
-        problems.append(Problem(message, file=CONFIG_FILE, line=lines.get(key), key=key, fix=fix))
+    def add(key: str, message: str, fix: str) -> None:  # (a missing key: the line of its parent)
+        line = lines.get(key, lines.get(key.rsplit(".", 1)[0]))
+        problems.append(Problem(message, file=CONFIG_FILE, line=line, key=key, fix=fix))
 
-    languages = {code: Language(code=code, **spec) for code, spec in data["languages"].items()}
+    languages = {}
+    for code, spec in data["languages"].items():
+        spec = dict(spec)
+        spec["source"] = spec.pop("from")
+        if spec["source"] is None:
+            for key in ("title", "description", "site_name"):
+                if spec[key] is None:
+                    add(f"languages.{code}.{key}", "missing value", f"add {key}: … to languages.{code}")
+            if spec["convert"] or spec["glossary"]:
+                add(f"languages.{code}", "convert: and glossary: belong to a derived language",
+                    f"add from: CODE (the language to convert from), or remove them")
+        elif spec["convert"] is None:
+            add(f"languages.{code}", "a derived language needs a conversion profile",
+                f"add convert: s2twp (one of {', '.join(PROFILES)})")
+        languages[code] = Language(code=code, **{k: (v if v is not None else "") if k in ("title", "description", "site_name")
+                                                else v for k, v in spec.items()})
+    for code, lang in languages.items():
+        if lang.source is not None and (lang.source not in languages or languages[lang.source].source):
+            add(f"languages.{code}.from", f"{lang.source!r} is not a language written by hand",
+                f"use one of: {', '.join(c for c, l in languages.items() if not l.source)}")
     if data["default_language"] not in languages:
         add("default_language", f"{data['default_language']!r} is not one of the languages",
             f"use one of: {', '.join(languages)}")
@@ -289,7 +367,8 @@ def load_config(root: Path, report: Report | None = None) -> Config:
             links[name] = {code: value for code in languages}
             continue
         unknown = [code for code in value if code not in languages]
-        missing = [code for code in languages if code not in value]
+        # a derived language reads its source's link unless it has its own
+        missing = [code for code in languages if code not in value and languages[code].source is None]
         if unknown:
             add(f"links.{name}.{unknown[0]}", f"{unknown[0]!r} is not one of the languages",
                 f"use the languages of languages:: {', '.join(languages)}")
@@ -297,10 +376,15 @@ def load_config(root: Path, report: Report | None = None) -> Config:
             add(f"links.{name}", f"no URL for {', '.join(missing)}",
                 f"give a URL for every language ({', '.join(languages)}), or one URL for all")
         else:
-            links[name] = dict(value)
+            links[name] = {code: value.get(code, value.get(lang.text_lang)) for code, lang in languages.items()}
     if problems:
         raise ConfigError(problems)
     data["links"] = links
+    if any(lang.source for lang in languages.values()):
+        from zimage_site.derive import derive_language
+
+        languages = {code: derive_language(root, lang, languages[lang.source]) if lang.source else lang
+                     for code, lang in languages.items()}
     data["languages"] = languages
     data["license"] = License(**data["license"])
     data["model"] = Model(**data["model"])

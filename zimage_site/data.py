@@ -87,17 +87,6 @@ _FACT = Field(dict, schema={
 
 
 FACTS_FILE = (DATA_DIR / "facts.yaml").as_posix()
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
-
-
-def format_date(day: dt.date, lang: str) -> str:
-    """A date as the page prints it: "6 December 2026" in English, 2026-12-06 in other languages."""
-    if lang.split("-")[0] == "en":
-        return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-    return day.isoformat()
-
-
 @dataclass(frozen=True)
 class Stale:
     """A printed fact whose last check is older than its class allows."""
@@ -123,10 +112,44 @@ class Stale:
 
 
 def text(value: Any, lang: str) -> str:
-    """A bilingual value ({zh: …, en: …}) in one language; plain strings pass through."""
+    """A localized value ({zh: …, en: …}) in one language; plain strings (the same in every
+    language: "6B", a name) pass through. A language it lacks reads as empty: `missing_texts`
+    warns about each one when the data is loaded, naming its line."""
     if isinstance(value, dict):
-        return str(value.get(lang, next(iter(value.values()), "")))
+        return str(value.get(lang, ""))
     return "" if value is None else str(value)
+
+
+# The localized texts of facts.yaml: (section, field) of each entry.
+_LOCALIZED = (("sources", "title"), ("facts", "display"), ("facts", "unit"), ("facts", "label"),
+              ("facts", "note"), ("classes", "label"))
+
+
+def missing_texts(data: "Data", languages: list[str]) -> list[Problem]:
+    """A warning for each localized text of facts.yaml that lacks one of `languages` (those of
+    site.yaml written by hand), or names a language site.yaml does not declare."""
+    raw, lines = data.files.get("facts"), data.lines.get("facts", {})
+    if not isinstance(raw, dict):
+        return []
+    problems = []
+    for section, field_name in _LOCALIZED:
+        for key, entry in (raw.get(section) or {}).items():
+            value = entry.get(field_name) if isinstance(entry, dict) else None
+            if not isinstance(value, dict):
+                continue
+            where = f"{section}.{key}.{field_name}"
+            for lang in languages:
+                if lang not in value:
+                    problems.append(Problem(f"the {field_name} of {key!r} has no {lang} text; the {lang} page prints "
+                                            "it empty", file=FACTS_FILE, line=lines.get(where), key=where,
+                                            fix=f"add {lang}: … to {field_name}: (every language of site.yaml)"))
+            for lang in value:
+                if lang not in languages:
+                    problems.append(Problem(f"{lang!r} is not a language of site.yaml written by hand",
+                                            file=FACTS_FILE, line=lines.get(f"{where}.{lang}", lines.get(where)),
+                                            key=f"{where}.{lang}",
+                                            fix=f"use the languages of site.yaml: {', '.join(languages)}"))
+    return problems
 
 
 @dataclass

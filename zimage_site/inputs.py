@@ -26,6 +26,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "config": ("site.yaml",),
     "data": ("content/data/",),
     "manifest": ("content/images.yaml",),
+    "glossary": ("content/i18n/",),  # the glossaries of derived languages (site.yaml glossary:)
     "content": ("content/",),
     "strings": ("templates/i18n/",),
     "templates": ("templates/",),
@@ -47,7 +48,8 @@ PARTS = ("config", "data", "sections", "strings", "templates", "catalog", "asset
 # "html/own": a content file feeds the rendered HTML of its own section only (the key of each
 # section holds its file's digest, and the sources cited before it on the page).
 FEEDS: dict[str, frozenset[str]] = {
-    "config": frozenset({"config", "sections", "strings", "assets", "images", "html", "pages"}),
+    "config": frozenset({"config", "sections", "strings", "catalog", "assets", "images", "html", "pages"}),
+    "glossary": frozenset({"config", "pages"}),  # a derived language's titles, and its converted page
     "content": frozenset({"sections", "html/own", "pages"}),
     "data": frozenset({"data", "html", "pages"}),
     "strings": frozenset({"strings", "html", "pages"}),
@@ -91,7 +93,7 @@ def digest(*parts: bytes | str) -> str:
 
 
 # The libraries whose output ends up in the pages.
-LIBRARIES = ("jinja2", "markupsafe", "markdown_it", "mdit_py_plugins", "pygments", "yaml", "PIL")
+LIBRARIES = ("jinja2", "markupsafe", "markdown_it", "mdit_py_plugins", "pygments", "yaml", "PIL", "opencc")
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +130,7 @@ class Fingerprint:
     def refuse(self, languages: list[str]) -> None:
         """Raise the problems of the files and folders the build reads (`languages` names the
         folders of content/ that hold sections); others of content/ (drafts, notes) are not read."""
-        read = ("site.yaml", "content/images.yaml", "content/data", *(f"content/{lang}" for lang in languages))
+        read = ("site.yaml", "content/images.yaml", "content/data", "content/i18n", *(f"content/{lang}" for lang in languages))
         fatal = [p for name, p in self.problems
                  if not name.startswith("content/") or any(name == r or name.startswith(r + "/") for r in read)]
         if fatal:
@@ -201,5 +203,5 @@ def error_of(name: str):
 
     kind = _kind(name) or ("content" if name.startswith("content/") else None)
     return {"config": errors.ConfigError, "content": errors.ContentError, "data": errors.ContentError,
-            "static": errors.ContentError, "strings": errors.TemplateError, "templates": errors.TemplateError,
+            "static": errors.ContentError, "glossary": errors.ConfigError, "strings": errors.TemplateError, "templates": errors.TemplateError,
             "manifest": errors.ImageError, "store": errors.ImageError}.get(kind or "", errors.SiteError)

@@ -258,7 +258,7 @@ class MarkdownRenderer:
         key = tok.content.strip()
         if tok.meta["name"] == "data":
             from zimage_site.data import text
-            return str(escape(text(page.data.lookup(key), page.lang)))
+            return str(escape(text(page.data.lookup(key), page.text_lang)))
         if tok.meta["name"] == "checked":
             return str(page.checked_html(key))
         return str(page.fact_html(key))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
-from zimage_site.data import Data, format_date, text
+from zimage_site.data import Data, text
 from zimage_site import markup
 from zimage_site.errors import Problem, Report, SiteError, TemplateError, rel
 from zimage_site.fragments import SectionState
@@ -73,7 +73,7 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
         raw, lines = load_yaml(path, shown, error=TemplateError, root=root)
         if not isinstance(raw, dict):
             problems.append(Problem("expected a mapping of keys", file=shown, line=1,
-                                    fix='write each string as key: {zh: "…", en: "…"}'))
+                                    fix=f'write each string as key: {{{", ".join(f"{code}: …" for code in languages)}}}'))
             continue
         for key, value in raw.items():
             if key in where:
@@ -93,6 +93,14 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
     if problems:
         raise SiteError(problems)
     return strings
+
+
+def format_date(day, strings: dict[str, str]) -> str:
+    """A date as a page prints it: its language's `date_format` and `month_names` UI strings
+    (templates/i18n/core.yaml): "2026-12-06", "6 December 2026"."""
+    names = strings["month_names"].split()
+    return strings["date_format"].format(year=day.year, month=day.month, day=day.day,
+                                         month_name=names[day.month - 1] if len(names) == 12 else day.month)
 
 
 # --------------------------------------------------------------------------- Jinja
@@ -211,13 +219,21 @@ class PageContext:
     citations: Citations = field(default_factory=Citations)
     state: SectionState = field(default_factory=SectionState)  # of the section rendering now
 
+    @property
+    def text_lang(self) -> str:
+        """The language whose text the page reads: its own, or its source's when it is derived
+        (site.yaml `from:`; zimage_site/derive.py converts the page afterwards). Sections render
+        in the text language, so a derived page reuses its source's rendered sections."""
+        return self.config.languages[self.lang].text_lang
+
     # -- helpers available to templates as well
     def t(self, key: str) -> str:
         try:
             return self.strings[key]
         except KeyError as exc:
+            codes = ", ".join(f"{code}: …" for code, lang in self.config.languages.items() if not lang.source)
             raise SiteError(Problem(f"unknown UI string {key!r}", file=str(I18N_DIR),
-                                    fix=f"add {key}: {{zh: …, en: …}} to a file in {I18N_DIR}/")) from exc
+                                    fix=f"add {key}: {{{codes}}} to a file in {I18N_DIR}/")) from exc
 
     def url(self, path: str = "") -> str:
         """A root-relative URL under the site's base path."""
@@ -239,7 +255,7 @@ class PageContext:
         (javascript:, data:, mailto:, //host, /\\host…) raises ValueError saying why."""
         from zimage_site.urls import site_link
 
-        links = {name: urls[self.lang] for name, urls in self.config.links.items()}
+        links = {name: urls[self.text_lang] for name, urls in self.config.links.items()}
         return site_link(href, self.config.base_path, links)
 
     def cite(self, source_id: str) -> Markup:
@@ -247,7 +263,7 @@ class PageContext:
         self.state.cited.setdefault(source_id)
         # escape() as Markup.format would, without its formatter (a hot path: every {fact})
         return Markup(f'<sup class="fact-src"><a href="#source-{escape(source_id)}" '
-                      f'title="{escape(text(source["title"], self.lang))}">[{self.citations.number(source_id)}]</a></sup>')
+                      f'title="{escape(text(source["title"], self.text_lang))}">[{self.citations.number(source_id)}]</a></sup>')
 
     def printed(self, key: str) -> dict:
         """The fact `key`, recorded as printed by the section rendering now; a fact the page
@@ -262,7 +278,7 @@ class PageContext:
 
     def fact_html(self, key: str) -> Markup:
         fact = self.printed(key)
-        value = escape(self.data.fact_display(key, self.lang))
+        value = escape(self.data.fact_display(key, self.text_lang))
         return Markup(f'<span class="fact" data-fact="{escape(key)}">{value}</span>{self.cite(fact["source"])}')
 
     def checked_html(self, key: str) -> Markup:
@@ -274,7 +290,7 @@ class PageContext:
             raise SiteError(Problem(f'fact "{key}" has no checked: date', file="content/data/facts.yaml",
                                     key=f"facts.{key}.checked", fix="add checked: YYYY-MM-DD"))
         return Markup(f'<time datetime="{day.isoformat()}" {markup.CHECKED_ATTR}="{escape(key)}">'
-                      f'{escape(format_date(day, self.lang))}</time>')
+                      f'{escape(format_date(day, self.strings))}</time>')
 
     def checked_range(self) -> tuple[Any, Any] | None:
         """The oldest and newest check dates of the facts the page prints (its sections, rendered
@@ -291,7 +307,7 @@ class PageContext:
             return Markup("")
         start, end = span
         def day(d) -> str:
-            return f'<time datetime="{d.isoformat()}">{escape(format_date(d, self.lang))}</time>'
+            return f'<time datetime="{d.isoformat()}">{escape(format_date(d, self.strings))}</time>'
         if start == end:
             return Markup(str(escape(self.t("facts_checked"))).replace("{date}", day(start)))
         line = str(escape(self.t("facts_checked_range")))
@@ -301,9 +317,9 @@ class PageContext:
         fact = self.printed(key)
         return {
             "key": key,
-            "value": self.data.fact_display(key, self.lang),
-            "label": label or text(fact.get("label"), self.lang),
-            "note": text(fact.get("note"), self.lang) if fact.get("note") else "",
+            "value": self.data.fact_display(key, self.text_lang),
+            "label": label or text(fact.get("label"), self.text_lang),
+            "note": text(fact.get("note"), self.text_lang) if fact.get("note") else "",
             "as_of": str(fact.get("as_of") or ""),
             "verdict": fact["verdict"],
             "cite": self.cite(fact["source"]),
@@ -311,7 +327,7 @@ class PageContext:
 
     def sources(self) -> list[Source]:
         """The sources cited so far (all of them once the sections are rendered)."""
-        return self.citations.sources(self.data, self.lang)
+        return self.citations.sources(self.data, self.text_lang)
 
     def source_list(self) -> Markup:
         """The page's numbered source list (templates/sources.html); the footer shows it after

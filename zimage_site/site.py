@@ -35,7 +35,7 @@ from zimage_site.cache import SectionCache, Unstorable, decode, encode, read_sig
 from zimage_site.anchors import Anchor, broken_anchors
 from zimage_site.config import Config, load_config
 from zimage_site.content import CONTENT_DIR, Section, load_sections, parse_section
-from zimage_site.data import load_data
+from zimage_site.data import missing_texts, load_data
 from zimage_site.errors import ContentError, Problem, Report, SiteError
 from zimage_site.files import MAX_STATIC, read_bytes
 from zimage_site.fragments import Page, SectionHTML
@@ -246,8 +246,11 @@ class Site:
 
     # -- content
     def load_content(self, inputs: Fingerprint, config: Config) -> "Content":
-        languages = list(config.languages)
+        # the languages written by hand; a derived language reads its source's sections and strings
+        languages = [code for code, lang in config.languages.items() if not lang.source]
         data = self.part("data", inputs.key("data"), lambda: load_data(self.root, self.report))
+        for problem in missing_texts(data, languages):  # warned in every build (cheap; keyed on two kinds)
+            self.report.warn(problem)
 
         def parse(path: Path, lang: str) -> Section:
             shown = f"{CONTENT_DIR.as_posix()}/{lang}/{path.name}"
@@ -260,6 +263,10 @@ class Site:
         self.sections = self.part("sections", inputs.key("sections"), lambda: load_sections(
             self.root, languages, config.default_language, self.report, parse))
         strings = self.part("strings", inputs.key("strings"), lambda: load_strings(self.root, languages))
+        derived = {code: lang.source for code, lang in config.languages.items() if lang.source}
+        if derived:
+            self.sections = {**self.sections, **{code: self.sections[src] for code, src in derived.items()}}
+            strings = {**strings, **{code: strings[src] for code, src in derived.items()}}
         jinja = self.part("templates", inputs.key("templates"), lambda: make_environment(self.root))
         ids = {s.id for s in self.sections[config.default_language]}
         unknown = [n for n in config.nav if n not in ids]
@@ -383,6 +390,8 @@ class Site:
 
         base_key = inputs.key("html", json.dumps(assets.urls, sort_keys=True))
         self._cache.start()
+        # a derived page renders its source's sections in its source's language (the same HTML,
+        # from the cache): derive.py converts the whole page afterwards
         jobs = [(self.page_context(lang, config, content, catalog, assets), content.sections[lang])
                 for lang in config.languages]
         rendered_sections, rendered = render_pages(self, jobs, base_key, inputs)
@@ -396,12 +405,23 @@ class Site:
                                 nav=[s for s in sections if s.id in config.nav],
                                 alternates=alternates(config), canonical=config.page_url(page.lang),
                                 json_ld=structured_data(page, faq), live_reload=self.inject_html)
+            language = config.languages[page.lang]
+            if language.source:
+                from zimage_site.derive import converter
+
+                html = converter(self.root, language).html(html, language.locale)
             pages.append(Page(config.languages[page.lang].path + "index.html", html))
         default = config.default_language
         page = self.page_context(default, config, content, catalog, assets)
         others = [self.page_context(code, config, content, catalog, assets) for code in config.languages if code != default]
-        pages.append(Page("404.html", page.partial("404.html", alternates=alternates(config),
-                                                   live_reload=self.inject_html, other=others)))
+        not_found = page.partial("404.html", alternates=alternates(config), live_reload=self.inject_html, other=others)
+        for other in others:  # the derived languages' parts of the page (marked with their lang)
+            language = config.languages[other.lang]
+            if language.source:
+                from zimage_site.derive import converter
+
+                not_found = converter(self.root, language).html(not_found, language.locale)
+        pages.append(Page("404.html", not_found))
         pages.append(Page("sitemap.xml", sitemap(config, _lastmod())))
         pages.append(Page("robots.txt", robots(config)))
         return pages, rendered

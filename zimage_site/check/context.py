@@ -56,6 +56,43 @@ class BuiltSite:
         self.sitemap: list[SitemapEntry] = []
         self.sitemap_display = rel(out_dir / "sitemap.xml", root)
 
+    # -- the site's languages (site.yaml)
+    def language_of(self, page):
+        """The language of site.yaml whose locale the page's <html lang> names (None: no such
+        language, or no readable site.yaml): the checks take its script and date format from it."""
+        if not hasattr(self, "_languages"):
+            from zimage_site.config import load_languages
+            from zimage_site.errors import SiteError
+
+            try:
+                self._languages = {l.locale.lower(): l for l in load_languages(self.root).values()}
+            except SiteError:
+                self._languages = {}
+        return self._languages.get((page.lang or "").lower())
+
+    def page_date(self, page, day) -> str | None:
+        """A date as the page prints it (its language's date_format UI string; None: unknown)."""
+        language = self.language_of(page)
+        if language is None:
+            return None
+        from zimage_site.errors import SiteError
+        from zimage_site.render import format_date, load_strings
+
+        try:
+            strings = load_strings(self.root, [language.text_lang])[language.text_lang]
+            return self.page_text(page, format_date(day, strings))
+        except (SiteError, KeyError):
+            return None
+
+    def page_text(self, page, value: str) -> str:
+        """A text of the data as the page prints it: converted on a derived language's page."""
+        language = self.language_of(page)
+        if language is None or not language.source:
+            return value
+        from zimage_site.derive import converter
+
+        return converter(self.root, language).text(value)
+
     # -- reporting
     def add(self, level: str, rule: str, message: str, file: str | None = None, line: int | None = None,
             fix: str | None = None, key: str | None = None, subject: str | None = None) -> None:

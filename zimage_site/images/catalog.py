@@ -115,6 +115,7 @@ class ImageView:
     prompt: str
     prompt_lang: str
     prompt_rendering: str | None  # the prompt in the page's language when it was written in another (English page only)
+    prompt_han: bool  # the prompt holds Han characters (a long prompt is shorter in characters)
     seed: int
     steps: int
     guidance: float
@@ -155,8 +156,12 @@ class ComparisonView:
         return getattr(self, key)
 
 
-def prompt_lang(prompt: str) -> str:
-    return "zh" if _CJK.search(prompt) else "en"
+def prompt_lang(prompt: str, languages: dict) -> str:
+    """The language of site.yaml a prompt is written in, by its script: the first language written
+    by hand in Han characters when the prompt holds them, else the first in another script."""
+    han = bool(_CJK.search(prompt))
+    hand = [code for code, lang in languages.items() if not lang.source]
+    return next((code for code in hand if languages[code].han == han), hand[0] if hand else "")
 
 
 class ImageCatalog:
@@ -178,6 +183,15 @@ class ImageCatalog:
         empty catalog."""
         return cls(Path(root), load_manifest(Path(root), report=report),
                    allow_test_images=allow_test_images or _TEST_IMAGES.get())
+
+    @property
+    def languages(self) -> dict:
+        """The languages of site.yaml (their scripts decide a prompt's language)."""
+        if getattr(self, "_languages", None) is None:
+            from zimage_site.config import load_languages
+
+            self._languages = load_languages(self.root)
+        return self._languages
 
     @property
     def image_ids(self) -> list[str]:
@@ -306,6 +320,7 @@ class ImageCatalog:
             raise RuntimeError("ImageCatalog.prepare() must run before view()")
         spec = self.manifest.images[image_id]
         part = self._published[image_id]
+        languages = self.languages
         entry = (self._entries or {}).get(image_id)
         prov = entry.provenance if entry is not None else {}
         if hero:
@@ -326,11 +341,13 @@ class ImageCatalog:
             "label": (spec.label or {}).get(lang),
             # The parameters as the model received them: from the provenance when generated.
             "prompt": prov.get("prompt", spec.prompt),
-            "prompt_lang": prompt_lang(prov.get("prompt", spec.prompt)),
-            # An English reader gets the prompt as sent plus its rendering (while the prompt is the manifest's).
-            "prompt_rendering": (spec.prompt_en if lang == "en" and spec.prompt_en
+            "prompt_lang": prompt_lang(prov.get("prompt", spec.prompt), languages),
+            "prompt_han": bool(_CJK.search(prov.get("prompt", spec.prompt))),
+            # A reader of a page not written in Han characters gets a Chinese prompt as sent plus its
+            # English rendering (while the prompt is the manifest's).
+            "prompt_rendering": (spec.prompt_en if spec.prompt_en and lang in languages and not languages[lang].han
                                  and prov.get("prompt", spec.prompt) == spec.prompt
-                                 and prompt_lang(spec.prompt) != "en" else None),
+                                 and prompt_lang(spec.prompt, languages) != lang else None),
             "seed": prov.get("seed", spec.seed),
             "steps": prov.get("steps", spec.steps),
             "guidance": prov.get("guidance_scale", spec.guidance),

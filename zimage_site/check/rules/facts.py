@@ -17,7 +17,7 @@ from zimage_site import markup
 from zimage_site.check.context import BuiltSite
 from zimage_site.check.findings import Finding
 from zimage_site.check.model import Page
-from zimage_site.data import DATA_DIR, Data, format_date, load_data
+from zimage_site.data import DATA_DIR, Data, load_data
 from zimage_site.errors import SiteError
 
 FACTS_FILE = (DATA_DIR / "facts.yaml").as_posix()
@@ -53,7 +53,6 @@ def check(site: BuiltSite) -> None:
 
 
 def _check_checked(site: BuiltSite, page: Page, data: Data) -> None:
-    lang = (page.lang or "").split("-")[0].lower()
     for ref in page.checked:
         if ref.key not in data.facts:
             site.error("fact", f'the check date marked {markup.CHECKED_ATTR}="{ref.key}" is of no fact in '
@@ -63,7 +62,8 @@ def _check_checked(site: BuiltSite, page: Page, data: Data) -> None:
         day = data.checked(ref.key)
         if day is None:
             continue  # reported by _check_dates
-        if ref.datetime != day.isoformat() or _norm(ref.text) != format_date(day, lang):
+        printed = site.page_date(page, day)
+        if ref.datetime != day.isoformat() or (printed is not None and _norm(ref.text) != _norm(printed)):
             site.error("fact", f'the check date of "{ref.key}" reads {ref.text!r} ({ref.datetime}), the data says '
                                f"{day.isoformat()}", file=page.display, line=ref.line,
                        fix="rebuild the site: the page prints the checked: date of the data")
@@ -105,7 +105,8 @@ def _check_dates(site: BuiltSite, data: Data) -> None:
 
 
 def _check_values(site: BuiltSite, page: Page, data: Data) -> None:
-    lang = (page.lang or "").split("-")[0].lower()
+    language = site.language_of(page)
+    lang = language.text_lang if language is not None else (page.lang or "").split("-")[0].lower()
     for ref in page.facts:
         if ref.key not in data.facts:
             close = difflib.get_close_matches(ref.key, list(data.facts), n=1)
@@ -115,7 +116,7 @@ def _check_values(site: BuiltSite, page: Page, data: Data) -> None:
                            f"every number on the page comes from {FACTS_FILE}")
             continue
         if ref.text is not None:
-            expected = _norm(data.fact_display(ref.key, lang))
+            expected = _norm(site.page_text(page, data.fact_display(ref.key, lang)))
             if _norm(ref.text) != expected:
                 site.error("fact", f'fact "{ref.key}" shows {ref.text!r}, the data says {expected!r}',
                            file=page.display, line=ref.line,

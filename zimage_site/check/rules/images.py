@@ -1,5 +1,5 @@
 """Images: every <img> has alt text (decorative ones: alt="" with role="presentation" or
-aria-hidden), and on a Chinese page the alt text is Chinese. Every generated image shown carries
+aria-hidden), and on a page whose language site.yaml writes in Han characters the alt text holds them. Every generated image shown carries
 its labels: the visible "AI-generated" mark in its figure, and in each of its files the XMP packet
 with GB 45438-2025's AIGC label (Label "1", producer, propagator, their IDs) and IPTC's
 trainedAlgorithmicMedia (zimage_site/images/xmp.py)."""
@@ -18,7 +18,8 @@ _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df
 
 
 def check_page(site: BuiltSite, page: Page) -> None:
-    zh = (page.lang or "").lower().startswith("zh")
+    language = site.language_of(page)
+    han = language is not None and language.han  # site.yaml: script Hans, Hant or Jpan
     for attrs, line in page.images:
         site.result.images += 1
         alt = attrs.get("alt")
@@ -33,10 +34,10 @@ def check_page(site: BuiltSite, page: Page) -> None:
             if not decorative:
                 site.error("alt", f"image {src} has empty alt text", file=page.display, line=line,
                            fix='describe the image in its alt text, or mark it decorative with role="presentation"')
-        elif zh and not _CJK.search(alt):
-            site.error("alt-lang", f"image {src} has alt text in another language on the Chinese page: {alt!r}",
-                       file=page.display, line=line,
-                       fix="give the image a Chinese alt text (alt.zh in content/images.yaml)")
+        elif han and not _CJK.search(alt):
+            site.error("alt-lang", f"image {src} has alt text in another language on the {language.name} page "
+                                   f"({language.locale}, written in Han characters): {alt!r}", file=page.display, line=line,
+                       fix=f"give the image alt text in that language (alt.{language.text_lang} in content/images.yaml)")
 
 
 _MAX_IMAGE = 64 << 20  # no published variant comes near this; a larger "image" is not read
