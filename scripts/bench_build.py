@@ -270,9 +270,14 @@ def synthetic_site(target: Path, files: int, templates: Path, corpus: str = "var
             text = (varied_section(n, lang, files, facts) if corpus == "varied" else
                     SECTION.format(n=n, next=n % files + 1, fact=facts[0], **words))
             (folder / f"{n:04d}.md").write_text(text, encoding="utf-8")
+    # the same work as the bare script: the two written languages (no page derived from another)
+    import yaml
+
     site_yaml = target / "site.yaml"
-    lines = [ln if not ln.startswith("nav:") else "nav: [s0001]" for ln in site_yaml.read_text().splitlines()]
-    site_yaml.write_text("\n".join(lines) + "\n")
+    config = yaml.safe_load(site_yaml.read_text(encoding="utf-8"))
+    config["languages"] = {code: lang for code, lang in config["languages"].items() if "from" not in lang}
+    config["nav"] = ["s0001"]
+    site_yaml.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return target
 
 

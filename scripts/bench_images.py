@@ -37,6 +37,7 @@ def main() -> int:
         f"    alt: {{zh: 图, en: Image}}\n    seed: {i}\n    width: {args.size}\n    height: {args.size}\n"
         for i in range(args.images))
     (root / "content" / "images.yaml").write_text("images:\n" + items, encoding="utf-8")
+    (root / "site.yaml").write_text("aigc: {producer: bench, propagator: bench}\n", encoding="utf-8")
     for i in range(args.images):
         store_test_image(root, f"img-{i}")
 

@@ -171,6 +171,14 @@ def apply(root: Path, op: tuple[str, int, int]) -> None:
                 path.unlink()
         else:
             store_image(root, image_id, n)
+    elif kind == "glossary":
+        glossary = root / "content/i18n/zh-Hant.glossary.yaml"
+        if which % 3 == 0:
+            edit(glossary, "", f"  测试: 測試{n}\n")
+        elif which % 3 == 1:
+            edit(glossary, "参数: 參數", f"参数: 參數{n}")
+        else:
+            glossary.unlink(missing_ok=True)  # an error in both builds
     elif kind == "config":
         if which % 2:
             edit(root / "site.yaml", "title: 测试站点：双语页面", f"title: 测试站点{n}：双语页面")
@@ -210,7 +218,7 @@ def cold_copy(root: Path, target: Path) -> Path:
     return target
 
 
-def new_site(tmp_path: Path) -> Path:
+def new_site(tmp_path: Path, derived: bool = False) -> Path:
     """The bilingual fixture with two images (one stored) in tmp_path/bilingual; a .cache/ left
     there by an earlier example is kept: its entries must never be taken for those of this one."""
     root = tmp_path / "bilingual"
@@ -219,10 +227,99 @@ def new_site(tmp_path: Path) -> Path:
     for folder in ("templates", "static"):
         shutil.copytree(REPO / folder, root / folder)
     (root / "content/images.yaml").write_text(MANIFEST, encoding="utf-8")
+    (root / "content/i18n").mkdir(parents=True, exist_ok=True)
+    (root / "content/i18n/zh-Hant.glossary.yaml").write_text("terms:\n  参数: 參數\n", encoding="utf-8")
+    if derived:  # a third language, derived from the Chinese page with the glossary
+        edit(root / "site.yaml", "nav: [intro, faq]", "  zh-Hant:\n"
+             "    {from: zh, convert: s2twp, glossary: content/i18n/zh-Hant.glossary.yaml, locale: zh-Hant,\n"
+             "     og_locale: zh_TW, name: 繁體, path: zh-hant/, script: Hant}\nnav: [intro, faq]")
     store_image(root, "pic-a", 0)
     edit(root / "content/zh/01-intro.md", "", "\n\n::: figure pic-a\n:::\n")
     edit(root / "content/en/02-faq.md", "", "\n\n::: figure pic-b\n:::\n")
     return root
+
+
+# --------------------------------------------------------------------------- image sites (test_images, test_hostile)
+
+SMALL_MANIFEST = """\
+sets:
+  pair:
+    section: quick-start
+    varies: steps
+    title: {zh: 步数, en: Steps}
+images:
+  - id: big
+    section: intro
+    prompt: 国风茶馆木质招牌，清晰写着「茗香」二字
+    caption: {zh: 茶馆招牌, en: A teahouse sign}
+    alt: {zh: 写着茗香的招牌, en: A sign reading 茗香}
+    seed: 42
+    width: 1344
+    height: 768
+  - id: small
+    section: use-cases
+    prompt: A corgi wearing a red scarf
+    caption: {zh: 柯基, en: A corgi}
+    alt: {zh: 系红围巾的柯基, en: A corgi in a red scarf}
+    seed: 7
+    width: 640
+    height: 640
+  - id: pair-4
+    set: pair
+    label: {zh: 4 步, en: 4 steps}
+    prompt: 一碗面
+    caption: {zh: 面, en: Noodles}
+    alt: {zh: 一碗面, en: A bowl of noodles}
+    seed: 1
+    width: 512
+    height: 512
+    steps: 4
+  - id: pair-8
+    set: pair
+    label: {zh: 8 步, en: 8 steps}
+    prompt: 一碗面
+    caption: {zh: 面, en: Noodles}
+    alt: {zh: 一碗面, en: A bowl of noodles}
+    seed: 1
+    width: 512
+    height: 512
+"""
+
+
+AIGC_BLOCK = ("aigc:\n  producer: 示例工作室 <Example & Co>\n  propagator: example.github.io\n"
+              # the languages of the texts of the images
+              "languages:\n  zh: {locale: zh-CN, og_locale: zh_CN, name: 中文, path: '', script: Hans}\n"
+              "  en: {locale: en, og_locale: en_US, name: EN, path: en/}\n")
+
+
+def image_site(tmp_path: Path, manifest: str = SMALL_MANIFEST) -> Path:
+    """A folder with an image manifest and the `aigc:` block of site.yaml (all the catalog reads)."""
+    (tmp_path / "content").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "content" / "images.yaml").write_text(manifest, encoding="utf-8")
+    (tmp_path / "site.yaml").write_text(AIGC_BLOCK, encoding="utf-8")
+    return tmp_path
+
+
+def drawing(width: int, height: int, seed: int) -> Image.Image:
+    im = Image.new("RGB", (width, height), (20 + seed % 200, 90, 160))
+    d = ImageDraw.Draw(im)
+    for i in range(0, width, 32):
+        d.line([(i, 0), (width - i, height)], fill=(255, (i * 7) % 255, 80), width=5)
+    return im
+
+
+def store_test_image(root: Path, image_id: str) -> Path:
+    """Store a Pillow drawing as if generated (marked as a test image in its provenance)."""
+    manifest = load_manifest(root)
+    spec = manifest.images[image_id]
+    key = store_key(spec.pixels(), "test-drawing", "0", "fp32")
+    entry = Store(root).write(image_id, key, drawing(spec.width, spec.height, spec.seed), {
+        **{k: v for k, v in spec.pixels().items() if k != "guidance"},
+        "guidance_scale": spec.guidance, "spec": spec.spec_hash, "model": "test-drawing",
+        "model_revision": "0", "dtype": "fp32", "created": "2026-01-01T00:00:00+00:00",
+        "test_fixture": True,
+    })
+    return entry.png
 
 
 # --------------------------------------------------------------------------- generate (test_generate, test_crash_safety)

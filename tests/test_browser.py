@@ -218,7 +218,7 @@ def test_language_switch_keeps_the_section(browser, server) -> None:
                 page.wait_for_function("Math.abs(document.getElementById('faq').getBoundingClientRect().top) < 200")
                 _wait_for_scroll_to_settle(page)
                 # a real pointer click where the switch is on screen (a locator click may scroll first)
-                box = page.locator("a[data-lang-switch]").bounding_box()
+                box = page.locator(f"a[data-lang-switch][hreflang='{'zh-CN' if other == 'zh' else other}']").bounding_box()
                 with page.expect_navigation():
                     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
                 page.wait_for_load_state("networkidle")

@@ -262,7 +262,7 @@ def test_english_alt_text_on_the_chinese_page(copy, capsys):
     code, text = run_cli(capsys, out, root)
     assert code == 1
     assert (f"error: {shown(page, root)}, line {line}: image {src} has alt text in another language on the "
-            "Chinese page: 'A teahouse sign at dusk'") in text
+            "中文 page (zh-CN, written in Han characters): 'A teahouse sign at dusk'") in text
 
 
 def test_missing_translation(copy, capsys):
@@ -398,6 +398,12 @@ def make_site(tmp_path: Path, base: str = "/") -> tuple[Path, Path]:
     root = tmp_path / "site"
     (root / "content" / "data").mkdir(parents=True)
     (root / "content" / "data" / "facts.yaml").write_text(FACTS, encoding="utf-8")
+    # the languages the checks read (their scripts, date formats): a site.yaml of languages only
+    (root / "site.yaml").write_text(textwrap.dedent("""\
+        languages:
+          zh: {locale: zh-CN, og_locale: zh_CN, name: 中文, path: "", script: Hans}
+          en: {locale: en, og_locale: en_US, name: EN, path: en/}
+        """), encoding="utf-8")
     out = root / "build"
     for folder in ("en", "assets", "img"):
         (out / folder).mkdir(parents=True)
@@ -639,3 +645,43 @@ def test_templates_name_checked_markup_through_the_markup_module():
     uses = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "templates").rglob("*.html"))
     for name in ("FACT_ATTR", "PENDING_ATTR", "IMAGE_ATTR", "SOURCES_CLASS", "source_id"):
         assert f"markup.{name}" in uses, name
+
+
+@pytest.mark.parametrize("kind", ["zero-link", "fifo", "device"])
+def test_a_page_that_is_not_a_regular_file_is_an_error_not_read(tmp_path, kind):
+    import os
+    import stat
+
+    root, out = make_site(tmp_path, "/")
+    page = out / "en" / "index.html"
+    page.unlink()
+    if kind == "zero-link":
+        os.symlink("/dev/zero", page)
+    elif kind == "fifo":
+        os.mkfifo(page)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("mknod needs root")
+        os.mknod(page, stat.S_IFCHR | 0o644, os.makedev(1, 5))
+    messages = [f.format() for f in errors(check_site(out, root))]
+    assert any(m.startswith("error: build/en/index.html: a device where a file is expected") or
+               m.startswith("error: build/en/index.html: a pipe (FIFO) where a file is expected") for m in messages), messages
+
+
+@pytest.mark.parametrize("url", ["https://[::1/", "http://[evil.example]/", "https://[::1]:99999999/", "//[::1/x"])
+def test_a_malformed_url_in_the_output_is_an_error_not_a_crash(tmp_path, url):
+    root, out = make_site(tmp_path, "/")
+    page = out / "en" / "index.html"
+    line = plant_after_main(page, f'<a href="{url}">x</a><img src="{url}" alt="x">')
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace('rel="canonical" href="', f'rel="canonical" href="{url}', 1), encoding="utf-8")
+    for css in out.rglob("*.css"):
+        css.write_text(css.read_text(encoding="utf-8") + f"\nb {{ background: url({url}) }}\n", encoding="utf-8")
+    sitemap = out / "sitemap.xml"
+    sitemap.write_text(sitemap.read_text(encoding="utf-8").replace("<loc>", f"<loc>{url}", 1), encoding="utf-8")
+    findings = check_site(out, root)  # no exception
+    messages = [f.format() for f in errors(findings, "link")]
+    if url.startswith("//") or "99999999" in url:
+        return  # what urllib can split is judged by the other rules
+    assert any(f"build/en/index.html, line {line}: the URL '{url}' (a href) cannot be parsed" in m for m in messages), messages
+    assert all("fix: " in m for m in messages)

@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import time
 from pathlib import Path
 
@@ -40,22 +41,37 @@ KILLS = int(os.environ.get("ZIMAGE_KILLS") or (25 if SLOW else 3))
 IMAGES = 8
 
 
+_STEM = re.compile(r"^\.?(?P<stem>.+\.[0-9a-f]{16})\.(png|json)(\.next)?$")
+
+
 def whole(store_dir: Path) -> dict:
-    """Check the store as a reader sees it; return what is in it."""
-    seen = {"done": 0, "orphan_png": 0, "tmp": 0}
+    """Check the store as a reader sees it (zimage_site.images.store.Store, which follows an
+    unfinished two-phase write to the pair it committed); return what is in it."""
+    seen = {"done": 0, "orphan_png": 0, "tmp": 0, "next": 0}
     if not store_dir.is_dir():
         return seen
+    store = Store(store_dir.parent)
+    stems = set()
     for path in sorted(store_dir.iterdir()):
         if path.name.endswith(".tmp"):
             seen["tmp"] += 1
-        elif path.suffix == ".json":
-            prov = json.loads(path.read_text(encoding="utf-8"))  # complete JSON, never a part
-            png = path.with_suffix(".png")
-            assert png.is_file(), f"{path.name}: provenance without its image"
-            assert sha256_file(png) == prov["sha256"], f"{png.name}: not the image its provenance describes"
-            assert verify_png(png) is None, f"{png.name}: damaged"
+            continue
+        if path.name.endswith(".next"):
+            seen["next"] += 1
+        m = _STEM.match(path.name)
+        if m:
+            stems.add(m["stem"])
+    for stem in sorted(stems):
+        png, sidecar = store_dir / f"{stem}.png", store_dir / f"{stem}.json"
+        png_next, json_next = Store.next_paths(png, sidecar)
+        if sidecar.exists() or json_next.exists():
+            status = store._verify(stem.rsplit(".", 1)[0], png, sidecar)
+            assert status.state == "ok", f"{stem}: {status.detail}"  # pixels and provenance agree
+            entry = status.entry
+            assert sha256_file(entry.png) == json.loads(entry.sidecar.read_text(encoding="utf-8"))["sha256"]
+            assert verify_png(entry.png) is None, f"{entry.png.name}: damaged"
             seen["done"] += 1
-        elif path.suffix == ".png" and not path.with_suffix(".json").exists():
+        elif png.exists() or png_next.exists():
             seen["orphan_png"] += 1  # written, not committed: made again by the next run
     return seen
 
@@ -141,5 +157,52 @@ def test_sigkill_at_random_moments_leaves_a_whole_store(tmp_path, tiny_model, mo
         assert generated + skipped == IMAGES
     assert stats["kills"] + stats["finished_before_kill"] == KILLS
     seen = whole(store_dir)
-    assert seen == {"done": IMAGES, "orphan_png": 0, "tmp": 0}
+    assert seen == {"done": IMAGES, "orphan_png": 0, "tmp": 0, "next": 0}
+    assert sorted(p.name for p in store_dir.iterdir() if p.name.startswith(".")) == []
+
+
+def test_sigkill_while_force_replaces_a_pair_leaves_old_or_new(tmp_path, tiny_model, monkeypatch):
+    """`generate --force` writes a new pair under the old pair's name: killed the moment its new
+    image appears (before or after the new provenance, the commit point), a reader finds the old
+    pair or the new one, whole; the next run finishes or discards the interrupted write."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["torch", "diffusers", "transformers", "zimage_site.images.generate",
+                                "zimage_site.cli", "test_crash_safety"])
+    root = site(tmp_path, manifest(2))
+    store_dir = Store(root).dir
+    argv = ["generate", "--root", str(root), "--device", "cpu", "--model", str(tiny_model)]
+    proc = ctx.Process(target=_run, args=(argv, str(tmp_path / "first.log")))
+    proc.start()
+    proc.join(300)
+    assert proc.exitcode == 0 and whole(store_dir)["done"] == 2
+    outcomes = {"old": 0, "new": 0, "finished": 0}
+    for i in range(3):
+        before = {p.name: p.read_bytes() for p in store_dir.glob("*.json")}
+        proc = ctx.Process(target=_run, args=(argv + ["--force", "--only", "img-0"], str(tmp_path / f"f{i}.log")))
+        proc.start()
+        deadline = time.monotonic() + 240
+        while proc.is_alive() and time.monotonic() < deadline:
+            if any(n.endswith(".png.next") for n in os.listdir(store_dir)):
+                time.sleep((0.0, 0.004, 0.012)[i])  # at once, or a moment later (after the commit, maybe)
+                proc.kill()  # SIGKILL
+                break
+        proc.join()
+        seen = whole(store_dir)
+        assert seen["done"] == 2 and seen["tmp"] <= 1
+        (sidecar,) = store_dir.glob("img-0.*.json")
+        status = Store(root)._verify("img-0", sidecar.with_suffix(".png"), sidecar)
+        is_new = status.entry.sidecar.read_bytes() != before[sidecar.name]
+        outcomes["finished" if proc.exitcode == 0 else "new" if is_new else "old"] += 1
+        assert before.keys() == {p.name for p in store_dir.glob("*.json")}
+        if i < 2:  # what the next run does first (the last kill is left to the final run)
+            Store(root).remove_temporary()
+            assert whole(store_dir)["next"] == 0
+    final = ctx.Process(target=_run, args=(argv, str(tmp_path / "final.log")))
+    final.start()
+    final.join(300)
+    assert final.exitcode == 0
+    print(f"\n--force killed at its new image: {outcomes}")
+    assert whole(store_dir) == {"done": 2, "orphan_png": 0, "tmp": 0, "next": 0}
     assert sorted(p.name for p in store_dir.iterdir() if p.name.startswith(".")) == []

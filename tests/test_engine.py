@@ -370,7 +370,7 @@ REAL_SECTIONS = ["intro", "models", "technology", "use-cases", "quick-start", "r
 def test_the_real_site_has_the_ten_sections_in_order(tmp_path):
     repo = Path(__file__).resolve().parent.parent
     result = build_site(repo, tmp_path / "build", allow_placeholders=True)
-    assert result.sections == {"zh": 10, "en": 10}
+    assert result.sections == {"zh": 10, "en": 10, "zh-Hant": 10}
     assert all(w.kind == "placeholder" for w in result.warnings), [w.format() for w in result.warnings]
     for page, lang in (("index.html", "zh-CN"), ("en/index.html", "en")):
         doc = parse(tmp_path / "build" / page)
@@ -380,7 +380,7 @@ def test_the_real_site_has_the_ten_sections_in_order(tmp_path):
         graph = json.loads(script.text)["@graph"]
         assert [node["@type"] for node in graph] == ["WebPage", "SoftwareApplication", "FAQPage"]
         answers = " ".join(q["acceptedAnswer"]["text"] for q in graph[2]["mainEntity"])
-        assert "16 GB" in answers and "[" not in answers  # facts keep their value, lose their [n] mark
+        assert "1024×1024" in answers and "[" not in answers  # facts keep their value, lose their [n] mark
 
 
 @pytest.mark.parametrize("href, message", [
@@ -497,3 +497,54 @@ def test_the_package_has_no_import_circle():
 
     for name in graph:
         visit(name, [name])
+
+
+# --------------------------------------------------------------------------- linear cost
+
+# The code whose work grows with a section's Markdown: its lines are counted (not timed) while
+# a section of n and of 4n repeated elements renders. A cost that grows linearly quadruples; a
+# quadratic one grows sixteen-fold. The count is exact and repeatable, so the bound cannot flake.
+_COUNTED = ("markdown_it", "mdit_py_plugins", f"zimage_site{'/'}markdown.py", f"zimage_site{'/'}blocks.py",
+            f"zimage_site{'/'}render.py")
+SCALING = {
+    "repeated headings": "\n### same\n\ntext\n",
+    "note blocks": "\n::: note\nA note.\n:::\n",
+    "headings and their slugs": "\n### same 1\n\n### same\n\n#### same-1\n",
+    "details blocks": "\n::: details More\nHidden *text*.\n:::\n",
+    "links": "\n[a](#faq) [b](/x) [c](https://ok.example/) {fact}`params`\n",
+}
+
+
+def counted_lines(root: Path, out: Path) -> int:
+    count = 0
+
+    def local(frame, event, arg):
+        nonlocal count
+        count += event == "line"
+        return local
+
+    def call(frame, event, arg):
+        name = frame.f_code.co_filename
+        return local if any(part in name for part in _COUNTED) else None
+
+    sys.settrace(call)
+    try:
+        build_site(root, out, processes=1)
+    finally:
+        sys.settrace(None)
+    return count
+
+
+@pytest.mark.parametrize("what", sorted(SCALING))
+def test_the_cost_of_a_section_grows_linearly(tmp_path, what):
+    from helpers import make_site
+
+    counts = {}
+    for n in (0, 150, 600):  # a fresh site each (no cache): the same work but for the section
+        root = make_site(tmp_path / str(n), "bilingual")
+        intro = root / "content/en/01-intro.md"
+        intro.write_text(intro.read_text(encoding="utf-8") + SCALING[what] * n, encoding="utf-8")
+        counts[n] = counted_lines(root, tmp_path / f"out{n}")
+    ratio = (counts[600] - counts[0]) / (counts[150] - counts[0])
+    print(f"{what}: {counts[150] - counts[0]:,} → {counts[600] - counts[0]:,} lines run (×{ratio:.2f} for ×4 input)")
+    assert ratio < 5, counts

@@ -32,8 +32,8 @@ from zimage_site.errors import SiteError  # noqa: E402
 from zimage_site.site import build_site  # noqa: E402
 
 SLOW = os.environ.get("ZIMAGE_SLOW") == "1"
-EXAMPLES = 500 if SLOW else 50
-TIME_LIMIT = 20  # seconds for one build; a build of the fixture takes about 0.1 s
+EXAMPLES = int(os.environ.get("ZIMAGE_FUZZ_EXAMPLES", 500 if SLOW else 50))
+TIME_LIMIT = 120  # seconds: a guard against a build that hangs (one takes about 0.1 s), not a measure
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not SLOW,
                 database=None if not SLOW else settings.default.database,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -106,6 +106,27 @@ def digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+def assert_links_stay(out: Path) -> None:
+    """Every href and src the build published, resolved as a browser does (ada, the WHATWG URL
+    parser), is an http(s) URL; one not written as http(s)://… stays on the site's own host."""
+    import re
+
+    from ada_url import URL, join_url
+    from lxml import html
+
+    for page in out.rglob("*.html"):
+        base = "https://fixture.example.org/" + page.relative_to(out).as_posix()
+        for el in html.fromstring(page.read_bytes()).iter():
+            for attr in ("href", "src"):
+                value = el.get(attr)
+                if value is None:
+                    continue
+                url = URL(join_url(base, value))
+                assert url.protocol in ("http:", "https:"), (page, value)
+                if not re.match(r"(?i)https?://", value):
+                    assert url.hostname == "fixture.example.org", (page, value)
+
+
 class Fuzzed:
     """One fixture site and its previous output, reused by every example of a test."""
 
@@ -115,22 +136,43 @@ class Fuzzed:
         edit = self.root / "content/en/01-intro.md"
         edit.write_text(edit.read_text(encoding="utf-8") + "\n::: figure cover\n:::\n", encoding="utf-8")
         self.out = tmp / "out"
+        self.outside = tmp / "outside.txt"  # a file outside the site, which no build may read
+        self.outside.write_text("secret: hunter2\n", encoding="utf-8")
         build_site(self.root, self.out)
         self.original = {name: (self.root / name).read_bytes() for name in FILES}
         self.before = digest(self.out)
         self.results = {"ok": 0, "error": 0}
+        # the error lines the builds printed: all, those without a line number in a file that has
+        # lines (YAML, Markdown, templates), those without a fix
+        self.lines = {"errors": 0, "no line": 0, "no fix": 0}
+        self.missing: list[str] = []
+
+    def audit(self, exc: SiteError) -> None:
+        for problem in exc.problems:
+            self.lines["errors"] += 1
+            path = self.root / (problem.file or "")
+            has_lines = (problem.file or "").endswith((".yaml", ".md", ".html", ".json", ".txt", ".css")) \
+                and path.is_file() and not path.is_symlink()  # (a pipe named like a file has no lines)
+            if has_lines and not problem.line:
+                self.lines["no line"] += 1
+                self.missing.append(problem.format())
+            if not problem.fix:
+                self.lines["no fix"] += 1
+                self.missing.append(problem.format())
+        # every error says how to fix it, and where in a file that has lines
+        assert not self.missing, "an error without its line or its fix:\n" + "\n".join(self.missing)
 
     def check(self, name: str, content: bytes) -> None:
         """Write one file, build, check the property, put the file back."""
         path = self.root / name
         path.write_bytes(content)
         try:
-            start = time.perf_counter()
             with time_limit(TIME_LIMIT):
                 try:
                     build_site(self.root, self.out)
                 except SiteError as exc:
                     assert exc.problems, "a SiteError without a problem"
+                    self.audit(exc)
                     for problem in exc.problems:
                         assert problem.file, f"a problem without its file:\n{exc.format()}"
                         if problem.message.startswith("this is not valid YAML"):
@@ -139,11 +181,63 @@ class Fuzzed:
                     assert after == self.before, "a failed build changed the previous output"
                     self.results["error"] += 1
                     return
-            assert time.perf_counter() - start < TIME_LIMIT
+            assert_links_stay(self.out)
             self.before = digest(self.out)
             self.results["ok"] += 1
         finally:
             path.write_bytes(self.original[name])
+
+
+    def check_special(self, name: str, kind: str, rng_name: str = "") -> None:
+        """Put a special file (or link) named `name` in place, build, check the property: the
+        build ends in one SiteError naming it (or, for a name the build does not read, succeeds),
+        never hangs, never reads outside the site; then put everything back."""
+        import shutil
+        import stat
+
+        path = self.root / name
+        saved = path.with_name(path.name + ".saved-by-fuzz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(path):
+            os.rename(path, saved)
+        try:
+            if kind == "fifo":
+                os.mkfifo(path)
+            elif kind == "device":
+                os.mknod(path, stat.S_IFCHR | 0o644, os.makedev(1, 5))
+            elif kind == "zero-link":
+                os.symlink("/dev/zero", path)
+            elif kind == "folder":
+                os.mkdir(path)
+            elif kind == "broken-link":
+                os.symlink("nowhere", path)
+            elif kind == "link-loop":
+                os.symlink(path.name, path)
+            elif kind == "outside-link":
+                os.symlink(self.outside, path)
+            elif kind == "link-to-parent":
+                os.symlink("..", path)
+            with time_limit(TIME_LIMIT):
+                try:
+                    build_site(self.root, self.out)
+                except SiteError as exc:
+                    self.audit(exc)
+                    assert all(p.file for p in exc.problems), exc.format()
+                    assert digest(self.out) == self.before, "a failed build changed the previous output"
+                    assert "hunter2" not in exc.format()
+                    self.results["error"] += 1
+                    return
+            assert_links_stay(self.out)
+            assert b"hunter2" not in b"".join(p.read_bytes() for p in self.out.rglob("*") if p.is_file())
+            self.before = digest(self.out)
+            self.results["ok"] += 1
+        finally:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif os.path.lexists(path):
+                os.unlink(path)
+            if os.path.lexists(saved):
+                os.rename(saved, path)
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +247,10 @@ def fuzzed(tmp_path_factory):
     yield site
     n = site.results["ok"] + site.results["error"]
     print(f"\nfuzz: {n} builds ({site.results['ok']} succeeded, {site.results['error']} ended in one SiteError) "
-          f"in {time.perf_counter() - start:.1f} s")
+          f"in {time.perf_counter() - start:.1f} s; {site.lines['errors']} error lines, {site.lines['no line']} "
+          f"without a line number where the file has lines, {site.lines['no fix']} without a fix")
+    for text in sorted(set(site.missing))[:40]:
+        print("  " + text.replace("\n", "\n  "))
 
 
 # --------------------------------------------------------------------------- strategies
@@ -342,3 +439,81 @@ FOUND = [
 @pytest.mark.parametrize("name, text", FOUND, ids=[f"found-{i}" for i in range(len(FOUND))])
 def test_found_by_the_fuzzer(fuzzed, name, text):
     fuzzed.check(name, text.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------- special files, links, URLs
+
+# Where the build reads (every kind of input), and names beside them it must refuse or ignore.
+SPECIAL_PLACES = ["site.yaml", "content/data/facts.yaml", "content/data/more.yaml", "content/images.yaml",
+                  "content/en/01-intro.md", "content/zh/09-new.md", "content/en", "content/data",
+                  "templates/i18n/core.yaml", "templates/base.html", "templates/partials", "static/favicon.svg",
+                  "static/css", "static/new.js", "images/x.json", "images/x.png", "content/drafts/x.md"]
+SPECIAL_KINDS = ["fifo", "zero-link", "folder", "broken-link", "link-loop", "outside-link", "link-to-parent"] + (
+    ["device"] if os.geteuid() == 0 else [])
+
+
+@FUZZ
+@given(place=st.sampled_from(SPECIAL_PLACES), kind=st.sampled_from(SPECIAL_KINDS))
+def test_fuzz_special_files(fuzzed, place, kind):
+    fuzzed.check_special(place, kind)
+
+
+@FUZZ
+@given(folder=st.sampled_from(["content/en", "content/data", "templates/i18n", "static", "static/css", "images"]),
+       name=st.binary(min_size=1, max_size=6).filter(lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b"..")))
+def test_fuzz_file_names(fuzzed, folder, name):
+    """Any bytes as a file name (not UTF-8 ones included): one SiteError naming it, or a build."""
+    path = os.path.join(os.fsencode(fuzzed.root / folder), name + b".md")
+    with open(path, "wb") as f:
+        f.write(b"---\nid: x\n---\n")
+    try:
+        with time_limit(TIME_LIMIT):
+            try:
+                build_site(fuzzed.root, fuzzed.out)
+            except SiteError as exc:
+                fuzzed.audit(exc)
+                assert all(p.file for p in exc.problems), exc.format()
+                exc.format().encode("utf-8")  # printable
+                fuzzed.results["error"] += 1
+                return
+        fuzzed.results["ok"] += 1
+    finally:
+        os.unlink(path)
+        fuzzed.before = digest(fuzzed.out)
+
+
+# A link, spelled as a hostile author would: pieces a browser reads differently from how they look.
+URL_PIECES = st.tuples(
+    st.sampled_from(["", " ", "\t", "\n", "\x00", "\u2028"]),
+    st.sampled_from(["", "http:", "https:", "HTTPS:", "hTtP:", "mailto:", "MAILTO:", "ftp:", "javascript:", "JaVaScRiPt:",
+                     "java\tscript:", "data:", "vbscript:", "file:", "tel:", "@", "#", "?"]),
+    st.sampled_from(["", "/", "//", "///", "\\", "/\\", "\\/", "/\t/", "/\n/", "/\r\n/", "/ /", "%2f%2f"]),
+    st.sampled_from(["", "evil.example", "[::1", "[::1]", "[evil.example]", "github", "nope", "faq", "x@evil.example",
+                     "fixture.example.org", "evil.example:99999", "evil.example:-1", "ｅｖｉｌ.example", "xn--"]),
+    st.sampled_from(["", "/", "/a", "/..", "/%2e%2e/", "/a/../../b", "?q=1", "#faq", "\"", "'", "<", ">", " x"]),
+)
+urls = st.one_of(URL_PIECES.map("".join), st.text(max_size=20))
+
+
+@FUZZ
+@given(href=urls, where=st.sampled_from(["cta", "markdown", "image", "site-link", "base-url", "source"]))
+def test_fuzz_links_and_urls(fuzzed, href, where):
+    """Every place a link comes from: the build refuses it with its file (and line), or publishes
+    only links that stay on http(s) and, unless written http(s)://…, on the site's host."""
+    name, old = {
+        "cta": ("content/en/01-intro.md", 'href: "@github"'),
+        "markdown": ("content/en/01-intro.md", "[FAQ](#faq)"),
+        "image": ("content/en/01-intro.md", "[FAQ](#faq)"),
+        "site-link": ("site.yaml", "github: https://github.com/Tongyi-MAI/Z-Image"),
+        "base-url": ("site.yaml", "base_url: https://fixture.example.org/"),
+        "source": ("content/data/facts.yaml", "url: https://"),
+    }[where]
+    import json
+
+    quoted = json.dumps(href)
+    new = {"cta": f"href: {quoted}", "markdown": f"[FAQ](<{href}>)", "image": f"![FAQ](<{href}>)",
+           "site-link": f"github: {quoted}", "base-url": f"base_url: {quoted}", "source": f"url: {json.dumps(href + 'x')}"}[where]
+    text = fuzzed.original[name].decode("utf-8")
+    if old not in text:
+        return
+    fuzzed.check(name, text.replace(old, new, 1).encode("utf-8", "surrogatepass"))

@@ -139,6 +139,31 @@ def test_generate_fills_the_store_with_provenance(tmp_path, tiny_model, cli):
     assert "nothing to generate: all 3 selected images are in the store" in again.stdout
 
 
+def test_the_master_png_carries_its_labels(tmp_path, tiny_model, cli):
+    from xmp_reader import xmp_fields, xmp_packet
+
+    root = site(tmp_path, manifest(1))
+    (root / "site.yaml").write_text("aigc:\n  producer: 示例 & <Co>\n  propagator: example.org\n", encoding="utf-8")
+    assert cli(root, tiny_model).returncode == 0
+    (sidecar,) = Store(root).dir.glob("img-0.*.json")
+    prov = json.loads(sidecar.read_text(encoding="utf-8"))
+    fields = xmp_fields(xmp_packet(sidecar.with_suffix(".png").read_bytes()))
+    # the store publishes nothing: no propagator in the master
+    assert fields["AIGC"] == {"Label": "1", "ContentProducer": "示例 & <Co>", "ProduceID": prov["key"],
+                              "ReservedCode1": "", "ContentPropagator": "", "PropagateID": "", "ReservedCode2": ""}
+    assert fields["DigitalSourceType"] == "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    assert (fields["AISystemUsed"], fields["AISystemVersionUsed"]) == ("tiny-zimage", prov["model_revision"])
+    assert fields["AIPromptInformation"] == prov["prompt"] == "国风茶馆木质招牌，清晰写着「茗香」二字"
+    assert fields["description"] == "AI-generated: seed 100, 8 steps, guidance 0"
+    assert verify_png(sidecar.with_suffix(".png")) is None
+
+    # a site.yaml without the block: said before any model is loaded
+    (root / "site.yaml").write_text("base_url: https://example.org/\n", encoding="utf-8")
+    refused = cli(root, tiny_model, "--force")
+    assert refused.returncode == 1 and 'error: site.yaml, key "aigc"' in refused.stderr
+    assert "Traceback" not in refused.stderr and not progress(refused.stdout)
+
+
 def test_same_key_same_pixels(tmp_path, tiny_model, cli):
     a = site(tmp_path / "a", manifest(2))
     b = site(tmp_path / "b", manifest(2))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,7 @@ import jinja2
 import pytest
 import yaml
 from lxml import html as lxml_html
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from zimage_site import markup
 from zimage_site.errors import Report, SiteError
@@ -26,6 +27,9 @@ from zimage_site.images import ImageCatalog
 from zimage_site.images.catalog import SIZES
 from zimage_site.images.manifest import load_manifest, store_key
 from zimage_site.images.store import Store
+
+from helpers import SMALL_MANIFEST, drawing, store_test_image
+from helpers import image_site as make_site
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,79 +51,6 @@ SHOWCASE = {
 }
 SETS = {"steps": "quick-start", "guidance": "quick-start", "resolution": "quick-start",
         "prompt-detail": "quick-start", "seeds": "reviews"}
-
-SMALL_MANIFEST = """\
-sets:
-  pair:
-    section: quick-start
-    varies: steps
-    title: {zh: 步数, en: Steps}
-images:
-  - id: big
-    section: intro
-    prompt: 国风茶馆木质招牌，清晰写着「茗香」二字
-    caption: {zh: 茶馆招牌, en: A teahouse sign}
-    alt: {zh: 写着茗香的招牌, en: A sign reading 茗香}
-    seed: 42
-    width: 1344
-    height: 768
-  - id: small
-    section: use-cases
-    prompt: A corgi wearing a red scarf
-    caption: {zh: 柯基, en: A corgi}
-    alt: {zh: 系红围巾的柯基, en: A corgi in a red scarf}
-    seed: 7
-    width: 640
-    height: 640
-  - id: pair-4
-    set: pair
-    label: {zh: 4 步, en: 4 steps}
-    prompt: 一碗面
-    caption: {zh: 面, en: Noodles}
-    alt: {zh: 一碗面, en: A bowl of noodles}
-    seed: 1
-    width: 512
-    height: 512
-    steps: 4
-  - id: pair-8
-    set: pair
-    label: {zh: 8 步, en: 8 steps}
-    prompt: 一碗面
-    caption: {zh: 面, en: Noodles}
-    alt: {zh: 一碗面, en: A bowl of noodles}
-    seed: 1
-    width: 512
-    height: 512
-"""
-
-
-def make_site(tmp_path: Path, manifest: str = SMALL_MANIFEST) -> Path:
-    (tmp_path / "content").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "content" / "images.yaml").write_text(manifest, encoding="utf-8")
-    return tmp_path
-
-
-def drawing(width: int, height: int, seed: int) -> Image.Image:
-    im = Image.new("RGB", (width, height), (20 + seed % 200, 90, 160))
-    d = ImageDraw.Draw(im)
-    for i in range(0, width, 32):
-        d.line([(i, 0), (width - i, height)], fill=(255, (i * 7) % 255, 80), width=5)
-    return im
-
-
-def store_test_image(root: Path, image_id: str) -> Path:
-    """Store a Pillow drawing as if generated (marked as a test image in its provenance)."""
-    manifest = load_manifest(root)
-    spec = manifest.images[image_id]
-    key = store_key(spec.pixels(), "test-drawing", "0", "fp32")
-    entry = Store(root).write(image_id, key, drawing(spec.width, spec.height, spec.seed), {
-        **{k: v for k, v in spec.pixels().items() if k != "guidance"},
-        "guidance_scale": spec.guidance, "spec": spec.spec_hash, "model": "test-drawing",
-        "model_revision": "0", "dtype": "fp32", "created": "2026-01-01T00:00:00+00:00",
-        "test_fixture": True,
-    })
-    return entry.png
-
 
 @pytest.fixture
 def env():
@@ -476,3 +407,388 @@ def test_the_store_listing_follows_its_own_writes(tmp_path):
     assert [p for p, _ in store.entries_for("small")] == sorted([png, entry.png])
     assert store.remove_others("small", entry.key) == [png, png.with_suffix(".json")]
     assert store.entries_for("small") == [(entry.png, entry.sidecar)]
+
+
+# --------------------------------------------------------------------------- AI-content labels
+
+PRODUCER = "zimage-site.github.io"  # site.yaml's aigc block
+
+
+@pytest.fixture(scope="module")
+def full_build(tmp_path_factory):
+    """The real site built with a test image for every manifest entry (tests/fixture_store.py)."""
+    from fixture_store import build_with_fixture_store
+
+    tmp = tmp_path_factory.mktemp("labels")
+    result = build_with_fixture_store(REPO, tmp / "out", tmp / "work")
+    assert result.placeholders == 0 and result.images == len(load_manifest(REPO).images)
+    return tmp / "out", tmp / "work" / "site"
+
+
+def test_every_published_variant_carries_its_labels(full_build):
+    from xmp_reader import xmp_fields, xmp_packet
+
+    out, site = full_build
+    aigc = yaml.safe_load((REPO / "site.yaml").read_text(encoding="utf-8"))["aigc"]
+    manifest = load_manifest(REPO)
+    store = Store(site)
+    provenance = {}
+    for image_id in manifest.images:
+        (png, sidecar), = store.entries_for(image_id)
+        provenance[image_id] = json.loads(sidecar.read_text(encoding="utf-8"))
+    files = sorted((out / "img").iterdir())
+    formats: dict[str, int] = {}
+    sizes = []
+    for path in files:
+        image_id, digest, width, ext = path.name.rsplit(".", 3)
+        prov = provenance[image_id]
+        assert digest == prov["sha256"][:10]
+        data = path.read_bytes()
+        packet = xmp_packet(data)  # found where the format's specification puts it
+        assert packet is not None, f"{path.name}: no XMP"
+        sizes.append(len(packet))
+        fields = xmp_fields(packet)
+        assert fields["AIGC"] == {
+            "Label": "1", "ContentProducer": aigc["producer"], "ProduceID": prov["key"], "ReservedCode1": "",
+            "ContentPropagator": aigc["propagator"], "PropagateID": f"img/{path.name}", "ReservedCode2": "",
+        }, path.name
+        assert fields["DigitalSourceType"] == "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+        assert fields["AISystemUsed"] == prov["model"] == "test-fixture"
+        assert fields["AISystemVersionUsed"] == prov["model_revision"]
+        assert fields["AIPromptInformation"] == prov["prompt"] == manifest.images[image_id].prompt
+        assert fields["description"] == (f"AI-generated: seed {prov['seed']}, {prov['steps']} steps, "
+                                          f"guidance {prov['guidance_scale']:g}")
+        with Image.open(path) as im:  # still a whole image of its width
+            im.load()
+            assert im.width == int(width)
+        formats[ext] = formats.get(ext, 0) + 1
+    assert formats["avif"] == formats["webp"] > formats["jpg"] == len(manifest.images)
+    assert max(sizes) < 1400, f"the XMP packet should stay small, the largest is {max(sizes)} bytes"
+    # the drawn social image and the icon are not generated: no label
+    for name in ("assets/img/og.png", "assets/favicon.svg"):
+        data = (out / name).read_bytes()
+        assert b"xmpmeta" not in data and b"AIGC" not in data and b"trainedAlgorithmicMedia" not in data
+    assert xmp_packet((out / "assets/img/og.png").read_bytes()) is None
+
+
+def test_every_generated_image_shows_its_label_once(full_build):
+    out, _site = full_build
+    for lang, page, text in (("zh", "index.html", "AI 生成"), ("en", "en/index.html", "AI-generated")):
+        doc = lxml_html.fromstring((out / page).read_text(encoding="utf-8"))
+        figures = doc.xpath(f"//figure[@{markup.IMAGE_ATTR}]")
+        assert figures and not doc.xpath(f"//*[@{markup.PENDING_ATTR}]")
+        for fig in figures:
+            labels = fig.xpath(f".//*[@{markup.AI_LABEL_ATTR}]")
+            assert [el.text_content() for el in labels] == [text], fig.get(markup.IMAGE_ATTR)
+            assert text not in fig.xpath(".//img")[0].get("alt")  # read once: not in the alt text too
+        assert len(doc.xpath(f"//*[@{markup.AI_LABEL_ATTR}]")) == len(figures)
+        for tab in doc.xpath("//*[@role='tab']"):  # the comparison's tabs do not repeat it
+            assert text not in tab.text_content()
+
+
+def test_pending_cards_do_not_claim_a_label(tmp_path):
+    from fixture_store import copy_site, make_fixture_store
+
+    from zimage_site.images.catalog import test_images_allowed
+    from zimage_site.site import build_site
+
+    site = copy_site(REPO, tmp_path / "site")
+    shutil.rmtree(site / "images")  # a store of its own (the copy holds every image)
+    (site / "images").mkdir()
+    ids = list(load_manifest(site).images)
+    make_fixture_store(site, ids[::2])
+    with test_images_allowed():
+        build_site(site, tmp_path / "out")
+    doc = lxml_html.fromstring((tmp_path / "out/index.html").read_text(encoding="utf-8"))
+    pending = doc.xpath(f"//*[@{markup.PENDING_ATTR}]")
+    generated = doc.xpath(f"//figure[@{markup.IMAGE_ATTR} and not(@{markup.PENDING_ATTR})]")
+    assert pending and generated
+    for el in pending:
+        assert not el.xpath(f".//*[@{markup.AI_LABEL_ATTR}]") and "AI 生成" not in el.text_content()
+    for el in generated:
+        assert len(el.xpath(f".//*[@{markup.AI_LABEL_ATTR}]")) == 1
+
+
+def test_check_fails_on_a_stripped_or_foreign_file(full_build, tmp_path, capsys):
+    import shutil
+
+    from zimage_site.check import run_checks
+
+    out, _site = full_build
+    assert [f.format() for f in run_checks(out, REPO, html_validator=False).errors] == []
+    copy = Path(shutil.copytree(out, tmp_path / "out"))
+    variants = sorted((copy / "img").iterdir())
+    stripped = next(p for p in variants if p.suffix == ".webp")
+    with Image.open(stripped) as im:  # re-encoded by a tool that drops metadata
+        im.load()
+        im.save(stripped.with_suffix(".tmp"), "WEBP")
+    stripped.with_suffix(".tmp").replace(stripped)
+    foreign = next(p for p in variants if p.suffix == ".avif")
+    other = next(p for p in variants if p.suffix == ".avif" and p.name.split(".")[0] != foreign.name.split(".")[0])
+    shutil.copyfile(other, foreign)  # labelled, but for another file
+    errors = [f for f in run_checks(copy, REPO, html_validator=False).errors]
+    assert sorted((f.rule, f.problem.file) for f in errors) == sorted([
+        ("aigc", f"{rel(copy, REPO)}/img/{stripped.name}"), ("aigc", f"{rel(copy, REPO)}/img/{foreign.name}")])
+    by_file = {f.problem.file.rsplit("/", 1)[1]: f.problem.message for f in errors}
+    assert by_file[stripped.name].endswith("lacks its AI-content labels: no XMP metadata")
+    assert "its label names another file" in by_file[foreign.name]
+
+    # a figure without its visible label
+    page = copy / "en/index.html"
+    page.write_text(page.read_text(encoding="utf-8").replace(f" {markup.AI_LABEL_ATTR}>", ">", 1), encoding="utf-8")
+    errors = run_checks(copy, REPO, html_validator=False).errors
+    assert [f.rule for f in errors].count("ai-label") == 1
+
+
+def rel(path: Path, root: Path) -> str:
+    from zimage_site.errors import rel as _rel
+
+    return _rel(path, root)
+
+
+def test_published_generated_images_need_the_aigc_block(tmp_path, capsys):
+    from fixture_store import copy_site, make_fixture_store
+
+    from zimage_site.cli import main
+    from zimage_site.errors import ConfigError
+    from zimage_site.images.catalog import test_images_allowed
+    from zimage_site.site import build_site
+
+    site = copy_site(REPO, tmp_path / "site")
+    config = site / "site.yaml"
+    text = config.read_text(encoding="utf-8")
+    without = text[:text.index("# The AI-content labels")]
+    config.write_text(without, encoding="utf-8")
+    shutil.rmtree(site / "images")
+    (site / "images").mkdir()
+    build_site(site, tmp_path / "out0")  # no generated image: nothing to label, no error
+    make_fixture_store(site, [next(iter(load_manifest(site).images))])
+    with test_images_allowed(), pytest.raises(ConfigError) as info:
+        build_site(site, tmp_path / "out1")
+    problem = info.value.problems[0]
+    assert (problem.file, problem.key) == ("site.yaml", "aigc")
+    assert "producer:" in problem.fix and "propagator:" in problem.fix
+    assert not (tmp_path / "out1").exists()
+    config.write_text(without + "aigc:\n  producer: ''\n  propagator: x\n", encoding="utf-8")
+    with test_images_allowed():
+        assert main(["build", "--root", str(site), "--out", str(tmp_path / "out2")]) == 1
+    err = capsys.readouterr().err
+    assert 'site.yaml, line ' in err and 'key "aigc.producer": the text is empty' in err and "Traceback" not in err
+
+
+def test_labels_escape_every_value():
+    from xmp_reader import xmp_fields
+
+    from zimage_site.images.xmp import ImageLabel, find_packet, read_label
+
+    hostile = 'a"b</rdf:li><x:y>&amp;\u0001\ufffe]]>'
+    label = ImageLabel("id", "k" * 64, hostile, hostile, hostile, 1, 8, 0.0, hostile, hostile)
+    packet = label.packet("img/" + hostile)
+    fields = xmp_fields(packet)
+    clean = hostile.replace("\u0001", "\ufffd").replace("\ufffe", "\ufffd")
+    assert fields["AIPromptInformation"] == fields["AISystemUsed"] == fields["AISystemVersionUsed"] == clean
+    # inside the JSON a control character is escaped by JSON itself (\u0001) and survives
+    in_json = hostile.replace("\ufffe", "\ufffd")
+    assert fields["AIGC"]["ContentProducer"] == fields["AIGC"]["ContentPropagator"] == in_json
+    assert fields["AIGC"]["PropagateID"] == "img/" + in_json
+    assert read_label(find_packet(b"\x00junk" + packet + b"more")).problems == []
+    assert read_label(None).problems == ["no XMP metadata"]
+    deep = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' \
+           b'<rdf:Description xmlns:TC260="http://www.tc260.org.cn/ns/AIGC/1.0/"><TC260:AIGC>' + b"[" * 200_000 + \
+           b"</TC260:AIGC></rdf:Description></rdf:RDF></x:xmpmeta>"
+    assert "not a JSON object" in read_label(deep).problems[0]
+
+
+# --------------------------------------------------------------------------- a store that lies
+
+def _small_store(tmp_path: Path) -> Path:
+    root = make_site(tmp_path)
+    for image_id in ("big", "small", "pair-4", "pair-8"):
+        store_test_image(root, image_id)
+    return root
+
+
+def _rewrite_sha(png: Path, data: bytes) -> None:
+    png.write_bytes(data)
+    sidecar = png.with_suffix(".json")
+    prov = json.loads(sidecar.read_text(encoding="utf-8"))
+    prov["sha256"] = hashlib.sha256(data).hexdigest()
+    sidecar.write_text(json.dumps(prov), encoding="utf-8")
+
+
+def test_a_deeply_nested_or_mistyped_sidecar_is_damaged_not_a_crash(tmp_path):
+    root = _small_store(tmp_path)
+    store = Store(root)
+    (png, sidecar), = store.entries_for("small")
+    sidecar.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    (png2, sidecar2), = store.entries_for("big")
+    prov = json.loads(sidecar2.read_text(encoding="utf-8"))
+    # a second version of "big" whose `created` is a number: comparing it used to be a TypeError
+    other = sidecar2.with_name(sidecar2.name.replace(prov["key"][:16], "0" * 16))
+    png2.with_name(other.with_suffix(".png").name).write_bytes(png2.read_bytes())
+    other.write_text(json.dumps({**prov, "key": "0" * 64, "created": 20260101}), encoding="utf-8")
+    store.refresh()
+    report = Report()
+    catalog = ImageCatalog.load(root, report, allow_test_images=True)
+    catalog.publish(tmp_path / "out", "/", report)
+    assert catalog.counts == {"images": 3, "placeholders": 1}
+    notes = "\n".join(w.format("warning") for w in report.warnings)
+    assert f"images/{png.name}: the provenance file is unreadable (RecursionError)" in notes
+    assert "the provenance field 'created' has the wrong type (int)" in notes
+    # times with and without a zone compare (a time without one is UTC), the newest wins
+    other.write_text(json.dumps({**prov, "key": "0" * 64, "created": "2027-01-01T00:00:00"}), encoding="utf-8")
+    entry, _ = Store(root).find("big", prov["spec"], allow_test_images=True)
+    assert entry.key == "0" * 64
+    for bad in ({"seed": "7"}, {"width": True}, {"created": "yesterday"}, {"sha256": "x" * 64}, {"prompt": None}):
+        other.write_text(json.dumps({**prov, "key": "0" * 64, **bad}), encoding="utf-8")
+        entry, notes = Store(root).find("big", prov["spec"], allow_test_images=True)
+        assert entry.key == prov["key"] and "provenance field" in notes[0], bad
+
+
+@pytest.mark.parametrize("fmt, kind", [("JPEG", "a JPEG file"), ("GIF", "a GIF file")])
+def test_a_stored_png_that_is_another_format_is_an_error(tmp_path, fmt, kind):
+    import io
+
+    root = _small_store(tmp_path)
+    catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
+    catalog.publish(tmp_path / "warm", "/", Report())  # the variant cache is warm
+    png = Store(root).entries_for("small")[0][0]
+    buf = io.BytesIO()
+    with Image.open(png) as im:
+        im.convert("RGB").save(buf, fmt)
+    _rewrite_sha(png, buf.getvalue())
+    with pytest.raises(SiteError) as info:
+        ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "out", "/", Report())
+    problem = info.value.problems[0]
+    assert problem.file == f"images/{png.name}"
+    assert problem.message == f"the stored image is not a PNG file (it is {kind})"
+
+
+def test_a_store_png_swapped_for_another_size_is_an_error_with_a_warm_cache(tmp_path):
+    root = _small_store(tmp_path)
+    ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "warm", "/", Report())
+    small = Store(root).entries_for("small")[0][0]
+    big = Store(root).entries_for("big")[0][0]
+    _rewrite_sha(small, big.read_bytes())  # 1344×768 where 640×640 belongs; its variants are cached
+    with pytest.raises(SiteError) as info:
+        ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "out", "/", Report())
+    problem = info.value.problems[0]
+    assert problem.file == f"images/{small.name}"
+    assert problem.message == "the stored image is 1344×768 pixels, the manifest says 640×640"
+
+
+def test_a_forged_variant_with_its_digest_updated_is_encoded_again(tmp_path):
+    from xmp_reader import xmp_fields, xmp_packet
+
+    root = _small_store(tmp_path)
+    ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "out1", "/", Report())
+    folders = [p for p in (root / ".cache/variants").iterdir() if not p.name.startswith(".")]
+    forged = {}
+    for i, folder in enumerate(sorted(folders)):
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        name = meta["files"]["webp"][str(meta["widths"][0])]
+        w = meta["widths"][0]
+        h = round(meta["height"] * w / meta["width"])
+        # another picture: a GIF, an unlabelled WebP of the right size, or a labelled one of the wrong size
+        fake = Image.new("RGB", (w, h) if i % 3 == 1 else (w + 16, h), (255, 0, 0))
+        buf = __import__("io").BytesIO()
+        if i % 3 == 0:
+            fake.save(buf, "GIF")
+        else:
+            fake.save(buf, "WEBP", xmp=(folder / name).read_bytes() and xmp_packet((folder / name).read_bytes())
+                      if i % 3 == 2 else b"")
+        data = buf.getvalue()
+        (folder / name).write_bytes(data)
+        meta["digests"][name] = [len(data), hashlib.sha256(data).hexdigest()]
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        forged[name] = folder
+    catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
+    catalog.publish(tmp_path / "out2", "/", Report())
+    assert catalog.cache.encoded > 0 and catalog.cache.reused == 0
+    for path in (tmp_path / "out2/img").iterdir():
+        with Image.open(path) as im:
+            im.load()
+            assert im.getpixel((0, 0)) != (255, 0, 0) and im.format in ("AVIF", "WEBP", "JPEG")
+        assert xmp_fields(xmp_packet(path.read_bytes()))["AIGC"]["PropagateID"] == f"img/{path.name}"
+
+
+def test_a_forged_preview_or_colour_in_the_cache_never_reaches_the_page(tmp_path):
+    root = _small_store(tmp_path)
+    ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "out1", "/", Report())
+    for i, folder in enumerate(sorted(p for p in (root / ".cache/variants").iterdir() if not p.name.startswith("."))):
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if i % 2:
+            meta["preview"] = "data:image/webp;base64,AAAA) center; background: url(https://evil.example/x"
+        else:
+            meta["color"] = "red; background-image: url(https://evil.example/x)"
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
+    catalog.prepare("/", Report())
+    assert catalog.cache.reused == 0 and catalog.cache.encoded > 0
+    for image_id in ("big", "small"):
+        assert "evil" not in catalog.view(image_id, "zh").style
+
+
+def test_json_ld_nested_200000_deep_is_a_finding_not_a_crash(tmp_path):
+    from zimage_site.check.model import jsonld_urls, parse_page
+
+    page = tmp_path / "index.html"
+    page.write_text('<!doctype html><html lang="en"><head><title>x</title>'
+                    '<script type="application/ld+json">' + "[" * 200_000 + "]" * 200_000 +
+                    "</script></head><body></body></html>", encoding="utf-8")
+    parsed = parse_page(page, tmp_path)
+    assert parsed.jsonld_errors == [("the JSON-LD nests too deeply to be read (hundreds of levels)", 1)]
+    # data deep enough to parse but deeper than Python's recursion limit is walked without recursion
+    data: object = {"url": "https://example.org/0"}
+    for i in range(5000):
+        data = {"@graph": [data], "image": f"/img/{i}.png"}
+    urls = list(jsonld_urls(data))
+    assert len(urls) == 5001 and urls[0] == "/img/4999.png" and urls[-1] == "https://example.org/0"
+
+
+# --------------------------------------------------------------------------- two-phase replacement
+
+def test_a_replacement_stopped_after_any_step_leaves_the_old_pair_or_the_new(tmp_path):
+    """`generate --force` replaces a pair under the same name: after every step of the write a
+    reader finds the old image with its provenance, or the new one with its own, never a mix;
+    `settle()` (run by the next `generate`) leaves a clean store."""
+    root = make_site(tmp_path)
+    spec = load_manifest(root).images["small"]
+    key = store_key(spec.pixels(), "test-drawing", "0", "fp32")
+    prov = {**{k: v for k, v in spec.pixels().items() if k != "guidance"}, "guidance_scale": spec.guidance,
+            "spec": spec.spec_hash, "model": "test-drawing", "model_revision": "0", "test_fixture": True}
+    old = Store(root).write("small", key, drawing(640, 640, 1), {**prov, "created": "2026-01-01T00:00:00+00:00"})
+    old_sha = old.provenance["sha256"]
+    steps = len(list(Store(tmp_path / "count").write_steps("small", key, drawing(64, 64, 2), {
+        **prov, "created": "2026-01-02T00:00:00+00:00"})))
+    assert steps == 4  # the new image, its provenance (the commit), the image's rename, the provenance's
+    seen = []
+    for stop in range(steps + 1):
+        store = Store(root)
+        writer = store.write_steps("small", key, drawing(640, 640, 2), {**prov, "created": "2026-01-02T00:00:00+00:00"})
+        for _ in range(stop):
+            next(writer)
+        # the process dies here: nothing more runs (no cleanup)
+        status = Store(root).check("small", key)
+        assert status.state == "ok", (stop, status.detail)
+        entry = status.entry
+        assert sha256(entry.png) == entry.provenance["sha256"]  # pixels and provenance agree
+        with Image.open(entry.png) as im:
+            pixels = im.convert("RGB").tobytes()
+        new = entry.provenance["created"].startswith("2026-01-02")
+        assert pixels == drawing(640, 640, 2 if new else 1).tobytes()
+        seen.append("new" if new else "old")
+        built = ImageCatalog.load(root, Report(), allow_test_images=True)
+        assert built._resolve()["small"].provenance["sha256"] == entry.provenance["sha256"]
+        Store(root).settle()
+        assert sorted(p.name for p in (root / "images").iterdir() if p.name.startswith(".")) == []
+        after = Store(root).check("small", key)
+        assert after.state == "ok" and after.entry.provenance["sha256"] == entry.provenance["sha256"]
+        # back to the old pair for the next round
+        Store(root).write("small", key, drawing(640, 640, 1), {**prov, "created": "2026-01-01T00:00:00+00:00"})
+        assert Store(root).check("small", key).entry.provenance["sha256"] == old_sha
+    assert seen == ["old", "old", "new", "new", "new"]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -44,7 +44,7 @@ OPS = st.tuples(st.sampled_from(sorted(KINDS)), st.integers(0, 11), st.integers(
 def test_a_rebuild_equals_a_full_build(tmp_path_factory, ops):
     tmp = tmp_path_factory.getbasetemp() / "rebuild"
     tmp.mkdir(exist_ok=True)
-    root = new_site(tmp)
+    root = new_site(tmp, derived=True)
     site = Site(root, allow_placeholders=True)
     site.build(tmp / "out-first")
     for step, (op, new_process) in enumerate(ops):

@@ -649,3 +649,16 @@ def test_an_internal_error_shows_its_traceback_in_the_terminal_only(preview, mon
     page = error_page(preview.error)
     assert "Traceback" not in page and "raise RuntimeError" not in page and __file__ not in page
     assert "internal error: RuntimeError: boom" in page
+
+
+def test_a_pipe_in_the_sources_neither_stops_rebuilding_nor_ctrl_c(tmp_path):
+    with serving(tmp_path, "--debounce-ms", "50") as served:
+        pipe = served.root / "content" / "zh" / "09-pipe.md"
+        os.mkfifo(pipe)
+        status, body = wait_http(served.port, "/", lambda s, b: s == 500)
+        assert "content/zh/09-pipe.md" in body and "a pipe (FIFO)" in body
+        pipe.unlink()
+        section_md = first_section(served.root)
+        save(section_md, section_md.read_text(encoding="utf-8") + "\n\nafter-the-pipe-7731\n")
+        wait_http(served.port, "/", lambda s, b: s == 200 and "after-the-pipe-7731" in b)
+    # leaving the block sent Ctrl-C and checked that serve stopped cleanly

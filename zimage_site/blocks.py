@@ -80,7 +80,7 @@ class Block:
         offset = self.line or 0
         data, lines = parse_yaml(self.raw, self.file, line_offset=offset)
         self.lines = lines
-        v = Validation(self.file, lines)
+        v = Validation(self.file, lines, default_line=self.line)
         value = _check(data, spec, "", v)
         if v.problems:
             for p in v.problems:
@@ -195,7 +195,7 @@ def figure(b: Block) -> str:
     if b.env.get("row"):  # one of several figures in a row: a narrower box
         from zimage_site.images.catalog import row_sizes
         sizes = row_sizes(b.env["row"])
-    return b.render(view=b.page.images.view(image_id, b.page.lang, hero=hero, sizes=sizes))
+    return b.render(view=b.page.images.view(image_id, b.page.text_lang, hero=hero, sizes=sizes))
 
 
 def gallery(b: Block) -> str:
@@ -203,7 +203,7 @@ def gallery(b: Block) -> str:
     ids = b.yaml(Field(list, items=Field(str)))
     for image_id in ids:
         _require_image(b, image_id)
-    return b.render(views=b.page.images.gallery(ids, b.page.lang))
+    return b.render(views=b.page.images.gallery(ids, b.page.text_lang))
 
 
 def compare(b: Block) -> str:
@@ -211,15 +211,15 @@ def compare(b: Block) -> str:
     if not b.page.images.has_set(set_id):
         raise b.error(f"unknown comparison set {set_id!r}",
                       f"use a set defined in content/images.yaml: {', '.join(sorted(b.page.images.set_ids)) or '(none yet)'}")
-    return b.render(set=b.page.images.comparison(set_id, b.page.lang))
+    return b.render(set=b.page.images.comparison(set_id, b.page.text_lang))
 
 
 def chart(b: Block) -> str:
-    from zimage_site.charts import ChartDataError, render_chart
+    from zimage_site.charts import ChartDataError, chart_facts, render_chart
 
     chart_id = b.arg("chart id", [])
     try:
-        svg = render_chart(chart_id, b.page.data.files, b.page.lang, b.page.strings)
+        svg = render_chart(chart_id, b.page.data.files, b.page.text_lang, b.page.strings)
     except ChartDataError as exc:  # the data is wrong: point at facts.yaml, not at the section
         lines = b.page.data.lines.get("facts", {})
 
@@ -230,10 +230,22 @@ def chart(b: Block) -> str:
 
         raise SiteError([Problem(f"chart {chart_id!r}: {what}", file=str(exc.file), line=line_of(key), key=key,
                                  fix=fix) for key, what, fix in exc.problems]) from exc
-    except (KeyError, ValueError, TypeError) as exc:
+    except KeyError as exc:
+        message = str(exc).strip(chr(39) + chr(34))
+        if message.startswith("the UI string"):  # a string of templates/i18n/ is missing: blame it there
+            from zimage_site.charts import STRINGS_FILE
+
+            raise SiteError(Problem(f"chart {chart_id!r}: {message.split(';')[0]}", file=str(STRINGS_FILE),
+                                    fix=message.split("; ", 1)[-1])) from exc
+        raise b.error(f"chart {chart_id!r}: {message}",
+                      "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
+    except (ValueError, TypeError) as exc:
         raise b.error(f"chart {chart_id!r}: {str(exc).strip(chr(39) + chr(34))}",
                       "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
-    return b.render(chart=svg, id=chart_id)
+    facts = chart_facts(chart_id, b.page.data.files)
+    for key in facts:  # the facts it shows count as printed (the page's check dates, stale facts)
+        b.page.printed(key)
+    return b.render(chart=svg, id=chart_id, facts=facts)
 
 
 def _require_image(b: Block, image_id: str) -> None:
@@ -264,6 +276,9 @@ def render_block(md: Renderer, tok: "Token", env: dict) -> str:
     raw = ""
     if tok.map:
         start, end = tok.map
-        raw = "\n".join(section.source.splitlines()[start + 1 : end])  # the map ends before the closing :::
+        lines = env.get("source_lines")
+        if lines is None:  # split once per section, not once per block (10,000 blocks: 10,000 splits)
+            lines = env["source_lines"] = section.source.splitlines()
+        raw = "\n".join(lines[start + 1 : end])  # the map ends before the closing :::
     block = Block(words[0], words[1:], list(tok.children or ()), raw, line, md, env)
     return BLOCKS[words[0]](block)

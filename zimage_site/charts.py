@@ -130,11 +130,13 @@ class Series:
     fields: dict[str, Any]
     entries: list[dict[str, Any]]
     sources: list[Mapping[str, Any]] = field(default_factory=list)  # ordered, without duplicates
+    facts: list[str] = field(default_factory=list)  # the keys of the facts it shows, without duplicates
 
 
 class _Reader:
     def __init__(self, spec: ChartSpec, facts_file: Any):
         self.problems: list[tuple[str, str, str]] = []
+        self.keys: dict[str, None] = {}  # the facts read, in order
         facts_file = facts_file if isinstance(facts_file, Mapping) else {}
         self.facts = facts_file.get("facts") if isinstance(facts_file.get("facts"), Mapping) else {}
         self.sources = facts_file.get("sources") if isinstance(facts_file.get("sources"), Mapping) else {}
@@ -210,6 +212,7 @@ class _Reader:
         if not isinstance(fact, Mapping):
             self.fail(f"facts.{key}", "expected a mapping with value:, source:, verdict:", "see docs/content.md")
             return None
+        self.keys[key] = None
         value, fact_path = fact.get("value"), f"facts.{key}.value"
         if spec.kind == FACT_DATE:
             if not isinstance(value, (str, dt.date)) or not str(value).strip():
@@ -272,7 +275,13 @@ def _read_series(spec: ChartSpec, facts_file: Any) -> Series:
         spec.check(series, r)
         r.raise_if_failed()
     series.sources = [r.sources[key] for key in dict.fromkeys(entry_sources + series_sources)]
+    series.facts = list(r.keys)
     return series
+
+
+def chart_facts(chart_id: str, data: Mapping[str, Any]) -> list[str]:
+    """The keys of the facts the chart `chart_id` shows (the page dates its facts by them)."""
+    return _read_series(CHARTS[chart_id], data.get("facts")).facts
 
 
 def _is_number(value: Any) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,19 +13,30 @@ from zimage_site.yamlfile import Field, load_yaml, validate
 CONFIG_FILE = "site.yaml"
 
 
-# Characters a URL of this site may not hold as they are: whitespace and control characters (a
-# newline would add lines to robots.txt), quotes and angle brackets (they end an attribute or a
-# tag in HTML and XML), backslashes. Percent-encode them if they are really meant.
-_UNSAFE_URL = re.compile(r"[\x00-\x20\x7f-\x9f\"'<>\\`{}|^\u2028\u2029]")
-
-
 def _url(value: str) -> str | None:
-    bad = _UNSAFE_URL.search(value)
-    if bad:
-        return f"{value!r} holds {bad.group()!r}, which a URL cannot hold as it is (percent-encode it)"
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"{value!r} is not an absolute http(s) URL"
+    """An absolute http(s) URL, by the one URL policy (zimage_site/urls.py)."""
+    from zimage_site.urls import URLError, absolute_url
+
+    try:
+        absolute_url(value)
+    except URLError as exc:
+        return str(exc)
+    return None
+
+
+def _link(value: str | dict) -> str | None:
+    """A link of site.yaml: one URL for every language, or {lang: URL} (the languages are
+    checked against languages: once they are known, in load_config)."""
+    if isinstance(value, str):
+        return _url(value)
+    if not value:
+        return "an empty mapping: give a URL, or one URL per language ({zh: …, en: …})"
+    for lang, url in value.items():
+        if not isinstance(url, str):
+            return f"{lang}: expected a URL, got {type(url).__name__}"
+        problem = _url(url)
+        if problem:
+            return f"{lang}: {problem}"
     return None
 
 
@@ -39,11 +50,51 @@ def _static_file(value: str) -> str | None:
 
 
 def _base_url(value: str) -> str | None:
-    return _url(value) or (None if value.endswith("/") else f"{value!r} must end with /")
+    from zimage_site.urls import URLError, base_url
+
+    try:
+        base_url(value)
+    except URLError as exc:
+        return str(exc)
+    return None
+
+
+GLOSSARY_DIR = "content/i18n/"  # where glossaries live (an input kind of their own: inputs.KINDS)
+
+
+def _glossary_file(value: str) -> str | None:
+    if not value.startswith(GLOSSARY_DIR) or not value.endswith(".yaml"):
+        return f"{value!r} is not a .yaml file under {GLOSSARY_DIR}"
+    return _static_file(value)
 
 
 def _color(value: str) -> str | None:
     return None if re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", value) else f"{value!r} is not a #rgb or #rrggbb colour"
+
+
+# A well-formed BCP 47 language tag (RFC 5646 section 2.1: language, script, region, variants,
+# extensions, private use), or a private-use tag. The sitemap, hreflang and lang= attributes
+# carry it, so only its letters, digits and dashes ever reach them.
+_BCP47 = re.compile(
+    r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"
+    r"(?:-[A-Za-z]{4})?"
+    r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+    r"(?:-[0-9A-WY-Za-wy-z](?:-[A-Za-z0-9]{2,8})+)*"
+    r"(?:-[xX](?:-[A-Za-z0-9]{1,8})+)?"
+    r"|[xX](?:-[A-Za-z0-9]{1,8})+")
+
+
+def _locale(value: str) -> str | None:
+    if _BCP47.fullmatch(value) and value.lower() != "x-default":
+        return None
+    return f"{value!r} is not a BCP 47 language tag (letters, digits and dashes: zh-CN, zh-Hans, en, en-GB)"
+
+
+def _og_locale(value: str) -> str | None:
+    if re.fullmatch(r"[a-z]{2,3}_[A-Z]{2}", value):
+        return None
+    return f"{value!r} is not an Open Graph locale (language_TERRITORY: zh_CN, en_US)"
 
 
 def _lang_path(value: str) -> str | None:
@@ -52,15 +103,58 @@ def _lang_path(value: str) -> str | None:
     return f'{value!r} must be "" (the site root) or a folder name ending in / (e.g. "en/")'
 
 
+def _label_text(value: str) -> str | None:
+    if not value.strip():
+        return "the text is empty"
+    if len(value) > 200:
+        return f"{len(value)} characters; at most 200 (a name or a code, not a sentence)"
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        return "holds a control character"
+    return None
+
+
+# The GB 45438-2025 implicit label of the generated images (zimage_site/images/xmp.py): who made
+# them and who publishes them. Required as soon as a generated image is published.
+AIGC = Field(dict, required=False, schema={
+    "producer": Field(str, check=_label_text,
+                      fix="the name (or registered code) of whoever generated the images, e.g. the site's "
+                          "owner: producer: example.github.io"),
+    "propagator": Field(str, check=_label_text,
+                        fix="the name (or registered code) of whoever publishes them, e.g. the site: "
+                            "propagator: example.github.io"),
+}, fix="aigc: {producer: …, propagator: …} (see docs/images.md, “AI-content labels”)")
+AIGC_MISSING_FIX = ("add to site.yaml:\n  aigc:\n    producer: NAME   # who generated the images (GB 45438-2025 "
+                    "ContentProducer)\n    propagator: NAME # who publishes them (ContentPropagator)\n"
+                    "  (see docs/images.md, “AI-content labels”)")
+
+# The writing systems a language may declare (ISO 15924). Han scripts get the rules of CJK text: a
+# prompt with Han characters is attributed to a Han-script language, a Han page's alt text must
+# hold Han characters, and a long prompt is shorter in characters.
+SCRIPTS = ("Hans", "Hant", "Latn", "Cyrl", "Grek", "Arab", "Hebr", "Deva", "Jpan", "Kore", "Thai")
+HAN_SCRIPTS = ("Hans", "Hant", "Jpan")
+# OpenCC's conversion profiles (zimage_site/derive.py): from Simplified to Traditional Chinese and back.
+PROFILES = ("s2t", "s2tw", "s2twp", "s2hk", "t2s", "tw2s", "tw2sp", "hk2s")
 LANGUAGE = Field(dict, schema={
-    "locale": Field(str, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
-    "og_locale": Field(str, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
+    "locale": Field(str, check=_locale, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
+    "og_locale": Field(str, check=_og_locale, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
     "name": Field(str, fix='the label of the language switch, e.g. "中文" or "EN"'),
     "path": Field(str, check=_lang_path),
-    "title": Field(str, fix="the page title shown in search results"),
-    "description": Field(str, fix="one or two sentences for the meta description"),
-    "site_name": Field(str),
+    # title, description and site_name are required, except in a derived language (converted from
+    # its source's when not given): load_config checks them.
+    "title": Field(str, required=False, fix="the page title shown in search results"),
+    "description": Field(str, required=False, fix="one or two sentences for the meta description"),
+    "site_name": Field(str, required=False, fix="the site's name in this language"),
+    "script": Field(str, required=False, default="Latn", choices=SCRIPTS,
+                    fix=f"the writing system of the language (ISO 15924): {', '.join(SCRIPTS)}"),
+    # A derived language: its page is made from the `from` language's sources by OpenCC.
+    "from": Field(str, required=False, fix="the code of the language this page is converted from, e.g. zh"),
+    "convert": Field(str, required=False, choices=PROFILES,
+                     fix=f"an OpenCC profile: {', '.join(PROFILES)} (s2twp: Taiwan, with its phrases)"),
+    "glossary": Field(str, required=False, check=_glossary_file,
+                      fix="a YAML file of the site, e.g. content/i18n/zh-Hant.glossary.yaml"),
 })
+
+_URL_FIX = "an absolute http(s) URL, e.g. https://github.com/Tongyi-MAI/Z-Image (percent-encode spaces and quotes)"
 
 SCHEMA = {
     "base_url": Field(str, check=_base_url, fix='the absolute URL the site is served from, e.g. "https://example.github.io/repo/"'),
@@ -71,18 +165,21 @@ SCHEMA = {
     "social_image": Field(str, check=_static_file, fix="a PNG or JPEG under static/, e.g. img/og.png"),
     "favicon": Field(str, check=_static_file, fix="an SVG under static/, e.g. favicon.svg"),
     "repository": Field(str, check=_url, fix="the URL of this site's source repository"),
-    "links": Field(dict, required=False, default={}, values=Field(str, check=_url)),
-    "license": Field(dict, schema={"name": Field(str), "url": Field(str, check=_url)}),
+    "links": Field(dict, required=False, default={}, values=Field((str, dict), check=_link,
+                   fix="a URL, or one URL per language: {zh: https://…, en: https://…}")),
+    "license": Field(dict, schema={"name": Field(str, fix="the license's name, e.g. Apache-2.0"),
+                                   "url": Field(str, check=_url, fix=_URL_FIX)}),
     "model": Field(dict, schema={
-        "name": Field(str),
-        "url": Field(str, check=_url),
-        "download_url": Field(str, check=_url),
+        "name": Field(str, fix="the model's name"),
+        "url": Field(str, check=_url, fix=_URL_FIX),
+        "download_url": Field(str, check=_url, fix=_URL_FIX),
         "version": Field(str, required=False),
         "date_published": Field(str, required=False),
         "category": Field(str, required=False, default="MultimediaApplication"),
         "operating_system": Field(str, required=False, default="Linux, Windows, macOS"),
-        "publisher": Field(str),
+        "publisher": Field(str, fix="who publishes the model, e.g. Alibaba Tongyi-MAI"),
     }),
+    "aigc": AIGC,
 }
 
 
@@ -96,6 +193,20 @@ class Language:
     title: str
     description: str
     site_name: str
+    script: str = "Latn"
+    source: str | None = None     # a derived language: the code of the language it is converted from
+    convert: str | None = None    # its OpenCC profile
+    glossary: str | None = None   # its glossary of overrides (a file of the site)
+
+    @property
+    def text_lang(self) -> str:
+        """The language whose text this page reads (its source when derived)."""
+        return self.source or self.code
+
+    @property
+    def han(self) -> bool:
+        """Written in Han characters (Chinese, Japanese): the CJK rules apply."""
+        return self.script in HAN_SCRIPTS
 
 
 @dataclass(frozen=True)
@@ -118,6 +229,52 @@ class Model:
     date_published: str | None = None
 
 
+@dataclass(frozen=True)
+class Aigc:
+    """Who generated the site's images and who publishes them (GB 45438-2025's ContentProducer and
+    ContentPropagator)."""
+
+    producer: str
+    propagator: str
+
+
+def aigc_missing(line: int | None = None) -> ConfigError:
+    return ConfigError(Problem("the site publishes generated images, but site.yaml does not say who made and "
+                               "publishes them (the `aigc:` block of their AI-content labels)",
+                               file=CONFIG_FILE, line=line, key="aigc", fix=AIGC_MISSING_FIX))
+
+
+def load_aigc(root: Path) -> Aigc:
+    """Only the `aigc:` block of root/site.yaml (for the image catalog used on its own)."""
+    path = root / CONFIG_FILE
+    if not path.exists():
+        raise aigc_missing()
+    raw, lines = load_yaml(path, CONFIG_FILE, error=ConfigError)
+    data = validate({"aigc": raw.get("aigc")} if isinstance(raw, dict) and raw.get("aigc") is not None else {},
+                    {"aigc": AIGC}, CONFIG_FILE, lines, error=ConfigError)
+    if data.get("aigc") is None:
+        raise aigc_missing()
+    return Aigc(**data["aigc"])
+
+
+def load_languages(root: Path) -> dict[str, Language]:
+    """Only the languages of root/site.yaml (for the image catalog used on its own); none when the
+    file has no languages: block."""
+    path = root / CONFIG_FILE
+    if not path.exists():
+        return {}
+    raw, lines = load_yaml(path, CONFIG_FILE, error=ConfigError)
+    if not isinstance(raw, dict) or not isinstance(raw.get("languages"), dict):
+        return {}
+    if {"base_url", "default_language"} <= set(raw):
+        return load_config(root).languages
+    data = validate({"languages": raw["languages"]}, {"languages": Field(dict, values=LANGUAGE)}, CONFIG_FILE,
+                    lines, error=ConfigError)
+    return {code: Language(code=code, **{("source" if k == "from" else k): (v if v is not None or k not in
+            ("title", "description", "site_name") else "") for k, v in spec.items()})
+            for code, spec in data["languages"].items()}
+
+
 @dataclass
 class Config:
     root: Path
@@ -129,9 +286,11 @@ class Config:
     social_image: str
     favicon: str
     repository: str
-    links: dict[str, str]
+    links: dict[str, dict[str, str]]  # name -> {language code: URL}; the same URL for each unless site.yaml differs
     license: License
     model: Model
+    aigc: Aigc | None = None  # the AI-content labels' producer and propagator
+    lines: dict = field(default_factory=dict, repr=False, compare=False)  # key path → line of site.yaml
 
     @property
     def base_path(self) -> str:
@@ -141,11 +300,15 @@ class Config:
     def with_base_url(self, base_url: str) -> "Config":
         problem = _base_url(base_url)
         if problem:
-            raise ConfigError(Problem(f"--base-url: {problem}",
+            raise ConfigError(Problem(problem, key="--base-url",
                                     fix="pass an absolute URL ending in /, e.g. --base-url https://example.github.io/repo/"))
         clone = Config(**self.__dict__)
         clone.base_url = base_url
         return clone
+
+    def link(self, name: str, lang: str) -> str:
+        """The URL of the link `name` of site.yaml for a page in `lang` (KeyError when unknown)."""
+        return self.links[name][lang]
 
     def page_path(self, lang: str) -> str:
         return self.base_path + self.languages[lang].path
@@ -156,17 +319,37 @@ class Config:
 
 def load_config(root: Path, report: Report | None = None) -> Config:
     path = root / CONFIG_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise ConfigError(Problem(f"no {CONFIG_FILE} in {root}", file=str(root),
                                 fix=f"run the command in the site folder or pass --root DIR (the folder holding {CONFIG_FILE})"))
-    raw, lines = load_yaml(path, CONFIG_FILE, report=report, error=ConfigError)
+    raw, lines = load_yaml(path, CONFIG_FILE, report=report, error=ConfigError, root=root)
     data = validate(raw, SCHEMA, CONFIG_FILE, lines, error=ConfigError)
     problems = []
 
-    def add(key: str, message: str, fix: str) -> None:
-        problems.append(Problem(message, file=CONFIG_FILE, line=lines.get(key), key=key, fix=fix))
+    def add(key: str, message: str, fix: str) -> None:  # (a missing key: the line of its parent)
+        line = lines.get(key, lines.get(key.rsplit(".", 1)[0]))
+        problems.append(Problem(message, file=CONFIG_FILE, line=line, key=key, fix=fix))
 
-    languages = {code: Language(code=code, **spec) for code, spec in data["languages"].items()}
+    languages = {}
+    for code, spec in data["languages"].items():
+        spec = dict(spec)
+        spec["source"] = spec.pop("from")
+        if spec["source"] is None:
+            for key in ("title", "description", "site_name"):
+                if spec[key] is None:
+                    add(f"languages.{code}.{key}", "missing value", f"add {key}: … to languages.{code}")
+            if spec["convert"] or spec["glossary"]:
+                add(f"languages.{code}", "convert: and glossary: belong to a derived language",
+                    f"add from: CODE (the language to convert from), or remove them")
+        elif spec["convert"] is None:
+            add(f"languages.{code}", "a derived language needs a conversion profile",
+                f"add convert: s2twp (one of {', '.join(PROFILES)})")
+        languages[code] = Language(code=code, **{k: (v if v is not None else "") if k in ("title", "description", "site_name")
+                                                else v for k, v in spec.items()})
+    for code, lang in languages.items():
+        if lang.source is not None and (lang.source not in languages or languages[lang.source].source):
+            add(f"languages.{code}.from", f"{lang.source!r} is not a language written by hand",
+                f"use one of: {', '.join(c for c, l in languages.items() if not l.source)}")
     if data["default_language"] not in languages:
         add("default_language", f"{data['default_language']!r} is not one of the languages",
             f"use one of: {', '.join(languages)}")
@@ -178,9 +361,32 @@ def load_config(root: Path, report: Report | None = None) -> Config:
         if lang.path in paths:
             add(f"languages.{code}.path", f"the same path as language {paths[lang.path]!r}", "give each language its own path")
         paths[lang.path] = code
+    links: dict[str, dict[str, str]] = {}
+    for name, value in data["links"].items():
+        if isinstance(value, str):
+            links[name] = {code: value for code in languages}
+            continue
+        unknown = [code for code in value if code not in languages]
+        # a derived language reads its source's link unless it has its own
+        missing = [code for code in languages if code not in value and languages[code].source is None]
+        if unknown:
+            add(f"links.{name}.{unknown[0]}", f"{unknown[0]!r} is not one of the languages",
+                f"use the languages of languages:: {', '.join(languages)}")
+        elif missing:
+            add(f"links.{name}", f"no URL for {', '.join(missing)}",
+                f"give a URL for every language ({', '.join(languages)}), or one URL for all")
+        else:
+            links[name] = {code: value.get(code, value.get(lang.text_lang)) for code, lang in languages.items()}
     if problems:
         raise ConfigError(problems)
+    data["links"] = links
+    if any(lang.source for lang in languages.values()):
+        from zimage_site.derive import derive_language
+
+        languages = {code: derive_language(root, lang, languages[lang.source]) if lang.source else lang
+                     for code, lang in languages.items()}
     data["languages"] = languages
     data["license"] = License(**data["license"])
     data["model"] = Model(**data["model"])
-    return Config(root=root, **data)
+    data["aigc"] = Aigc(**data["aigc"]) if data.get("aigc") else None
+    return Config(root=root, **data, lines=lines)

@@ -56,7 +56,9 @@ def parse_section(path: Path, lang: str, root: Path, report: Report | None = Non
             if "\r" in source:  # as read_text() reads it
                 source = source.replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
-        raise SiteError(Problem(f"the file is not UTF-8 text ({exc.reason})", file=shown, fix="save it as UTF-8")) from exc
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise SiteError(Problem(f"the file is not UTF-8 text ({exc.reason})", file=shown, line=line,
+                                fix="save it as UTF-8")) from exc
     match = _FRONT.match(source)
     if not match:
         raise SiteError(Problem(

@@ -1,7 +1,8 @@
 """What rendering one section produces, as typed values, and small helpers shared by the renderers.
 
 A section renders into a `SectionHTML` (its HTML and what the page needs from it: the links to
-check, the ids it defines, its questions for JSON-LD, the sources it cited, its warnings). While
+check, the ids it defines, its questions for JSON-LD, the sources it cited, the facts it
+prints, its warnings). While
 it renders, the Markdown renderer and the blocks add to one `SectionState`. Nothing here imports
 another module of the engine.
 """
@@ -59,6 +60,7 @@ class SectionState:
     ids: list[str] = field(default_factory=list)
     faq: list[Question] = field(default_factory=list)
     cited: dict[str, None] = field(default_factory=dict)  # every source cited, in order of first use
+    facts: dict[str, None] = field(default_factory=dict)  # every fact printed, in order of first use
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class SectionHTML:
     faq: tuple[Question, ...] = ()
     cites: tuple[str, ...] = ()          # source ids this section numbered first, in order
     warnings: tuple["Problem", ...] = ()
+    facts: tuple[str, ...] = ()          # the keys of the facts it prints (values, cards, check dates)
 
     @property
     def html(self) -> str:

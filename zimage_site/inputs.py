@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from zimage_site import __version__
+from zimage_site.files import MAX_BYTES, MAX_STATIC
 
 # kind → the files it covers, relative to the site root (a file belongs to the first kind that
 # matches it; content/<lang>/*.md files are fingerprinted one by one).
@@ -26,6 +26,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "config": ("site.yaml",),
     "data": ("content/data/",),
     "manifest": ("content/images.yaml",),
+    "glossary": ("content/i18n/",),  # the glossaries of derived languages (site.yaml glossary:)
     "content": ("content/",),
     "strings": ("templates/i18n/",),
     "templates": ("templates/",),
@@ -47,7 +48,8 @@ PARTS = ("config", "data", "sections", "strings", "templates", "catalog", "asset
 # "html/own": a content file feeds the rendered HTML of its own section only (the key of each
 # section holds its file's digest, and the sources cited before it on the page).
 FEEDS: dict[str, frozenset[str]] = {
-    "config": frozenset({"config", "sections", "strings", "assets", "images", "html", "pages"}),
+    "config": frozenset({"config", "sections", "strings", "catalog", "assets", "images", "html", "pages"}),
+    "glossary": frozenset({"config", "pages"}),  # a derived language's titles, and its converted page
     "content": frozenset({"sections", "html/own", "pages"}),
     "data": frozenset({"data", "html", "pages"}),
     "strings": frozenset({"strings", "html", "pages"}),
@@ -91,7 +93,7 @@ def digest(*parts: bytes | str) -> str:
 
 
 # The libraries whose output ends up in the pages.
-LIBRARIES = ("jinja2", "markupsafe", "markdown_it", "mdit_py_plugins", "pygments", "yaml", "PIL")
+LIBRARIES = ("jinja2", "markupsafe", "markdown_it", "mdit_py_plugins", "pygments", "yaml", "PIL", "opencc")
 
 
 @lru_cache(maxsize=1)
@@ -116,19 +118,6 @@ def engine_digest() -> str:
     return digest(*parts)
 
 
-def _walk(root: str, folder: str) -> list[str]:
-    """The files under root/folder (hidden ones left out), as paths relative to root, in POSIX
-    form, in a fixed order: each folder's files by name, then its subfolders by name."""
-    found = []
-    for parent, dirs, files in os.walk(os.path.join(root, folder)):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        rel = os.path.relpath(parent, root).replace(os.sep, "/")
-        found.extend(f"{rel}/{f}" for f in sorted(files) if not f.startswith("."))
-        # a link to a folder is not followed, but is an input too (the phase that reads it refuses it)
-        found.extend(f"{rel}/{d}" for d in dirs if os.path.islink(os.path.join(parent, d)))
-    return found
-
-
 @dataclass
 class Fingerprint:
     """The digests of a site's inputs at one moment."""
@@ -136,6 +125,16 @@ class Fingerprint:
     kinds: dict[str, str]                                   # kind → digest of all its files
     files: dict[str, str] = field(default_factory=dict)     # content file (as shown) → digest
     sources: dict[str, bytes] = field(default_factory=dict)  # content file (as shown) → bytes
+    problems: list = field(default_factory=list)  # (path, Problem): files and folders refused
+
+    def refuse(self, languages: list[str]) -> None:
+        """Raise the problems of the files and folders the build reads (`languages` names the
+        folders of content/ that hold sections); others of content/ (drafts, notes) are not read."""
+        read = ("site.yaml", "content/images.yaml", "content/data", "content/i18n", *(f"content/{lang}" for lang in languages))
+        fatal = [p for name, p in self.problems
+                 if not name.startswith("content/") or any(name == r or name.startswith(r + "/") for r in read)]
+        if fatal:
+            raise error_of(fatal[0].file or "")(fatal)
 
     def key(self, part: str, *extra: str) -> str:
         """The key of one part: the digests of the kinds that feed it, and `extra`."""
@@ -146,13 +145,24 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
     """Read the inputs of the site in `root` once: a digest per kind (`extra_config` joins the
     config's, e.g. a --base-url), and the bytes and digest of every content Markdown file.
     Image files in the store are fingerprinted by name, size and modification time (the catalog
-    checks their SHA-256 against their provenance, which is hashed whole)."""
+    checks their SHA-256 against their provenance, which is hashed whole).
+
+    This is the first look of every build at the site's files, and it applies `files`' rules to
+    all of them: a pipe, a device, a link out of the site, an unreadable file or folder, a name
+    that is not UTF-8 is an error here, naming it, before any phase opens anything."""
+    from zimage_site.errors import SiteError
+    from zimage_site.files import kind_problem, outside_problem, read_bytes, walk
+
     root_dir = os.fspath(root)
     hashes: dict[str, list[bytes | str]] = {kind: [] for kind in KINDS}
     fp = Fingerprint(kinds={})
-    names = ["site.yaml"]
+    names = ["site.yaml"] if os.path.lexists(os.path.join(root_dir, "site.yaml")) else []
+    problems = fp.problems
+    linked = {"site.yaml"} if os.path.islink(os.path.join(root_dir, "site.yaml")) else set()
     for folder in ("content", "templates", "static", "images"):
-        names.extend(_walk(root_dir, folder))
+        # the image store may be a link to a store shared by checkouts (its PNGs are published
+        # only re-encoded, after their SHA-256 matched their provenance): it may lead anywhere
+        names.extend(walk(root_dir, folder, problems, linked, anywhere=folder == "images"))
     for name in names:  # strings, not Path objects: a large site has thousands of files
         kind = _kind(name)
         if kind is None:
@@ -160,16 +170,20 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
         path = os.path.join(root_dir, name)
         try:
             if kind == "store" and not name.endswith(".json"):
+                store = os.path.realpath(os.path.join(root_dir, "images"))  # (which may be a link itself)
+                problem = (outside_problem(store, path, name) if name in linked else None) or kind_problem(path, name)
+                if problem is not None:
+                    raise error_of(name)(problem)
                 st = os.stat(path)
                 hashes[kind] += [name, f"{st.st_size}:{st.st_mtime_ns}"]
                 continue
-            st = os.stat(path)
-            if not stat.S_ISREG(st.st_mode):  # a pipe or a device is never read (it could block):
-                hashes[kind] += [name, f"not a regular file:{st.st_mode}"]  # its phase refuses it
-                continue
-            with open(path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
+            limit = MAX_STATIC if kind == "static" else MAX_BYTES
+            # only a link, or a file reached through one, can lead out of the site
+            inside = os.path.realpath(os.path.join(root_dir, "images")) if kind == "store" else root_dir
+            data = read_bytes(inside if name in linked else None, path, name, limit=limit, error=error_of(name))
+        except SiteError as exc:
+            problems.extend((name, p) for p in exc.problems)
+            hashes[kind] += [name, "refused"]
             continue
         if kind == "content" and name.endswith(".md"):
             fp.sources[name] = data
@@ -181,3 +195,13 @@ def fingerprint(root: Path, extra_config: str = "") -> Fingerprint:
     fp.kinds = {kind: digest(*parts) for kind, parts in hashes.items()}
     fp.kinds["engine"] = engine_digest()
     return fp
+
+
+def error_of(name: str):
+    """The SiteError family of a file of the site, by its kind."""
+    from zimage_site import errors
+
+    kind = _kind(name) or ("content" if name.startswith("content/") else None)
+    return {"config": errors.ConfigError, "content": errors.ContentError, "data": errors.ContentError,
+            "static": errors.ContentError, "glossary": errors.ConfigError, "strings": errors.TemplateError, "templates": errors.TemplateError,
+            "manifest": errors.ImageError, "store": errors.ImageError}.get(kind or "", errors.SiteError)

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup, escape
-from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
@@ -26,6 +25,7 @@ from mdit_py_plugins.myst_role import myst_role_plugin
 
 from zimage_site.blocks import BLOCKS, render_block, unknown_block
 from zimage_site.errors import Problem, Report, SiteError
+from zimage_site.urls import malformed_web_url
 from zimage_site.fragments import Link, SectionHTML, SectionState, plain_text, section_line  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 # event handler or inline style can be written into the page from Markdown.
 SAFE_ATTRS = {"id", "class", "lang", "dir", "title", "href", "src", "alt", "start", "colspan",
               "rowspan", "width", "height", "reversed", "scope"}
+_URL_ATTRS = {"href": "link_open", "src": "image"}
 BLOCK_TOKEN = "zimage_block"  # a ::: container, rendered by its block partial when the tokens render
 
 
@@ -80,13 +81,18 @@ class MarkdownRenderer:
         md.use(container_plugin, "block", validate=lambda *_: True)
         md.use(attrs_block_plugin)
         md.use(attrs_plugin)
-        md.use(anchors_plugin, min_level=3, max_level=4, slug_func=self._slug)
+        md.core.ruler.push("anchor", self._heading_ids)  # (mdit-py-plugins' anchors, in linear time)
         md.use(footnote_plugin)
         md.use(deflist_plugin)
         md.use(myst_role_plugin)
+        normalize = md.normalizeLink
+        # markdown-it "repairs" a URL it cannot parse (https://[x]/ becomes https://x/): such a
+        # link is kept as written, and the URL policy refuses it with its line (transform)
+        md.normalizeLink = lambda url: url if malformed_web_url(url) else normalize(url)
         md.add_render_rule("fence", self._render_fence)
         md.add_render_rule("myst_role", self._render_role)
         md.add_render_rule(BLOCK_TOKEN, self._render_block)
+        md.core.ruler.push("cell_labels", _label_cells)
         self.md = md
         self._prefix = ""
 
@@ -95,6 +101,27 @@ class MarkdownRenderer:
         slug = re.sub(r"[^\w\- ]", "", title.lower()).strip().replace(" ", "-")
         slug = re.sub(r"-{2,}", "-", slug).strip("-")
         return f"{self._prefix}-{slug}" if slug else self._prefix
+
+    def _heading_ids(self, state) -> None:
+        """Give every ### and #### heading without an id a unique one made from its title, as
+        mdit-py-plugins' anchors plugin does (explicit ids reserved first; a repeated slug gets
+        -1, -2, … in order), remembering per slug where its search for a free number stopped:
+        the plugin searches from 1 every time, so 16,000 equal headings cost 128 million tries."""
+        tokens = state.tokens
+        taken = {str(i) for t in tokens if t.type == "heading_open" and (i := t.attrGet("id"))}
+        next_number: dict[str, int] = {}
+        for idx, token in enumerate(tokens):
+            if token.type != "heading_open" or token.tag not in ("h3", "h4") or token.attrGet("id"):
+                continue
+            title = "".join(c.content for c in tokens[idx + 1].children or () if c.type in ("text", "code_inline"))
+            slug = unique = self._slug(title)
+            number = next_number.get(slug, 1)
+            while unique in taken:  # the numbers below `number` are taken already (taken only grows)
+                unique = f"{slug}-{number}"
+                number += 1
+            next_number[slug] = number
+            taken.add(unique)
+            token.attrSet("id", unique)
 
     def render_section(self, section: "Section", page: "PageContext") -> SectionHTML:
         """Render one section with `page` (whose citation registry it advances); return it with
@@ -120,7 +147,7 @@ class MarkdownRenderer:
                 main.warn(w)
         cites = tuple(list(page.citations.order)[before:])
         return SectionHTML(section, lead, rest, links=tuple(state.links), ids=tuple(state.ids),
-                           faq=tuple(state.faq), cites=cites, warnings=tuple(warnings))
+                           faq=tuple(state.faq), cites=cites, warnings=tuple(warnings), facts=tuple(state.facts))
 
     def render_tokens(self, tokens: list[Token], env: dict) -> str:
         return self.md.renderer.render(tokens, self.md.options, env)
@@ -171,16 +198,16 @@ class MarkdownRenderer:
                 kind = child.type
                 if kind == "myst_role":
                     self._check_role(child, line, env)
-                elif kind == "link_open":
-                    href = child.attrGet("href") or ""
+                elif kind == "link_open" or kind == "image":
+                    attr = "href" if kind == "link_open" else "src"
+                    href = child.attrGet(attr) or ""
                     if href.startswith("#"):
                         state.links.append(Link(href[1:], line))
-                    elif href.startswith(("@", "/")) and not href.startswith("//"):
-                        try:  # @name: a link of site.yaml; /path: under the site's base path
-                            child.attrSet("href", env["page"].link(href))
-                        except ValueError as exc:
-                            raise SiteError(Problem(str(exc), file=section.file, line=line,
-                                                    fix="correct the link target")) from exc
+                    try:  # every link by the one URL policy (zimage_site/urls.py)
+                        child.attrSet(attr, env["page"].link(href))
+                    except ValueError as exc:
+                        raise SiteError(Problem(str(exc), file=section.file, line=line,
+                                                fix="correct the link target")) from exc
             out.append(tok)
             i += 1
         return out
@@ -188,20 +215,28 @@ class MarkdownRenderer:
     @staticmethod
     def _check_attrs(tok: Token, state: SectionState) -> None:
         if tok.attrs:
-            for name in [n for n in tok.attrs if n not in SAFE_ATTRS and not n.startswith("data-")]:
-                del tok.attrs[name]
+            for name in [n for n in tok.attrs if n not in SAFE_ATTRS and not n.startswith("data-")
+                         or n in _URL_ATTRS and tok.type != _URL_ATTRS[n]]:
+                del tok.attrs[name]  # (href and src only on links and images, where the policy checks them)
             if "id" in tok.attrs:  # heading anchors and {#id} attributes: the ids links may point at
                 state.ids.append(str(tok.attrs["id"]))
-    # -- roles: {fact}`key`, {data}`file.path`
+    # -- roles: {fact}`key`, {checked}`key`, {data}`file.path`
     def _check_role(self, tok: Token, line: int | None, env: dict) -> None:
         page: PageContext = env["page"]
         section: Section = env["section"]
         name, key = tok.meta.get("name"), tok.content.strip()
-        if name == "fact":
+        if name in ("fact", "checked"):
             if key not in page.data.facts:
                 raise SiteError(Problem(
-                    f"unknown fact {key!r} in {{fact}}`{key}`", file=section.file, line=line,
+                    f"unknown fact {key!r} in {{{name}}}`{key}`", file=section.file, line=line,
                     fix=f"add it to content/data/facts.yaml or use one of: {', '.join(sorted(page.data.facts)) or '(none yet)'}"))
+            undated = page.data.require_dated(key)
+            if undated is None and name == "checked" and page.data.checked(key) is None:
+                undated = Problem(f'fact "{key}" has no checked: date in content/data/facts.yaml',
+                                  fix=f"add checked: YYYY-MM-DD to facts.{key}, the day you verified it against its source")
+            if undated is not None:
+                raise SiteError(Problem(f"{{{name}}}`{key}`: {undated.message}", file=section.file, line=line,
+                                        fix=undated.fix))
         elif name == "data":
             try:
                 value = page.data.lookup(key)
@@ -214,7 +249,8 @@ class MarkdownRenderer:
                                         file=section.file, line=line, fix="point the path at one value"))
         else:
             raise SiteError(Problem(f"unknown role {{{name}}}", file=section.file, line=line,
-                                    fix="use {fact}`key` for a number with its source, or {data}`file.key` for a value"))
+                                    fix="use {fact}`key` for a number with its source, {checked}`key` for the day "
+                                        "it was last checked, or {data}`file.key` for a value"))
 
     def _render_role(self, tokens, idx, options, env) -> str:
         tok = tokens[idx]
@@ -222,7 +258,9 @@ class MarkdownRenderer:
         key = tok.content.strip()
         if tok.meta["name"] == "data":
             from zimage_site.data import text
-            return str(escape(text(page.data.lookup(key), page.lang)))
+            return str(escape(text(page.data.lookup(key), page.text_lang)))
+        if tok.meta["name"] == "checked":
+            return str(page.checked_html(key))
         return str(page.fact_html(key))
 
     def _render_fence(self, tokens, idx, options, env) -> str:
@@ -261,6 +299,26 @@ class MarkdownRenderer:
 
 
 ROW_BLOCKS = ("figure", "compare", "chart")
+
+
+def _label_cells(state) -> None:
+    """Give each body cell its column's heading as `data-label`, so that a narrow screen can
+    stack a table's rows and still say what each cell is (the stylesheet prints the label)."""
+    heads: list[str] = []
+    col = 0
+    tokens = state.tokens
+    for i, tok in enumerate(tokens):
+        if tok.type == "thead_open":
+            heads = []
+        elif tok.type == "th_open" and i + 1 < len(tokens) and tokens[i + 1].type == "inline":
+            kids = tokens[i + 1].children or []
+            heads.append("".join(k.content for k in kids if k.type in ("text", "code_inline")).strip())
+        elif tok.type == "tr_open":
+            col = 0
+        elif tok.type == "td_open":
+            if col < len(heads) and heads[col]:
+                tok.attrSet("data-label", heads[col])
+            col += 1
 
 
 def _row_name(tok: Token) -> str | None:

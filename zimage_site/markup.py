@@ -15,6 +15,13 @@ FACT_CLASS = "fact"
 # The citation after a fact: `<sup class="fact-src"><a href="#source-ID">[n]</a></sup>`.
 FACT_SRC_CLASS = "fact-src"
 
+# The facts a chart shows, by key, space-separated (`<div class="chart-block" data-facts="a b">`).
+FACTS_ATTR = "data-facts"
+# The day a fact was last checked ({checked}`key`): `<time datetime="2026-12-06" data-checked="KEY">`.
+CHECKED_ATTR = "data-checked"
+# The line under the source list saying when the page's facts were checked.
+CHECKED_LINE_CLASS = "sources-checked"
+
 # The page's source list: `<ol class="sources"><li id="source-ID"><a href="URL">…`.
 SOURCES_CLASS = "sources"
 SOURCE_ID_PREFIX = "source-"
@@ -23,6 +30,8 @@ SOURCE_ID_PREFIX = "source-"
 # been generated yet (a placeholder is shown).
 IMAGE_ATTR = "data-image"
 PENDING_ATTR = "data-pending"
+# The visible "AI-generated" label inside the figure of a generated image (`<span data-ai-label>`).
+AI_LABEL_ATTR = "data-ai-label"
 
 # The element of the live preview's error page that holds the build error.
 BUILD_ERROR_ID = "zimage-site-build-error"

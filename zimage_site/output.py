@@ -36,6 +36,7 @@ from zimage_site.errors import ConfigError, Problem
 
 
 MARKER = ".zimage-site-build.json"  # every build writes it: a folder holding it is a previous build
+LAYOUT = ".zimage-site"  # in an output that is a mount point: its builds, and `current`, the one shown
 BUILD_MARK = MARKER
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
@@ -91,7 +92,7 @@ def check_output_dir(out: Path, root: Path) -> None:
             f"the output folder {out} holds files that are not a zimage-site build (it has no {MARKER}); "
             "a build replaces the whole folder", file=str(out), fix=fix + ", or remove the folder first"))
     written = set(marker["files"]) | {MARKER}
-    extra = sorted(f for f in list_files(out_r, skip=lambda top: _is_staging(top, out_r.name)) if f not in written)
+    extra = sorted(f for f in output_files(out_r) if f not in written)
     if extra:
         shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         raise ConfigError(Problem(
@@ -123,14 +124,15 @@ def clean_leftovers(out: Path) -> list[Path]:
     whose process is gone, and unnumbered ones of older versions after an hour."""
     pattern = _staging_re(out.name)
     removed = []
-    for folder in (out.parent, out):
+    shown = os.readlink(out / LAYOUT / "current") if os.path.islink(out / LAYOUT / "current") else None
+    for folder in (out.parent, out, out / LAYOUT):
         try:
             names = os.listdir(folder)
         except OSError:
             continue
         for name in names:
             m = pattern.match(name)
-            if not m:
+            if not m or name == shown:
                 continue
             path = folder / name
             if m.group(1) is not None:
@@ -173,10 +175,12 @@ def staging(out: Path) -> Iterator[Path]:
     """Yield an empty folder beside `out` (inside it when `out` is a mount point); on success
     write the marker and swap the new site in place of `out`."""
     target = resolve_out(out)
-    parent = target if os.path.ismount(target) else target.parent  # a mount point cannot be renamed
+    # a mount point cannot be renamed: its builds live inside it (see _swap_by_link)
+    parent = target / LAYOUT if is_mount(target) else target.parent
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         clean_leftovers(target)
+        parent.mkdir(exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-{os.getpid()}-", dir=parent))
     except OSError as exc:
         raise ConfigError(Problem(f"cannot write beside the output folder: {exc.strerror}", file=str(out),
@@ -219,7 +223,11 @@ def swap_in(new: Path, out: Path) -> None:
     two renames, and the previous output is put back if the second one fails. A folder that
     cannot be renamed (a mount point) has its contents replaced instead."""
     os.chmod(new, 0o755)
-    if new.parent == out or os.path.ismount(out):
+    if new.parent == out / LAYOUT:
+        if not _swap_by_link(new, out):
+            _replace_contents(new, out)
+        return
+    if new.parent == out or is_mount(out):
         _replace_contents(new, out)
         return
     if not out.exists():
@@ -243,6 +251,101 @@ def swap_in(new: Path, out: Path) -> None:
         os.replace(old, out)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def is_mount(path: Path) -> bool:
+    """True when `path` is a mount point: os.path.ismount, or (Linux) listed in
+    /proc/self/mountinfo, which also knows a folder bound onto another of the same file system
+    (a container volume), where os.path.ismount sees nothing."""
+    if os.path.ismount(path):
+        return True
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            points = {re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])
+                      for line in f if len(line.split()) > 4}
+    except OSError:
+        return False
+    return os.path.realpath(path) in points
+
+
+def _layout_link(name: str) -> str:
+    return f"{LAYOUT}/current/{name}"
+
+
+def is_layout(out: Path) -> bool:
+    """True when `out` (a mount point) holds its builds in LAYOUT, reached through links."""
+    return os.path.islink(out / LAYOUT / "current")
+
+
+def _swap_by_link(new: Path, out: Path) -> bool:
+    """Put the build `new` (in out/LAYOUT/) in place in a folder that cannot be renamed, in one
+    atomic step. The folder's entries are symbolic links into `LAYOUT/current/`, and `current`
+    is a link to the build shown: replacing that one link (a rename) switches every entry at once,
+    so a reader, or a build killed at any moment, sees the previous site or the new one, whole
+    (a link to a name the shown build lacks leads nowhere, as if absent). The first build in a
+    folder of plain entries first copies them (hard links) into LAYOUT and exchanges each entry
+    for its link (renameat2 RENAME_EXCHANGE, atomic): the site shown never changes meanwhile.
+    False where the exchange is not supported (the caller replaces the entries one by one)."""
+    store = out / LAYOUT
+    current = store / "current"
+    pid = os.getpid()
+    names = sorted(os.listdir(new))
+    plain = [n for n in os.listdir(out) if n != LAYOUT and not _is_staging(n, out.name)
+             and not (os.path.islink(out / n) and os.readlink(out / n) == _layout_link(n))]
+    if plain:  # the first build in this layout (or entries put there by hand)
+        if not os.path.islink(current):
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-new-{pid}-", dir=store))
+            for name in plain:
+                source = out / name
+                if source.is_dir() and not source.is_symlink():
+                    shutil.copytree(source, old / name, symlinks=True, copy_function=_link_or_copy)
+                else:
+                    _link_or_copy(source, old / name)
+            _point(current, old.name)
+        for name in plain:
+            link = out / f".{name}.link-{pid}"
+            os.symlink(_layout_link(name), link)
+            try:
+                if not _exchange(link, out / name):
+                    os.unlink(link)
+                    return False
+            except OSError:
+                os.unlink(link)
+                raise
+            if link.is_dir() and not link.is_symlink():  # `link` now holds the plain entry
+                shutil.rmtree(link)
+            else:
+                link.unlink()
+    for name in names:  # links for the names of the new build (leading nowhere until the switch)
+        if not os.path.islink(out / name):
+            link = out / f".{name}.link-{pid}"
+            os.symlink(_layout_link(name), link)
+            os.replace(link, out / name)
+    previous = os.readlink(current) if os.path.islink(current) else None
+    _point(current, new.name)  # the switch
+    keep = set(names)
+    for name in os.listdir(out):  # links of names the new build lacks
+        if name not in keep and os.path.islink(out / name) and os.readlink(out / name) == _layout_link(name):
+            os.unlink(out / name)
+    if previous and previous != new.name:
+        shutil.rmtree(store / previous, ignore_errors=True)
+    return True
+
+
+def _point(link: Path, target: str) -> None:
+    """Make `link` a symbolic link to `target` in one step (a new link renamed over it)."""
+    tmp = link.with_name(f".{link.name}-{os.getpid()}")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def _link_or_copy(src, dst) -> None:
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(src, dst, follow_symlinks=False)
 
 
 def _move(src: Path, dst: Path) -> None:
@@ -298,6 +401,20 @@ def list_files(folder: Path, skip=None) -> set[str]:
             dirs[:] = [d for d in dirs if not skip(d)]
             files = [f for f in files if not skip(f)]
         found.update((rel_parent / name).as_posix() for name in files)
+    return found
+
+
+def output_files(out: Path) -> set[str]:
+    """The files a previous output shows, as paths relative to it: its own files, and for an
+    output in the link layout (a mount point, see _swap_by_link) those of the build it shows."""
+    found = list_files(out, skip=lambda top: _is_staging(top, out.name) or top == LAYOUT)
+    for name in os.listdir(out):
+        path = out / name
+        if os.path.islink(path) and os.readlink(path) == _layout_link(name):
+            if not os.path.exists(path):  # a name the build shown lacks (a switch was interrupted)
+                found.discard(name)
+            elif path.is_dir():
+                found.update(f"{name}/{f}" for f in list_files(path))
     return found
 
 

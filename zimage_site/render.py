@@ -9,7 +9,6 @@ final when it is written).
 from __future__ import annotations
 
 import json
-import re
 from html import escape as _html_escape
 import traceback
 from dataclasses import dataclass, field
@@ -36,6 +35,32 @@ I18N_DIR = TEMPLATES_DIR / "i18n"
 
 # --------------------------------------------------------------------------- UI strings
 
+class UIText(str):
+    """A UI string that knows where it is written (templates/i18n/<file>.yaml, its line and key),
+    so that a mistake in it is reported there, not where it is used: `format` with a field the
+    caller does not fill (a `{price}` added to a chart's string) is an error naming the file,
+    line and key, and the fields that can be used."""
+
+    __slots__ = ("file", "line", "key", "lang")
+
+    def format(self, *args: Any, **fields: Any) -> str:
+        try:
+            return str.format(self, *args, **fields)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            import string
+
+            usable = ", ".join("{" + k + "}" for k in fields) or "none"
+            try:
+                unknown = [f for _, f, _, _ in string.Formatter().parse(self) if f is not None and f not in fields]
+            except ValueError:
+                unknown = []
+            what = (f"the field {{{unknown[0]}}}, which is not filled here" if unknown
+                    else f"braces that are not a field ({exc})")
+            raise TemplateError(Problem(
+                f"the {self.lang} text of {self.key!r} has {what}", file=self.file, line=self.line, key=f"{self.key}.{self.lang}",
+                fix=f"use only these fields: {usable}; write {{{{ and }}}} for a brace as such")) from exc
+
+
 def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
     """Merge templates/i18n/*.yaml ({key: {zh: …, en: …}}) into {lang: {key: text}}.
     A key missing a language, or defined twice, is an error."""
@@ -45,10 +70,10 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
     folder = root / I18N_DIR
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         shown = rel(path, root)
-        raw, lines = load_yaml(path, shown)
+        raw, lines = load_yaml(path, shown, error=TemplateError, root=root)
         if not isinstance(raw, dict):
             problems.append(Problem("expected a mapping of keys", file=shown, line=1,
-                                    fix='write each string as key: {zh: "…", en: "…"}'))
+                                    fix=f'write each string as key: {{{", ".join(f"{code}: …" for code in languages)}}}'))
             continue
         for key, value in raw.items():
             if key in where:
@@ -63,10 +88,19 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
                     problems.append(Problem(f"missing the {lang} text", file=shown, line=lines.get(key), key=key,
                                             fix=f'write {key}: {{{", ".join(f"{code}: …" for code in languages)}}}'))
                 else:
-                    strings[lang][key] = value[lang]
+                    text_ = strings[lang][key] = UIText(value[lang])
+                    text_.file, text_.line, text_.key, text_.lang = shown, lines.get(f"{key}.{lang}", lines.get(key)), key, lang
     if problems:
         raise SiteError(problems)
     return strings
+
+
+def format_date(day, strings: dict[str, str]) -> str:
+    """A date as a page prints it: its language's `date_format` and `month_names` UI strings
+    (templates/i18n/core.yaml): "2026-12-06", "6 December 2026"."""
+    names = strings["month_names"].split()
+    return strings["date_format"].format(year=day.year, month=day.month, day=day.day,
+                                         month_name=names[day.month - 1] if len(names) == 12 else day.month)
 
 
 # --------------------------------------------------------------------------- Jinja
@@ -78,8 +112,8 @@ def template_problem(exc: Exception, root: Path) -> Problem:
         return Problem(f"template syntax error: {exc.message}", file=file, line=exc.lineno,
                        fix="correct the Jinja2 syntax on that line")
     if isinstance(exc, jinja2.TemplateNotFound):
-        return Problem(f"template {exc.name!r} not found", file=str(TEMPLATES_DIR),
-                       fix=f"create {TEMPLATES_DIR / exc.name}")
+        return Problem("the template is not found (or is not a regular file)", file=(TEMPLATES_DIR / exc.name).as_posix(),
+                       fix=f"create {(TEMPLATES_DIR / exc.name).as_posix()} as a file")
     file = line = None
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         name = frame.f_code.co_filename
@@ -89,6 +123,27 @@ def template_problem(exc: Exception, root: Path) -> Problem:
                    fix="check the variable or filter used on that line")
 
 
+class _SignedBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates, each file signed with this user's key (cache.sign):
+    compiled templates are code (and Jinja reads their header with pickle), so one planted in
+    .cache/jinja/ is ignored, never run."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        from zimage_site.cache import read_signed
+
+        data = read_signed(Path(self._get_cache_filename(bucket)), limit=64 << 20)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        from zimage_site.cache import write_signed
+
+        try:
+            write_signed(Path(self._get_cache_filename(bucket)), bucket.bytecode_to_string(), ".jinja-")
+        except OSError:
+            pass
+
+
 def _bytecode_cache(root: Path) -> jinja2.BytecodeCache | None:
     """Compiled templates kept in .cache/jinja/ (ignored by git): a build skips compiling them again."""
     folder = root / ".cache" / "jinja"
@@ -96,7 +151,7 @@ def _bytecode_cache(root: Path) -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:  # a read-only checkout builds without the cache
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    return _SignedBytecodeCache(str(folder))
 
 
 def make_environment(root: Path) -> jinja2.Environment:
@@ -164,13 +219,21 @@ class PageContext:
     citations: Citations = field(default_factory=Citations)
     state: SectionState = field(default_factory=SectionState)  # of the section rendering now
 
+    @property
+    def text_lang(self) -> str:
+        """The language whose text the page reads: its own, or its source's when it is derived
+        (site.yaml `from:`; zimage_site/derive.py converts the page afterwards). Sections render
+        in the text language, so a derived page reuses its source's rendered sections."""
+        return self.config.languages[self.lang].text_lang
+
     # -- helpers available to templates as well
     def t(self, key: str) -> str:
         try:
             return self.strings[key]
         except KeyError as exc:
+            codes = ", ".join(f"{code}: …" for code, lang in self.config.languages.items() if not lang.source)
             raise SiteError(Problem(f"unknown UI string {key!r}", file=str(I18N_DIR),
-                                    fix=f"add {key}: {{zh: …, en: …}} to a file in {I18N_DIR}/")) from exc
+                                    fix=f"add {key}: {{{codes}}} to a file in {I18N_DIR}/")) from exc
 
     def url(self, path: str = "") -> str:
         """A root-relative URL under the site's base path."""
@@ -187,39 +250,76 @@ class PageContext:
                                     fix=f"add static/{logical}, or use one of: {', '.join(sorted(self.assets))}")) from exc
 
     def link(self, href: str) -> str:
-        """Resolve an author's link: @name → site.yaml links, /path → under the base path,
-        #id and http(s) URLs as they are. Anything else (javascript:, data:, //host…) is refused."""
-        if href.startswith("@"):
-            if href[1:] not in self.config.links:
-                raise ValueError(f"no link named {href[1:]!r} in site.yaml links "
-                                 f"(known: {', '.join(sorted(self.config.links)) or 'none'})")
-            return self.config.links[href[1:]]
-        if href.startswith("/") and not href.startswith("//"):
-            return self.url(href)
-        if href.startswith("#") or re.match(r"https?://[^/\s]", href):
-            return href
-        raise ValueError(f"{href!r} is not a link this page can use: write #section-id, /path, @name "
-                         "(a link of site.yaml) or an http(s) URL")
+        """Resolve an author's link by the one URL policy (zimage_site/urls.py): @name → site.yaml
+        links, /path → under the base path, #id and http(s) URLs as they are; anything else
+        (javascript:, data:, mailto:, //host, /\\host…) raises ValueError saying why."""
+        from zimage_site.urls import site_link
+
+        links = {name: urls[self.text_lang] for name, urls in self.config.links.items()}
+        return site_link(href, self.config.base_path, links)
 
     def cite(self, source_id: str) -> Markup:
         source = self.data.sources[source_id]
         self.state.cited.setdefault(source_id)
         # escape() as Markup.format would, without its formatter (a hot path: every {fact})
         return Markup(f'<sup class="fact-src"><a href="#source-{escape(source_id)}" '
-                      f'title="{escape(text(source["title"], self.lang))}">[{self.citations.number(source_id)}]</a></sup>')
+                      f'title="{escape(text(source["title"], self.text_lang))}">[{self.citations.number(source_id)}]</a></sup>')
+
+    def printed(self, key: str) -> dict:
+        """The fact `key`, recorded as printed by the section rendering now; a fact the page
+        prints must be dated once the data declares volatility classes."""
+        fact = self.data.facts[key]
+        if key not in self.state.facts:
+            undated = self.data.require_dated(key)
+            if undated is not None:
+                raise SiteError(undated)
+            self.state.facts[key] = None
+        return fact
 
     def fact_html(self, key: str) -> Markup:
-        fact = self.data.facts[key]
-        value = escape(self.data.fact_display(key, self.lang))
+        fact = self.printed(key)
+        value = escape(self.data.fact_display(key, self.text_lang))
         return Markup(f'<span class="fact" data-fact="{escape(key)}">{value}</span>{self.cite(fact["source"])}')
 
+    def checked_html(self, key: str) -> Markup:
+        """The day the fact was last checked, in the page's language: `<time datetime="…"
+        data-checked="KEY">6 December 2026</time>` (the {checked} role)."""
+        self.printed(key)
+        day = self.data.checked(key)
+        if day is None:
+            raise SiteError(Problem(f'fact "{key}" has no checked: date', file="content/data/facts.yaml",
+                                    key=f"facts.{key}.checked", fix="add checked: YYYY-MM-DD"))
+        return Markup(f'<time datetime="{day.isoformat()}" {markup.CHECKED_ATTR}="{escape(key)}">'
+                      f'{escape(format_date(day, self.strings))}</time>')
+
+    def checked_range(self) -> tuple[Any, Any] | None:
+        """The oldest and newest check dates of the facts the page prints (its sections, rendered
+        or from the cache), or None when none is dated."""
+        days = [day for key in dict.fromkeys(k for s in self.sections for k in s.facts)
+                if key in self.data.facts and (day := self.data.checked(key)) is not None]
+        return (min(days), max(days)) if days else None
+
+    def checked_line(self) -> Markup:
+        """"数据核对于 2026-12-06" / "Facts checked 6 December 2026", or a range from the oldest
+        check to the newest when they differ; empty when the page prints no dated fact."""
+        span = self.checked_range()
+        if span is None:
+            return Markup("")
+        start, end = span
+        def day(d) -> str:
+            return f'<time datetime="{d.isoformat()}">{escape(format_date(d, self.strings))}</time>'
+        if start == end:
+            return Markup(str(escape(self.t("facts_checked"))).replace("{date}", day(start)))
+        line = str(escape(self.t("facts_checked_range")))
+        return Markup(line.replace("{start}", day(start)).replace("{end}", day(end)))
+
     def fact_card(self, key: str, label: str | None = None) -> dict:
-        fact = self.data.facts[key]
+        fact = self.printed(key)
         return {
             "key": key,
-            "value": self.data.fact_display(key, self.lang),
-            "label": label or text(fact.get("label"), self.lang),
-            "note": text(fact.get("note"), self.lang) if fact.get("note") else "",
+            "value": self.data.fact_display(key, self.text_lang),
+            "label": label or text(fact.get("label"), self.text_lang),
+            "note": text(fact.get("note"), self.text_lang) if fact.get("note") else "",
             "as_of": str(fact.get("as_of") or ""),
             "verdict": fact["verdict"],
             "cite": self.cite(fact["source"]),
@@ -227,12 +327,12 @@ class PageContext:
 
     def sources(self) -> list[Source]:
         """The sources cited so far (all of them once the sections are rendered)."""
-        return self.citations.sources(self.data, self.lang)
+        return self.citations.sources(self.data, self.text_lang)
 
     def source_list(self) -> Markup:
         """The page's numbered source list (templates/sources.html); the footer shows it after
         the sections, when every source has its number."""
-        return Markup(self.partial("sources.html", sources=self.sources()))
+        return Markup(self.partial("sources.html", sources=self.sources(), checked=self.checked_line()))
 
     def globals(self) -> dict[str, Any]:
         return {"page": self, "lang": self.lang, "t": self.t, "url": self.url, "asset": self.asset,
@@ -282,15 +382,18 @@ def alternates(config: "Config") -> list[dict]:
 
 
 def xml_escape(text: str) -> str:
-    """&, < and > escaped (xml.sax.saxutils.escape, without importing urllib with it)."""
-    return _html_escape(text, quote=False)
+    """Text for XML, in an element or an attribute: & < > " ' escaped (as xml.sax.saxutils would,
+    with quotes too, without importing urllib with it)."""
+    return _html_escape(text, quote=True)
 
 
 def sitemap(config: "Config", lastmod: str | None = None) -> str:
+    """sitemap.xml: every value that comes from site.yaml is escaped (a locale or a URL cannot
+    end an attribute or open an element)."""
     alts = alternates(config)
-    links = "".join(f'\n    <xhtml:link rel="alternate" hreflang="{a["hreflang"]}" href="{xml_escape(a["href"])}"/>'
+    links = "".join(f'\n    <xhtml:link rel="alternate" hreflang="{xml_escape(a["hreflang"])}" href="{xml_escape(a["href"])}"/>'
                     for a in alts)
-    stamp = f"\n    <lastmod>{lastmod}</lastmod>" if lastmod else ""
+    stamp = f"\n    <lastmod>{xml_escape(lastmod)}</lastmod>" if lastmod else ""
     urls = "".join(f"\n  <url>\n    <loc>{xml_escape(config.page_url(code))}</loc>{stamp}{links}\n  </url>"
                    for code in config.languages)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import yaml
 
 from zimage_site.errors import Problem, Report, SiteError
+from zimage_site.files import read_bytes
 
 try:  # the C loader is much faster where available
     from yaml import CSafeLoader as _Loader
@@ -170,15 +171,10 @@ def parse_yaml(text: str, file: str, line_offset: int = 0, report: Report | None
 
 
 def load_yaml(path: Path, display: str | None = None, report: Report | None = None,
-              error: type[SiteError] = SiteError) -> tuple[Any, dict[str, int]]:
+              error: type[SiteError] = SiteError, root: Path | None = None) -> tuple[Any, dict[str, int]]:
+    """A YAML file of the site (read by `files.read_bytes`: a regular file, under `root` when given)."""
     display = display or str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise error(Problem("the file does not exist", file=display, fix=f"create {display}")) from exc
-    except OSError as exc:
-        raise error(Problem(f"the file cannot be read ({exc.strerror})", file=display,
-                            fix="check that it is a readable file")) from exc
+    raw = read_bytes(root, path, display, error=error)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -228,12 +224,13 @@ class Validation:
     file: str
     lines: dict[str, int]
     problems: list[Problem] = field(default_factory=list)
+    default_line: int | None = 1  # where a problem of the whole document is (an empty file: its first line)
 
     def add(self, path: str, message: str, fix: str | None = None) -> None:
         line = self.lines.get(path)
-        if line is None:  # a missing key: point at its parent
+        if line is None:  # a missing key: point at its parent, or at the document
             parent = path.rsplit(".", 1)[0] if "." in path else ""
-            line = self.lines.get(parent)
+            line = self.lines.get(parent, self.default_line)
         self.problems.append(Problem(message, file=self.file, line=line, key=path or None, fix=fix))
 
 
@@ -246,15 +243,18 @@ def _check(value: Any, spec: Field, path: str, v: Validation) -> Any:
         ok = False
     else:
         ok = isinstance(value, ok_types)
+    name = path.rsplit(".", 1)[-1] or "the value"
     if not ok:
-        v.add(path, f"expected {_type_name(expected)}, got {_actual(value)}", spec.fix)
+        v.add(path, f"expected {_type_name(expected)}, got {_actual(value)}",
+              spec.fix or f"write {_type_name(expected)} for {name} (see the documented format of this file)")
         return value
     if spec.choices is not None and value not in spec.choices:
-        v.add(path, f"{value!r} is not one of: {', '.join(map(str, spec.choices))}", spec.fix)
+        v.add(path, f"{value!r} is not one of: {', '.join(map(str, spec.choices))}",
+              spec.fix or f"write one of: {', '.join(map(str, spec.choices))}")
     if spec.check is not None:
         msg = spec.check(value)
         if msg:
-            v.add(path, msg, spec.fix)
+            v.add(path, msg, spec.fix or f"correct {name}")
     if isinstance(value, dict):
         if spec.schema is not None:
             value = validate_mapping(value, spec.schema, path, v)

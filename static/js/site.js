@@ -146,7 +146,6 @@
     fallbackCopy(text);
   };
 
-  const zh = document.documentElement.lang.toLowerCase().startsWith("zh");
   for (const button of document.querySelectorAll("button.copy[data-copy]")) {
     button.hidden = false;
     const label = button.textContent;
@@ -155,10 +154,10 @@
       let message;
       try {
         await copy(button.dataset.copy);
-        message = button.dataset.copied || (zh ? "已复制" : "Copied");
+        message = button.dataset.copied;
         button.dataset.state = "done";
       } catch {
-        message = button.dataset.failed || (zh ? "复制失败" : "Copy failed");
+        message = button.dataset.failed;
         button.dataset.state = "failed";
       }
       button.textContent = message;

@@ -10,8 +10,11 @@ package, by job:
 - `rules/`: one module per family: `pages` (lang, unique ids, JSON-LD, canonical), `links` (links,
   stylesheet URLs, anchors), `images` (alt text and its language), `placeholders`, `translations`
   (the same sections in both languages), `error_page` (404.html), `sitemap` (sitemap, hreflang,
-  robots.txt), `facts` (numbers, citations and sources against content/data/facts.yaml);
+  robots.txt), `facts` (numbers, citations and sources against content/data/facts.yaml, check
+  dates, stale facts);
 - `nu`: the Nu HTML Checker, when Java is there; `annotations`: GitHub Actions annotations;
+- `external`: `--external`, every external link checked with lychee (linkcheck.yaml);
+  `report`: `--report`, what broke or went stale as Markdown for the weekly issue;
 - `runner`: runs it all (`run_checks`); `cli`: the subcommand.
 
 The markup the rules look for is named in `zimage_site.markup`, which the templates use too.

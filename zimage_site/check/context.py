@@ -3,18 +3,42 @@ served under, how a URL used on a page resolves to one of its files, and where f
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import posixpath
 import xml.parsers.expat
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin
+from urllib.parse import urlsplit as _urlsplit
 
 from zimage_site.check.findings import CheckResult, Finding
 from zimage_site.check.model import Page, SitemapEntry, parse_page, parse_sitemap
+
 from zimage_site.errors import Problem, rel
+from zimage_site.files import MAX_BYTES, kind_problem, name_problem
+
+TEXT_SUFFIXES = (".html", ".css", ".xml", ".txt", ".js", ".json", ".svg")
 
 _SKIP_SCHEMES = frozenset(("mailto", "tel", "javascript", "data", "blob", "sms", "geo", "about"))
+
+
+def urlsplit(url: str) -> SplitResult:
+    """urllib's urlsplit, which never raises: a URL it cannot split (a malformed IPv6 host,
+    `https://[::1/`) has no parts here; the links rule reports it (`malformed`)."""
+    try:
+        return _urlsplit(url)
+    except ValueError:
+        return SplitResult("", "", "", "", "")
+
+
+def malformed(url: str) -> str | None:
+    """Why a URL of the output cannot be parsed as a browser would, or None."""
+    try:
+        _urlsplit(url)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 class BuiltSite:
@@ -23,6 +47,7 @@ class BuiltSite:
         self.root = root
         self.allow_placeholders = allow_placeholders
         self.result = CheckResult()
+        self.today = dt.date.today()  # the day stale facts are measured against (--today)
         self.files: set[str] = set()
         self.dirs: set[str] = set()
         self.pages: dict[str, Page] = {}
@@ -30,6 +55,43 @@ class BuiltSite:
         self.base = "/"
         self.sitemap: list[SitemapEntry] = []
         self.sitemap_display = rel(out_dir / "sitemap.xml", root)
+
+    # -- the site's languages (site.yaml)
+    def language_of(self, page):
+        """The language of site.yaml whose locale the page's <html lang> names (None: no such
+        language, or no readable site.yaml): the checks take its script and date format from it."""
+        if not hasattr(self, "_languages"):
+            from zimage_site.config import load_languages
+            from zimage_site.errors import SiteError
+
+            try:
+                self._languages = {l.locale.lower(): l for l in load_languages(self.root).values()}
+            except SiteError:
+                self._languages = {}
+        return self._languages.get((page.lang or "").lower())
+
+    def page_date(self, page, day) -> str | None:
+        """A date as the page prints it (its language's date_format UI string; None: unknown)."""
+        language = self.language_of(page)
+        if language is None:
+            return None
+        from zimage_site.errors import SiteError
+        from zimage_site.render import format_date, load_strings
+
+        try:
+            strings = load_strings(self.root, [language.text_lang])[language.text_lang]
+            return self.page_text(page, format_date(day, strings))
+        except (SiteError, KeyError):
+            return None
+
+    def page_text(self, page, value: str) -> str:
+        """A text of the data as the page prints it: converted on a derived language's page."""
+        language = self.language_of(page)
+        if language is None or not language.source:
+            return value
+        from zimage_site.derive import converter
+
+        return converter(self.root, language).text(value)
 
     # -- reporting
     def add(self, level: str, rule: str, message: str, file: str | None = None, line: int | None = None,
@@ -52,12 +114,28 @@ class BuiltSite:
     def load(self) -> bool:
         """List the output, parse its pages and sitemap, find the base path. False when there is
         no page to check (reported)."""
-        for dirpath, _dirnames, filenames in os.walk(self.out):
-            reldir = Path(dirpath).relative_to(self.out).as_posix()
+        from zimage_site.output import LAYOUT, is_layout
+
+        # an output on a mount point shows the build that LAYOUT/current links to (output.py)
+        top = self.out / LAYOUT / "current" if is_layout(self.out) else self.out
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if not (dirpath == str(top) and d == LAYOUT)]
+            reldir = Path(dirpath).relative_to(top).as_posix()
             prefix = "" if reldir == "." else reldir + "/"
             if prefix:
                 self.dirs.add(prefix.rstrip("/"))
             for name in filenames:
+                # only regular files of a sane size are read: a pipe or a link to /dev/zero in the
+                # output would hang the check or exhaust the memory
+                path = os.path.join(dirpath, name)
+                shown = f"{rel(self.out, self.root)}/{prefix}{name}"  # (not resolved: it may be a link)
+                problem = name_problem(shown, name) or kind_problem(path, shown)
+                if problem is None and name.endswith(TEXT_SUFFIXES) and os.stat(path).st_size > MAX_BYTES:
+                    problem = Problem(f"the file is larger than {MAX_BYTES >> 20} MiB, more than a built page can be",
+                                      file=shown, fix="rebuild the site")
+                if problem is not None:
+                    self.error("site", problem.message, file=problem.file, fix=problem.fix)
+                    continue
                 self.files.add(prefix + name)
         for relpath in sorted(f for f in self.files if f.endswith(".html")):
             self.pages[relpath] = parse_page(self.out / relpath, self.out, self.root)
@@ -66,7 +144,7 @@ class BuiltSite:
             self.error("site", "the output folder holds no HTML page", file=rel(self.out, self.root),
                        fix="build the site first: zimage-site build")
             return False
-        if (self.out / "sitemap.xml").is_file():
+        if "sitemap.xml" in self.files:
             try:
                 self.sitemap = parse_sitemap(self.out / "sitemap.xml")
             except xml.parsers.expat.ExpatError as exc:
@@ -126,6 +204,8 @@ class BuiltSite:
         ("missing", path), or ("ok", (relpath or None, fragment)).
         """
         url = url.strip()
+        if malformed(url):
+            return "malformed", None
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme in _SKIP_SCHEMES or (scheme and scheme not in ("http", "https")):

@@ -44,6 +44,11 @@ class CheckResult:
     links: int = 0
     images: int = 0
     seconds: float = 0.0
+    # printed facts by volatility class: (how many the pages print, how many of them are stale)
+    facts_by_class: dict[str, tuple[int, int]] = field(default_factory=dict)
+    external: str | None = None  # the summary of the external link check, when it ran
+    # printed facts that go stale within DUE_DAYS: "fact … (source …) goes stale on DATE"
+    due_soon: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -57,6 +62,16 @@ class CheckResult:
         return (f"checked {plural(self.pages, 'page')}, {plural(self.links, 'link')}, "
                 f"{plural(self.images, 'image')}: {plural(len(self.errors), 'error')}, "
                 f"{plural(len(self.warnings), 'warning')}")
+
+
+    def stale_summary(self) -> str | None:
+        """"stale facts: 2 of 34 volatile, 0 of 1 reported, 0 of 41 stable", or None when the
+        facts are not dated."""
+        if not self.facts_by_class:
+            return None
+        stale = sum(n for _, n in self.facts_by_class.values())
+        parts = ", ".join(f"{n} of {total} {cls}" for cls, (total, n) in self.facts_by_class.items())
+        return f"stale facts: {stale} ({parts})"
 
 
 def plural(count: int, word: str) -> str:

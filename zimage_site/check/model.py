@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from zimage_site import markup
 from zimage_site.errors import rel
+from zimage_site.files import read_bytes
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -50,6 +51,16 @@ class FactRef:
 
 
 @dataclass
+class CheckedRef:
+    """A fact's check date as printed ({checked}`key`): `<time datetime="…" data-checked="key">`."""
+
+    key: str
+    line: int
+    datetime: str
+    text: str = ""
+
+
+@dataclass
 class FactSrc:
     source: str | None  # the id after #source-, None when the link is not of that form
     href: str
@@ -64,6 +75,17 @@ class SourceItem:
     line: int
     index: int  # 1-based position in the list
     url: str | None = None
+
+
+@dataclass
+class GeneratedImage:
+    """A generated image shown on a page: its figure (`data-image`, not pending), the URLs of its
+    files (`<img src>`, every `srcset`), and whether it carries its visible AI label."""
+
+    id: str
+    line: int
+    urls: list[str] = field(default_factory=list)
+    labelled: bool = False
 
 
 @dataclass
@@ -84,10 +106,13 @@ class Page:
     pending: list[tuple[str, str, int]] = field(default_factory=list)  # (tag, image id, line)
     placeholder_text: list[tuple[str, int]] = field(default_factory=list)
     facts: list[FactRef] = field(default_factory=list)
+    checked: list[CheckedRef] = field(default_factory=list)
+    chart_facts: list[tuple[str, int]] = field(default_factory=list)  # (fact key, line) of data-facts
     fact_srcs: list[FactSrc] = field(default_factory=list)
     sources: list[SourceItem] = field(default_factory=list)
     noindex: bool = False
     jsonld_errors: list[tuple[str, int]] = field(default_factory=list)
+    generated: list[GeneratedImage] = field(default_factory=list)
 
     @property
     def is_error_page(self) -> bool:
@@ -111,10 +136,12 @@ class _Reader:
         self.fact_stack: list[tuple[FactRef, list[str] | None]] = []
         self.last_fact: str | None = None
         self.fact_src: FactSrc | None = None
+        self.checked: CheckedRef | None = None
         self.fact_src_text: list[str] | None = None
         self.sources_depth = 0
         self.source_item: SourceItem | None = None
         self.flags: list[set[str]] = []
+        self.generated: GeneratedImage | None = None
 
     def read(self, root) -> None:
         from lxml import etree
@@ -167,6 +194,16 @@ class _Reader:
                 self.scan_text(attrs[name] or "", line)
         if markup.PENDING_ATTR in attrs:
             page.pending.append((tag, attrs.get(markup.IMAGE_ATTR) or "", line))
+        elif tag == "figure" and markup.IMAGE_ATTR in attrs and self.generated is None:
+            flags.add("generated")
+            self.generated = GeneratedImage(attrs.get(markup.IMAGE_ATTR) or "", line)
+        if self.generated is not None:
+            if markup.AI_LABEL_ATTR in attrs and not self.invisible:
+                self.generated.labelled = True
+            if tag == "img" and attrs.get("src"):
+                self.generated.urls.append((attrs.get("src") or "").strip())
+            if tag in ("img", "source") and attrs.get("srcset"):
+                self.generated.urls.extend(srcset_urls(attrs.get("srcset") or ""))
 
         if tag == "main":
             flags.add("main")
@@ -186,6 +223,13 @@ class _Reader:
             page.facts.append(ref)
             flags.add("fact")
             self.fact_stack.append((ref, [] if markup.FACT_CLASS in classes else None))
+        if attrs.get(markup.CHECKED_ATTR) is not None:
+            self.checked = CheckedRef((attrs.get(markup.CHECKED_ATTR) or "").strip(), line,
+                                      (attrs.get("datetime") or "").strip())
+            page.checked.append(self.checked)
+            flags.add("checked")
+        if attrs.get(markup.FACTS_ATTR):
+            page.chart_facts.extend((key, line) for key in (attrs.get(markup.FACTS_ATTR) or "").split())
         if tag == "sup" and markup.FACT_SRC_CLASS in classes:
             flags.add("fact-src")
             owner = self.fact_stack[-1][0].key if self.fact_stack else self.last_fact
@@ -238,6 +282,9 @@ class _Reader:
                     page.links.append(Link(url, line, f"{tag} {name}"))
 
     def end(self, flags: set[str]) -> None:
+        if "generated" in flags and self.generated is not None:
+            self.page.generated.append(self.generated)
+            self.generated = None
         if "main" in flags:
             self.in_main -= 1
         if "invisible" in flags:
@@ -252,6 +299,8 @@ class _Reader:
             self.page.fact_srcs.append(self.fact_src)
             self.fact_src = None
             self.fact_src_text = None
+        if "checked" in flags:
+            self.checked = None
         if "sources" in flags:
             self.sources_depth -= 1
         if "source-item" in flags:
@@ -265,6 +314,8 @@ class _Reader:
         self.line += text.count("\n")
         if self.invisible:
             return
+        if self.checked is not None:
+            self.checked.text = " ".join((self.checked.text + text).split())
         if self.fact_src_text is not None:
             self.fact_src_text.append(text)
         elif self.fact_stack and self.fact_stack[-1][1] is not None:
@@ -291,6 +342,9 @@ class _Reader:
             data = json.loads(text)
         except ValueError as exc:
             self.page.jsonld_errors.append((f"the JSON-LD is not valid JSON ({exc})", line))
+            return
+        except RecursionError:  # json's decoder recurses once per level of nesting
+            self.page.jsonld_errors.append(("the JSON-LD nests too deeply to be read (hundreds of levels)", line))
             return
         for url in jsonld_urls(data):
             self.page.links.append(Link(url, line, "JSON-LD", "jsonld"))
@@ -319,17 +373,23 @@ def srcset_urls(value: str) -> list[str]:
 
 
 def jsonld_urls(data: Any) -> Iterable[str]:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key in JSONLD_URL_KEYS and isinstance(value, str) and value.startswith(("http://", "https://", "/")):
-                yield value
-            elif key in JSONLD_URL_KEYS and isinstance(value, list):
-                yield from (v for v in value if isinstance(v, str) and v.startswith(("http://", "https://", "/")))
-            if isinstance(value, (dict, list)):
-                yield from jsonld_urls(value)
-    elif isinstance(data, list):
-        for item in data:
-            yield from jsonld_urls(item)
+    """The URLs of the resource properties of JSON-LD data, in document order (iterative: any
+    depth of nesting is fine)."""
+    stack: list[Any] = [data]
+    while stack:
+        node = stack.pop()
+        children: list[Any] = []
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in JSONLD_URL_KEYS and isinstance(value, str) and value.startswith(("http://", "https://", "/")):
+                    yield value
+                elif key in JSONLD_URL_KEYS and isinstance(value, list):
+                    yield from (v for v in value if isinstance(v, str) and v.startswith(("http://", "https://", "/")))
+                if isinstance(value, (dict, list)):
+                    children.append(value)
+        elif isinstance(node, list):
+            children = [item for item in node if isinstance(item, (dict, list))]
+        stack.extend(reversed(children))
 
 
 def parse_page(path: Path, out_dir: Path, root: Path | None = None) -> Page:
@@ -337,7 +397,7 @@ def parse_page(path: Path, out_dir: Path, root: Path | None = None) -> Page:
     from lxml import etree
 
     page = Page(path, path.relative_to(out_dir).as_posix(), rel(path, root))
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = read_bytes(None, path, page.display).decode("utf-8", errors="replace")
     parser = etree.HTMLParser(encoding="utf-8", huge_tree=True)
     tree = etree.fromstring(text.encode("utf-8"), parser) if text.strip() else None
     if tree is not None:
@@ -392,5 +452,5 @@ def parse_sitemap(path: Path) -> list[SitemapEntry]:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = chars
-    parser.Parse(path.read_bytes(), True)
+    parser.Parse(read_bytes(None, path, path.name), True)
     return entries

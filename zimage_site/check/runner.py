@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zimage_site.check.context import BuiltSite
 from zimage_site.check.findings import CheckResult, Finding
@@ -11,10 +13,16 @@ from zimage_site.check.nu import validate_html
 from zimage_site.check.rules import PAGE_RULES, SITE_RULES
 from zimage_site.errors import Problem, SiteError, rel
 
+if TYPE_CHECKING:
+    from zimage_site.check.external import ExternalOptions
 
-def check_built_site(out_dir: Path, root: Path, allow_placeholders: bool = False) -> BuiltSite:
+
+def check_built_site(out_dir: Path, root: Path, allow_placeholders: bool = False,
+                     today: dt.date | None = None) -> BuiltSite:
     """Load the built site and apply every rule; the findings are in `.result`."""
     site = BuiltSite(out_dir, root, allow_placeholders)
+    if today is not None:
+        site.today = today
     if site.load():
         for page in site.pages.values():
             for page_rule in PAGE_RULES:
@@ -25,19 +33,28 @@ def check_built_site(out_dir: Path, root: Path, allow_placeholders: bool = False
 
 
 def run_checks(out_dir: Path, root: Path, *, strict: bool = False, allow_placeholders: bool = False,
-               html_validator: bool = True) -> CheckResult:
+               html_validator: bool = True, today: dt.date | None = None, external: bool = False,
+               external_options: "ExternalOptions | None" = None) -> CheckResult:
     """Check the site built into `out_dir`, with the data of the site root `root`.
 
     Pending images (`data-pending`) are warnings; with `strict` they are errors unless
-    `allow_placeholders`. With `strict`, every other warning is an error too.
+    `allow_placeholders`. With `strict`, every other warning is an error too (stale facts
+    included: `today` is the day their age is measured on, the real today by default).
+    With `external`, every external link of the pages is checked with lychee (`external.py`).
     """
     started = time.perf_counter()
     out_dir, root = Path(out_dir), Path(root)
     if not out_dir.is_dir():
         raise SiteError(Problem("the output folder does not exist", file=rel(out_dir, root),
                                 fix="build the site first: zimage-site build"))
-    site = check_built_site(out_dir, root, allow_placeholders)
+    site = check_built_site(out_dir, root, allow_placeholders, today)
     result = site.result
+    if external:
+        from zimage_site.check.external import check_external
+
+        found, summary = check_external(site, external_options)
+        result.findings.extend(found)
+        result.external = summary
     if html_validator:
         found, note = validate_html(out_dir, root, [p.path for p in site.pages.values()])
         result.findings.extend(found)

@@ -18,12 +18,17 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zimage_site.data import text
 from zimage_site.errors import Problem, Report, SiteError
 from zimage_site.images.manifest import MANIFEST, ImageSpec, Manifest, load_manifest
 from zimage_site.images.store import Entry, Store
-from zimage_site.images.variants import EXT, MIME, VariantCache, VariantSet
+from zimage_site.images.variants import EXT, MIME, Source, VariantCache, VariantSet, published_name
+from zimage_site.images.xmp import ImageLabel
+
+if TYPE_CHECKING:
+    from zimage_site.config import Aigc
 
 GENERATE_HINT = "pip install '.[generate]' && zimage-site generate"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -109,6 +114,8 @@ class ImageView:
     label: str | None
     prompt: str
     prompt_lang: str
+    prompt_rendering: str | None  # the prompt in the page's language when it was written in another (English page only)
+    prompt_han: bool  # the prompt holds Han characters (a long prompt is shorter in characters)
     seed: int
     steps: int
     guidance: float
@@ -143,13 +150,18 @@ class ComparisonView:
     prompt: str | None          # the prompt all images share (None when the prompt is what varies)
     prompt_lang: str | None
     pending: int
+    prompt_rendering: str | None = None  # its English rendering, on the English page
 
     def __getitem__(self, key: str):
         return getattr(self, key)
 
 
-def prompt_lang(prompt: str) -> str:
-    return "zh" if _CJK.search(prompt) else "en"
+def prompt_lang(prompt: str, languages: dict) -> str:
+    """The language of site.yaml a prompt is written in, by its script: the first language written
+    by hand in Han characters when the prompt holds them, else the first in another script."""
+    han = bool(_CJK.search(prompt))
+    hand = [code for code, lang in languages.items() if not lang.source]
+    return next((code for code in hand if languages[code].han == han), hand[0] if hand else "")
 
 
 class ImageCatalog:
@@ -171,6 +183,15 @@ class ImageCatalog:
         empty catalog."""
         return cls(Path(root), load_manifest(Path(root), report=report),
                    allow_test_images=allow_test_images or _TEST_IMAGES.get())
+
+    @property
+    def languages(self) -> dict:
+        """The languages of site.yaml (their scripts decide a prompt's language)."""
+        if getattr(self, "_languages", None) is None:
+            from zimage_site.config import load_languages
+
+            self._languages = load_languages(self.root)
+        return self._languages
 
     @property
     def image_ids(self) -> list[str]:
@@ -213,18 +234,21 @@ class ImageCatalog:
 
     # ------------------------------------------------------------------ publishing
 
-    def publish(self, out_dir: Path, base_path: str, report: Report, *, allow_placeholders: bool = True) -> None:
+    def publish(self, out_dir: Path, base_path: str, report: Report, *, allow_placeholders: bool = True,
+                aigc: "Aigc | None" = None) -> None:
         """prepare(), then write its files under out_dir (img/ must not exist yet)."""
-        for item in self.prepare(base_path, report, allow_placeholders=allow_placeholders):
+        for item in self.prepare(base_path, report, allow_placeholders=allow_placeholders, aigc=aigc):
             target = Path(out_dir) / item.path
             target.parent.mkdir(parents=True, exist_ok=True)
             _link_or_copy(item.source, target)
 
-    def prepare(self, base_path: str, report: Report, *, allow_placeholders: bool = True) -> list[PublishedFile]:
-        """Make (or find in the cache) the variants of every stored image and prepare the views;
-        return the files to publish under the output folder. `base_path` is the site's URL path,
-        "/" or "/repo/". Missing images become placeholders (one warning), or a SiteError when not
-        allowed."""
+    def prepare(self, base_path: str, report: Report, *, allow_placeholders: bool = True,
+                aigc: "Aigc | None" = None) -> list[PublishedFile]:
+        """Make (or find in the cache) the labelled variants of every stored image and prepare the
+        views; return the files to publish under the output folder. `base_path` is the site's URL
+        path, "/" or "/repo/". `aigc` names the labels' producer and propagator (site.yaml; read
+        from root/site.yaml when not given); a generated image is never published without them.
+        Missing images become placeholders (one warning), or a SiteError when not allowed."""
         entries = self._resolve()
         missing = self.missing
         if self._notes:
@@ -246,11 +270,16 @@ class ImageCatalog:
                 context=ids, kind="placeholder",
                 fix=f"generate them on a machine with an NVIDIA GPU:  {GENERATE_HINT}"))
 
-        sources = []
+        sources: dict[str, Source] = {}
+        if entries and aigc is None:
+            from zimage_site.config import load_aigc
+
+            aigc = load_aigc(self.root)
         for image_id, entry in entries.items():
             spec = self.manifest.images[image_id]
-            sources.append((entry.png, entry.provenance["sha256"], spec.width, spec.height))
-        variant_sets = self.cache.ensure(sources) if sources else {}
+            label = ImageLabel.from_provenance(entry.provenance, aigc.producer, aigc.propagator)
+            sources[image_id] = Source(entry.png, entry.provenance["sha256"], spec.width, spec.height, label)
+        variant_sets = self.cache.ensure(list(sources.values())) if sources else {}
 
         published: dict[str, dict] = {}
         files: list[PublishedFile] = []
@@ -259,20 +288,19 @@ class ImageCatalog:
             if entry is None:
                 published[image_id] = {"pending": True}
                 continue
-            vs = variant_sets[entry.provenance["sha256"]]
+            vs = variant_sets[sources[image_id].cache_key]
             published[image_id] = self._variants(image_id, vs, base_path, files)
         self._published = published
         return files
 
     def _variants(self, image_id: str, vs: VariantSet, base: str, files: list[PublishedFile]) -> dict:
-        stem = f"{image_id}.{vs.sha256[:10]}"
         urls: dict[str, dict[int, str]] = {}
         for fmt, names in vs.files.items():
             urls[fmt] = {}
             for w, name in names.items():
-                out_name = f"{stem}.{w}.{EXT[fmt]}"
-                files.append(PublishedFile("img/" + out_name, vs.folder / name))
-                urls[fmt][w] = base + "img/" + out_name
+                out_path = published_name(image_id, vs.sha256, w, fmt)  # the PropagateID of its label
+                files.append(PublishedFile(out_path, vs.folder / name))
+                urls[fmt][w] = base + out_path
         sources = [{"type": MIME[fmt], "srcset": ", ".join(f"{u} {w}w" for w, u in sorted(urls[fmt].items()))}
                    for fmt in ("avif", "webp") if urls.get(fmt)]
         return {
@@ -292,6 +320,7 @@ class ImageCatalog:
             raise RuntimeError("ImageCatalog.prepare() must run before view()")
         spec = self.manifest.images[image_id]
         part = self._published[image_id]
+        languages = self.languages
         entry = (self._entries or {}).get(image_id)
         prov = entry.provenance if entry is not None else {}
         if hero:
@@ -312,7 +341,13 @@ class ImageCatalog:
             "label": (spec.label or {}).get(lang),
             # The parameters as the model received them: from the provenance when generated.
             "prompt": prov.get("prompt", spec.prompt),
-            "prompt_lang": prompt_lang(prov.get("prompt", spec.prompt)),
+            "prompt_lang": prompt_lang(prov.get("prompt", spec.prompt), languages),
+            "prompt_han": bool(_CJK.search(prov.get("prompt", spec.prompt))),
+            # A reader of a page not written in Han characters gets a Chinese prompt as sent plus its
+            # English rendering (while the prompt is the manifest's).
+            "prompt_rendering": (spec.prompt_en if spec.prompt_en and lang in languages and not languages[lang].han
+                                 and prov.get("prompt", spec.prompt) == spec.prompt
+                                 and prompt_lang(spec.prompt, languages) != lang else None),
             "seed": prov.get("seed", spec.seed),
             "steps": prov.get("steps", spec.steps),
             "guidance": prov.get("guidance_scale", spec.guidance),
@@ -350,7 +385,8 @@ class ImageCatalog:
             note=(s.note or {}).get(lang), items=items, count=n,
             prompt=None if varies_prompt or first is None else first.prompt,
             prompt_lang=first.prompt_lang if first else None,
-            pending=sum(1 for i in items if i.pending))
+            pending=sum(1 for i in items if i.pending),
+            prompt_rendering=None if varies_prompt or first is None else first.prompt_rendering)
 
 
 def generate_missing(root: Path, report: Report) -> None:

@@ -8,7 +8,8 @@ sequential CPU offload) is chosen from `routes.py`'s memory estimate and the fre
 GPU. One model load per run; one image per pipeline call; a seeded CPU `torch.Generator` so that the
 initial noise is the same on every device. Each finished image is handed to a writer thread (PNG
 encoding, SHA-256, atomic writes of the image and then its provenance) while the GPU makes the
-next one. Under `accelerate launch` the pending images are split between the processes with
+next one. The PNG carries the image's AI-content labels in XMP (`xmp.ImageLabel`; the producer
+from site.yaml's `aigc:` block). Under `accelerate launch` the pending images are split between the processes with
 `PartialState().split_between_processes`.
 """
 
@@ -30,6 +31,7 @@ from zimage_site.errors import Problem, Report, SiteError
 from zimage_site.images import routes
 from zimage_site.images.manifest import DEFAULT_MODEL, ImageSpec, load_manifest, store_key
 from zimage_site.images.store import Store
+from zimage_site.images.xmp import ImageLabel
 
 INSTALL_HINT = ("pip install torch (the build for your platform: https://pytorch.org/get-started/locally/), "
                 "then pip install '.[generate]' in the zimage-site folder")
@@ -294,6 +296,7 @@ class Generator:
         self.opts = opts
         self.out = out or (lambda s: print(s, flush=True))
         self.warn = warn or (lambda p: print(p.format("warning"), file=sys.stderr, flush=True))
+        self.producer = ""  # the labels' ContentProducer (site.yaml), set by run()
 
     # -------------------------------------------------------------- planning
 
@@ -372,6 +375,7 @@ class Generator:
         store = Store(opts.root)
         if model.test_fixture and not opts.dry_run:
             self._refuse_fixture_in_checkout(store)
+        self.producer = self._producer()
 
         if opts.dry_run:
             return self._dry_run(store, specs, model)
@@ -521,6 +525,16 @@ class Generator:
             self.out("route: chosen when the run starts, from the free memory of the GPU")
         return Result(skipped=present, planned=planned)
 
+    def _producer(self) -> str:
+        """The ContentProducer of the labels written into the master PNGs: site.yaml's
+        `aigc.producer` (an error when site.yaml has no `aigc:` block); empty for a store folder
+        without site.yaml."""
+        from zimage_site.config import CONFIG_FILE, load_aigc
+
+        if not (self.opts.root / CONFIG_FILE).exists():
+            return ""
+        return load_aigc(self.opts.root).producer
+
     def _refuse_fixture_in_checkout(self, store: Store) -> None:
         folder = store.dir.resolve()
         for parent in (folder, *folder.parents):
@@ -664,10 +678,12 @@ class Generator:
                         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                         "test_fixture": model.test_fixture,
                     }
+                    xmp = ImageLabel.from_provenance({**prov, "id": spec.id, "key": key},
+                                                     self.producer).packet()
                     if cuda:  # overlap the PNG encoding and writes with the next image on the GPU
-                        pending.append(writer.submit(self._write, store, spec.id, key, image, prov))
+                        pending.append(writer.submit(self._write, store, spec.id, key, image, prov, xmp))
                     else:  # on the CPU a writer thread would only compete with torch's threads
-                        self._write(store, spec.id, key, image, prov)
+                        self._write(store, spec.id, key, image, prov, xmp)
                     generated += 1
                     size = f"{spec.width}×{spec.height}"
                     self.out(f"[{item.index:>{width_n}}/{total}] {spec.id:<{width_id}}  {size:<9}  "
@@ -684,8 +700,8 @@ class Generator:
         return generated, peak_all
 
     @staticmethod
-    def _write(store: Store, image_id: str, key: str, image, prov: dict) -> None:
-        store.write(image_id, key, image, prov)
+    def _write(store: Store, image_id: str, key: str, image, prov: dict, xmp: bytes | None = None) -> None:
+        store.write(image_id, key, image, prov, xmp=xmp)
         store.remove_others(image_id, key)
 
 

@@ -19,7 +19,8 @@ from zimage_site.yamlfile import Field, Validation, load_yaml, validate_mapping
 
 MANIFEST = "content/images.yaml"
 DEFAULT_MODEL = "Tongyi-MAI/Z-Image-Turbo"
-LANGS = ("zh", "en")
+# Z-Image-Turbo's schedule: 8 steps without classifier-free guidance (the one place of these defaults)
+DEFAULTS = {"steps": 8, "guidance": 0.0}
 
 # What a comparison set may vary, and the manifest fields each name covers.
 VARIES = {
@@ -32,6 +33,7 @@ VARIES = {
 # The fields that change the pixels (besides the model and dtype).
 PIXEL_FIELDS = ("prompt", "seed", "width", "height", "steps", "guidance")
 
+_CJK_PROMPT = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # a prompt holding Chinese may have prompt_en
 _ID_RE = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
 
 
@@ -65,41 +67,49 @@ def _check_text(value: str) -> str | None:
     return None if value.strip() else "the text is empty"
 
 
-def _bilingual(fix: str) -> Field:
-    return Field(dict, schema={lang: Field(str, check=_check_text, fix=fix) for lang in LANGS}, fix=fix)
+def _localized(langs: tuple[str, ...], fix: str, required: bool = True) -> Field:
+    """A text in each language of site.yaml written by hand (a derived language's page converts
+    its source's text)."""
+    if not langs:
+        return Field(dict, required=required, values=Field(str, check=_check_text, fix=fix), fix=fix)
+    return Field(dict, required=required, schema={lang: Field(str, check=_check_text, fix=fix) for lang in langs},
+                 fix=fix)
 
 
-IMAGE_SCHEMA = {
+def _schemas(langs: tuple[str, ...]) -> dict:
+    """The manifest's schema for the languages of site.yaml written by hand."""
+    codes = ", ".join(f"{code}: …" for code in langs)
+    image = {
     "id": Field(str, check=_check_id, fix="give the image a unique id such as showcase-teahouse-sign"),
     "prompt": Field(str, check=_check_text, fix="the exact prompt sent to the model, in Chinese or English"),
-    "caption": _bilingual("a caption in both languages: caption: {zh: …, en: …}"),
-    "alt": _bilingual("alt text in both languages, describing what the image shows: alt: {zh: …, en: …}"),
+    "prompt_en": Field(str, required=False, check=_check_text,
+                       fix="an English rendering of a Chinese prompt, shown beside it on the English page"),
+    "caption": _localized(langs, f"a caption in every language: caption: {{{codes}}}"),
+    "alt": _localized(langs, f"alt text in every language, describing what the image shows: alt: {{{codes}}}"),
     "seed": Field(int, check=_check_seed),
     "width": Field(int, check=_check_size),
     "height": Field(int, check=_check_size),
-    "steps": Field(int, required=False, default=8, check=_check_steps),
-    "guidance": Field(float, required=False, default=0.0, check=_check_guidance),
+    "steps": Field(int, required=False, default=DEFAULTS["steps"], check=_check_steps),
+    "guidance": Field(float, required=False, default=DEFAULTS["guidance"], check=_check_guidance),
     "section": Field(str, required=False, check=_check_id,
                      fix="the id of the section that shows the image (a comparison image inherits its set's)"),
     "set": Field(str, required=False, fix="the id of a set under `sets:`"),
-    "label": Field(dict, required=False, schema={lang: Field(str, check=_check_text) for lang in LANGS},
-                   fix="for a comparison image, the varied value in both languages: label: {zh: 4 步, en: 4 steps}"),
-}
-
-SET_SCHEMA = {
-    "section": Field(str, check=_check_id),
-    "varies": Field(str, choices=tuple(VARIES)),
-    "title": _bilingual("a title in both languages: title: {zh: …, en: …}"),
-    "note": Field(dict, required=False, schema={lang: Field(str, check=_check_text) for lang in LANGS}),
-}
-
-MANIFEST_SCHEMA = {
-    "model": Field(str, required=False, default=DEFAULT_MODEL,
-                   fix="the Hugging Face id of the model the images are made with"),
-    "sets": Field(dict, required=False, default={}, values=Field(dict, schema=SET_SCHEMA)),
-    "images": Field(list, items=Field(dict, schema=IMAGE_SCHEMA),
-                    fix="a list of images, each with id, prompt, caption, alt, seed, width, height"),
-}
+    "label": _localized(langs, f"for a comparison image, the varied value in every language: label: {{{codes}}}",
+                        required=False),
+    }
+    sets = {
+        "section": Field(str, check=_check_id),
+        "varies": Field(str, choices=tuple(VARIES)),
+        "title": _localized(langs, f"a title in every language: title: {{{codes}}}"),
+        "note": _localized(langs, f"a note in every language: note: {{{codes}}}", required=False),
+    }
+    return {
+        "model": Field(str, required=False, default=DEFAULT_MODEL,
+                       fix="the Hugging Face id of the model the images are made with"),
+        "sets": Field(dict, required=False, default={}, values=Field(dict, schema=sets)),
+        "images": Field(list, items=Field(dict, schema=image),
+                        fix="a list of images, each with id, prompt, caption, alt, seed, width, height"),
+    }
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,7 @@ class ImageSpec:
     set: str | None = None
     label: dict | None = None
     line: int | None = None
+    prompt_en: str | None = None  # an English rendering of a Chinese prompt; it never reaches the model
 
     def pixels(self) -> dict:
         """The manifest fields that change the pixels."""
@@ -180,10 +191,17 @@ def load_manifest(root: Path, path: Path | None = None, report: Report | None = 
     if not path.exists():
         return None
     data, lines = load_yaml(path, display, report=report, error=ImageError)
-    return parse_manifest(data, lines, display)
+    from zimage_site.config import load_languages
+
+    # (a manifest used on its own, by `zimage-site generate` in a folder without site.yaml: its texts
+    # are not checked against languages; the build always has them)
+    langs = tuple(code for code, lang in load_languages(root).items() if not lang.source)
+    return parse_manifest(data, lines, display, langs)
 
 
-def parse_manifest(data, lines: dict[str, int], display: str) -> Manifest:
+def parse_manifest(data, lines: dict[str, int], display: str, langs: tuple[str, ...]) -> Manifest:
+    """Validate the manifest's data; its texts in each of `langs` (the languages written by hand)."""
+    schema = _schemas(langs)
     v = Validation(display, lines)
     if data is None:
         data = {}
@@ -191,12 +209,12 @@ def parse_manifest(data, lines: dict[str, int], display: str) -> Manifest:
         v.add("", "expected a mapping with `images:` (and optionally `sets:` and `model:`)",
               "see docs/images.md for the format")
         raise ImageError(v.problems)
-    out = validate_mapping(data, MANIFEST_SCHEMA, "", v)
+    out = validate_mapping(data, schema, "", v)
 
     # The checks below see only values of the right type (the wrong ones are reported above).
-    sets_raw = {k: _typed(spec, SET_SCHEMA) for k, spec in _typed_value(out.get("sets"), dict, {}).items()
+    sets_raw = {k: _typed(spec, schema["sets"].values.schema) for k, spec in _typed_value(out.get("sets"), dict, {}).items()
                 if isinstance(k, str)}  # other keys are reported above
-    images_raw = [_typed(item, IMAGE_SCHEMA) if isinstance(item, dict) else None
+    images_raw = [_typed(item, schema["images"].items.schema) if isinstance(item, dict) else None
                   for item in _typed_value(out.get("images"), list, [])]
     for set_id in sets_raw:
         msg = _check_id(set_id)
@@ -235,14 +253,18 @@ def parse_manifest(data, lines: dict[str, int], display: str) -> Manifest:
                   "add set: SET-ID, or remove the label")
         if section is None and set_id is None:
             v.add(f"{path}.section", "missing value", "add section: SECTION-ID (for example use-cases)")
+        prompt = item.get("prompt")
+        if isinstance(prompt, str) and item.get("prompt_en") is not None and not _CJK_PROMPT.search(prompt):
+            v.add(f"{path}.prompt_en", "the prompt is already English",
+                  "remove prompt_en (it renders a Chinese prompt for English readers)")
         if not isinstance(image_id, str):
             continue
         images[image_id] = ImageSpec(
             id=image_id, prompt=item.get("prompt") or "", caption=item.get("caption") or {},
             alt=item.get("alt") or {}, seed=item.get("seed") or 0, width=item.get("width") or 0,
-            height=item.get("height") or 0, steps=item.get("steps") or 8,
-            guidance=float(item.get("guidance") or 0.0), section=section or "",
-            set=set_id, label=item.get("label"), line=lines.get(path))
+            height=item.get("height") or 0, steps=item.get("steps") or DEFAULTS["steps"],
+            guidance=float(item.get("guidance") or DEFAULTS["guidance"]), section=section or "",
+            set=set_id, label=item.get("label"), line=lines.get(path), prompt_en=item.get("prompt_en"))
 
     sets: dict[str, SetSpec] = {}
     for set_id, spec in sets_raw.items():
@@ -289,10 +311,8 @@ def _typed(item, schema: dict[str, Field]) -> dict:
 def _check_set_members(set_id: str, varies: str, items: list[tuple[int, dict]], v: Validation) -> None:
     """The images of a set must differ in the varied parameter and agree on everything else."""
     varied = VARIES[varies]
-    defaults = {"steps": 8, "guidance": 0.0}
-
     def value(item: dict, key: str):
-        val = item.get(key, defaults.get(key))
+        val = item.get(key, DEFAULTS.get(key))
         return float(val) if key == "guidance" and isinstance(val, (int, float)) else val
 
     first_i, first = items[0]

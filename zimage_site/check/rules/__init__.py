@@ -7,4 +7,5 @@ from __future__ import annotations
 from zimage_site.check.rules import error_page, facts, images, links, pages, placeholders, sitemap, translations
 
 PAGE_RULES = (pages.check_page, links.check_page, images.check_page, placeholders.check_page)
-SITE_RULES = (links.check_css, translations.check, error_page.check, sitemap.check, facts.check)
+SITE_RULES = (links.check_css, translations.check, error_page.check, sitemap.check, facts.check,
+              images.check_labels)

@@ -1,9 +1,15 @@
 """Facts: every number marked data-fact exists in content/data/facts.yaml and shows the value the
 data holds; every citation points into the page's source list, numbered by position, naming the
-fact's own source; the source list links each source to the URL the data gives."""
+fact's own source; the source list links each source to the URL the data gives.
+
+Dated facts: a printed check date ({checked}`key`) shows the date the data holds; every fact a
+page prints (values, stat cards, check dates, the facts of charts) is dated when the data declares
+classes; a printed fact checked longer ago than its class allows is a warning (rule "stale",
+an error under --strict), measured against `site.today` (--today)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 
@@ -15,6 +21,7 @@ from zimage_site.data import DATA_DIR, Data, load_data
 from zimage_site.errors import SiteError
 
 FACTS_FILE = (DATA_DIR / "facts.yaml").as_posix()
+DUE_DAYS = 14  # a fact that goes stale within this many days is listed in the weekly report
 _SOURCE_NUMBER = re.compile(r"^\[?\s*(\d+)\s*\]?$")
 _LINK = f'<a href="#{markup.SOURCE_ID_PREFIX}ID">'
 
@@ -32,19 +39,74 @@ def _load(site: BuiltSite) -> Data | None:
 
 
 def check(site: BuiltSite) -> None:
-    if not any(p.facts or p.fact_srcs or p.sources for p in site.pages.values()):
+    if not any(p.facts or p.fact_srcs or p.sources or p.checked or p.chart_facts for p in site.pages.values()):
         return
     data = _load(site)
     if data is None:
         return
     for page in site.pages.values():
         _check_values(site, page, data)
+        _check_checked(site, page, data)
         _check_citations(site, page, data)
         _check_source_list(site, page, data)
+    _check_dates(site, data)
+
+
+def _check_checked(site: BuiltSite, page: Page, data: Data) -> None:
+    for ref in page.checked:
+        if ref.key not in data.facts:
+            site.error("fact", f'the check date marked {markup.CHECKED_ATTR}="{ref.key}" is of no fact in '
+                               f"{FACTS_FILE}", file=page.display, line=ref.line,
+                       fix=f"every date on the page comes from {FACTS_FILE}")
+            continue
+        day = data.checked(ref.key)
+        if day is None:
+            continue  # reported by _check_dates
+        printed = site.page_date(page, day)
+        if ref.datetime != day.isoformat() or (printed is not None and _norm(ref.text) != _norm(printed)):
+            site.error("fact", f'the check date of "{ref.key}" reads {ref.text!r} ({ref.datetime}), the data says '
+                               f"{day.isoformat()}", file=page.display, line=ref.line,
+                       fix="rebuild the site: the page prints the checked: date of the data")
+
+
+def _check_dates(site: BuiltSite, data: Data) -> None:
+    """Every printed fact is dated (once the data declares classes); count the printed facts by
+    class and report those whose check is older than their class allows."""
+    printed: dict[str, tuple[str, int]] = {}
+    for page in site.pages.values():
+        refs = [(r.key, r.line) for r in page.facts] + [(r.key, r.line) for r in page.checked] + page.chart_facts
+        for key, line in refs:
+            if key in data.facts:
+                printed.setdefault(key, (page.display, line))
+    if not data.classes:
+        return
+    for key, (file, line) in printed.items():
+        undated = data.require_dated(key)
+        if undated is not None:
+            site.result.findings.append(Finding("error", "fact", undated, key))
+    counts = {cls: [0, 0] for cls in data.classes}
+    for key in printed:
+        cls = data.facts[key].get("class")
+        if cls in counts:
+            counts[cls][0] += 1
+    for stale in data.stale_facts(printed, site.today):
+        counts[stale.cls][1] += 1
+        problem = stale.problem(data)
+        file, line = printed[stale.key]
+        problem.context = f"printed on {file}, line {line}"
+        site.result.findings.append(Finding("warning", "stale", problem, stale.key))
+    site.result.facts_by_class = {cls: (total, n) for cls, (total, n) in counts.items()}
+    stale_now = {s.key for s in data.stale_facts(printed, site.today)}
+    for soon in data.stale_facts(printed, site.today + dt.timedelta(days=DUE_DAYS)):
+        if soon.key not in stale_now:
+            day = soon.checked + dt.timedelta(days=soon.max_age + 1)
+            site.result.due_soon.append(f'fact "{soon.key}" (source "{soon.source}", {soon.cls}, checked '
+                                        f"{soon.checked.isoformat()}) goes stale on {day.isoformat()}")
 
 
 def _check_values(site: BuiltSite, page: Page, data: Data) -> None:
-    lang = (page.lang or "").split("-")[0].lower()
+    language = site.language_of(page)
+    lang = language.text_lang if language is not None else (page.lang or "").split("-")[0].lower()
     for ref in page.facts:
         if ref.key not in data.facts:
             close = difflib.get_close_matches(ref.key, list(data.facts), n=1)
@@ -54,7 +116,7 @@ def _check_values(site: BuiltSite, page: Page, data: Data) -> None:
                            f"every number on the page comes from {FACTS_FILE}")
             continue
         if ref.text is not None:
-            expected = _norm(data.fact_display(ref.key, lang))
+            expected = _norm(site.page_text(page, data.fact_display(ref.key, lang)))
             if _norm(ref.text) != expected:
                 site.error("fact", f'fact "{ref.key}" shows {ref.text!r}, the data says {expected!r}',
                            file=page.display, line=ref.line,

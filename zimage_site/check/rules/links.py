@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from urllib.parse import urlsplit
 
+from zimage_site.files import read_bytes
 from zimage_site.anchors import Anchor, broken_anchors
-from zimage_site.check.context import BuiltSite
+from zimage_site.check.context import BuiltSite, malformed, urlsplit
 from zimage_site.check.model import Link, Page
 
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)""")
@@ -32,6 +32,11 @@ def check_page(site: BuiltSite, page: Page) -> None:
                          line=link.line, fix="Open Graph needs absolute URLs: build with --base-url https://…/")
         status, value = site.resolve(raw, page)
         if status in ("skip", "external"):
+            continue
+        if status == "malformed":
+            site.error("link", f"the URL {raw!r} ({link.what}) cannot be parsed ({malformed(raw)})",
+                       file=page.display, line=link.line,
+                       fix="correct the URL in the source (an IPv6 address is written in brackets: https://[::1]/)")
             continue
         if status == "outside":
             site.error("link", f"link to {raw} ({link.what}) is outside the base path {site.base}",
@@ -74,8 +79,8 @@ def _check_fragment(site: BuiltSite, page: Page, link: Link, target: str, fragme
 def check_css(site: BuiltSite) -> None:
     for relpath in sorted(f for f in site.files if f.endswith(".css")):
         path = site.out / relpath
-        text = path.read_text(encoding="utf-8", errors="replace")
         display = site.display(relpath)
+        text = read_bytes(None, path, display).decode("utf-8", errors="replace")
         css_page = Page(path, relpath, display)
         for regex in (_CSS_URL, _CSS_IMPORT):
             for match in regex.finditer(text):
@@ -85,6 +90,9 @@ def check_css(site: BuiltSite) -> None:
                 line = text.count("\n", 0, match.start()) + 1
                 site.result.links += 1
                 status, value = site.resolve(url, css_page)
+                if status == "malformed":
+                    site.error("link", f"url({url}) cannot be parsed ({malformed(url)})", file=display,
+                               line=line, fix="correct the URL in the stylesheet")
                 if status == "outside":
                     site.error("link", f"url({url}) is outside the base path {site.base}", file=display,
                                line=line, fix="use a URL relative to the stylesheet")

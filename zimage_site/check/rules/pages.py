@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
 
-from zimage_site.check.context import BuiltSite
+from zimage_site.check.context import BuiltSite, urlsplit
 from zimage_site.check.model import Page
 
 
 def check_page(site: BuiltSite, page: Page) -> None:
     if not page.lang:
         site.error("lang", "the page has no lang attribute on <html>", file=page.display,
-                   line=page.lang_line or 1, fix='the engine writes <html lang="zh-CN"> or <html lang="en">')
+                   line=page.lang_line or 1, fix="the engine writes <html lang> from the language's locale in site.yaml")
     for ident, line in page.duplicate_ids:
         site.error("id", f'the id "{ident}" is used more than once (first on line {page.ids[ident]})',
                    file=page.display, line=line, fix="ids must be unique in a page; rename one of them")

@@ -4,13 +4,14 @@ the page's own sitemap <loc>; robots.txt names the sitemap."""
 
 from __future__ import annotations
 
+from zimage_site.files import read_bytes
 from zimage_site.check.context import BuiltSite
 from zimage_site.check.model import Page, SitemapEntry
 from zimage_site.errors import rel
 
 
 def check(site: BuiltSite) -> None:
-    if not (site.out / "sitemap.xml").is_file():
+    if "sitemap.xml" not in site.files:
         site.error("sitemap", "the output has no sitemap.xml", file=rel(site.out, site.root),
                    fix="the build writes sitemap.xml: rebuild the site")
         check_alternates(site)
@@ -55,9 +56,10 @@ def check(site: BuiltSite) -> None:
 
 def _check_robots(site: BuiltSite) -> None:
     robots = site.out / "robots.txt"
-    if not robots.is_file():
+    if "robots.txt" not in site.files:
         return
-    for number, text in enumerate(robots.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    text = read_bytes(None, robots, "robots.txt").decode("utf-8", errors="replace")
+    for number, text in enumerate(text.splitlines(), 1):
         name, _, value = text.partition(":")
         if name.strip().lower() == "sitemap" and value.strip():
             url = value.strip()

@@ -1,0 +1,228 @@
+"""Languages come from site.yaml alone: the Traditional Chinese page derived from the Chinese one
+(OpenCC and the site's glossary), and a fourth language written by hand, added from a fixture
+without a change to the engine."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import lxml.html
+import pytest
+import yaml
+
+from zimage_site.derive import Converter, load_glossary
+from zimage_site.errors import ConfigError, SiteError
+from zimage_site.site import build_site
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+pytest.importorskip("opencc", reason="needs the pip package opencc (a dependency of the project)")
+
+
+def _doc(path: Path):
+    return lxml.html.fromstring(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site") / "build"
+    build_site(REPO, out, allow_placeholders=True)
+    return out
+
+
+def test_the_derived_page_is_traditional_chinese_with_the_glossary(built):
+    zh, hant = _doc(built / "index.html"), _doc(built / "zh-hant" / "index.html")
+    assert hant.get("lang") == "zh-Hant"
+    text = hant.xpath("string(//main)")
+    # the glossary wins over OpenCC's phrase tables
+    assert "參數" in text and "引數" not in text
+    assert "顯存" in text and "視訊記憶體" not in text
+    assert "局部重繪" in text and "區域性" not in text
+    # OpenCC's own conversions (Taiwan phrases) stay
+    assert "開源" in text and "程式碼" in text
+    # no Simplified-only character is left in the text outside code and quoted prompts
+    for node in hant.xpath("//pre|//code|//*[@lang and not(self::html)]|//script"):
+        node.drop_tree()
+    rest = hant.text_content()
+    assert not [c for c in "这们说为时发数据图参显开线" if c in rest]
+    # code, ids, links and anchors are those of the Chinese page
+    code = lambda d: [e.text_content() for e in d.xpath("//pre|//code")]
+    assert code(_doc(built / "zh-hant" / "index.html")) == code(zh)
+    assert _doc(built / "zh-hant" / "index.html").xpath("//@id") == zh.xpath("//@id")
+    zh_links = [h for h in zh.xpath("//main//@href")]
+    assert _doc(built / "zh-hant" / "index.html").xpath("//main//@href") == zh_links
+
+
+def test_every_page_lists_the_derived_page(built):
+    for page in ("index.html", "en/index.html", "zh-hant/index.html"):
+        doc = _doc(built / page)
+        assert doc.xpath('//link[@rel="alternate"][@hreflang="zh-Hant"]/@href') == \
+            ["https://zimage-site.github.io/zh-hant/"]
+        switch = doc.xpath('//nav[contains(@class, "lang-switch")]//*[@lang="zh-Hant"]')
+        assert [e.text_content() for e in switch] == ["繁體"]
+    hant = _doc(built / "zh-hant" / "index.html")
+    assert hant.xpath('//link[@rel="canonical"]/@href') == ["https://zimage-site.github.io/zh-hant/"]
+    assert hant.xpath('//nav[contains(@class, "lang-switch")]//*[@aria-current="page"]/@lang') == ["zh-Hant"]
+    sitemap = (built / "sitemap.xml").read_text(encoding="utf-8")
+    assert "<loc>https://zimage-site.github.io/zh-hant/</loc>" in sitemap
+    assert sitemap.count('hreflang="zh-Hant"') == 3
+    not_found = _doc(built / "404.html")
+    assert [e.xpath("string(h2)") for e in not_found.xpath('//*[@lang="zh-Hant"]')] == ["頁面不存在"]
+
+
+def test_the_converter_leaves_code_urls_ids_and_quoted_prompts():
+    conv = Converter("s2twp", (("参数", "參數"),))
+    page = ('<html lang="zh-Hant"><head><title>模型参数</title><meta name="description" content="显示参数">'
+            '<script>var s = "参数";</script><script type="application/ld+json">{"name":"参数"}</script></head>'
+            '<body><h2 id="参数">参数与软件</h2><p><a href="/参数/" title="软件">软件</a><code>参数</code></p>'
+            '<pre><code>print("软件")</code></pre><q lang="zh">软件参数</q><img alt="图像" src="a.png"></body></html>')
+    out = conv.html(page, "zh-Hant")
+    assert "<title>模型參數</title>" in out and 'content="顯示參數"' in out
+    assert 'var s = "参数";' in out and '{"name":"參數"}' in out
+    assert '<h2 id="参数">參數與軟體</h2>' in out
+    assert '<a href="/参数/" title="軟體">軟體</a><code>参数</code>' in out
+    assert '<pre><code>print("软件")</code></pre><q lang="zh">软件参数</q>' in out
+    assert 'alt="影像"' in out
+    # only the parts in the derived language on a page in another (the 404 page)
+    other = conv.html('<html lang="zh-CN"><p>软件</p><div lang="zh-Hant"><p>软件</p></div></html>', "zh-Hant")
+    assert other == '<html lang="zh-CN"><p>软件</p><div lang="zh-Hant"><p>軟體</p></div></html>'
+
+
+def test_a_bad_glossary_names_its_file_line_and_key(tmp_path):
+    (tmp_path / "content" / "i18n").mkdir(parents=True)
+    name = "content/i18n/x.glossary.yaml"
+    (tmp_path / name).write_text("terms:\n  参数: 參數\n  显存: ''\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_glossary(tmp_path, name)
+    (problem,) = exc.value.problems
+    assert (problem.file, problem.line, problem.key) == (name, 3, "terms.显存") and problem.fix
+    (tmp_path / name).write_text("参数: 參數\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_glossary(tmp_path, name)
+    assert exc.value.problems[0].file == name and "terms:" in exc.value.problems[0].fix
+
+
+def _four_languages(tmp_path: Path) -> Path:
+    """The bilingual fixture with the fourth-language fixture over it: site.yaml, the French
+    sections and data, the glossary, and the French of every UI string added to the project's
+    string files (as an author would write them)."""
+    root = tmp_path / "site"
+    shutil.copytree(FIXTURES / "bilingual", root)
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "static", root / "static")
+    overlay = FIXTURES / "fourth-language"
+    shutil.copytree(overlay / "content", root / "content", dirs_exist_ok=True)
+    shutil.copy(overlay / "site.yaml", root / "site.yaml")
+    french = yaml.safe_load((overlay / "strings.fr.yaml").read_text(encoding="utf-8"))
+    for path in (root / "templates" / "i18n").glob("*.yaml"):
+        strings = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for key, value in strings.items():
+            value["fr"] = french[key]  # a key the fixture lacks fails here: the fixture must be whole
+        path.write_text(yaml.safe_dump(strings, allow_unicode=True), encoding="utf-8")
+    return root
+
+
+def test_a_fourth_language_from_a_fixture(tmp_path):
+    root = _four_languages(tmp_path)
+    result = build_site(root, root / "build")
+    assert result.languages == ["zh", "zh-Hant", "fr", "en"]
+    fr = _doc(root / "build" / "fr" / "index.html")
+    assert fr.get("lang") == "fr"
+    main = fr.xpath("string(//main)")
+    assert "Ce modèle a 6 Md" in main and "Paramètres" in main and "Rapport technique" in fr.text_content()
+    assert fr.xpath('//*[contains(@class, "lang-switch__current")]/text()') == ["FR"]
+    assert fr.xpath('//button[contains(@class, "copy")]/@data-copied') == ["Copié"]
+    for page in ("index.html", "zh-hant/index.html", "en/index.html", "fr/index.html"):
+        hreflangs = _doc(root / "build" / page).xpath('//link[@rel="alternate"]/@hreflang')
+        assert hreflangs == ["zh-CN", "zh-Hant", "fr", "en", "x-default"]  # the order of site.yaml
+    hant = _doc(root / "build" / "zh-hant" / "index.html").xpath("string(//main)")
+    assert "60 億" in hant and "參數" in hant
+    sitemap = (root / "build" / "sitemap.xml").read_text(encoding="utf-8")
+    assert sitemap.count("<loc>") == 4
+
+
+def test_a_missing_text_of_the_fourth_language_is_a_warning_with_its_line(tmp_path):
+    root = _four_languages(tmp_path)
+    facts = root / "content" / "data" / "facts.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8").replace(", fr: Étapes", ""), encoding="utf-8")
+    result = build_site(root, root / "build")
+    (warning,) = [w for w in result.warnings if w.key == "facts.steps.label"]
+    assert (warning.file, warning.line) == ("content/data/facts.yaml", 6)
+    assert "no fr text" in warning.message and warning.fix
+    with pytest.raises(SiteError) as exc:
+        build_site(root, root / "strict", strict=True)
+    assert any(p.key == "facts.steps.label" for p in exc.value.problems)
+
+
+def test_a_derived_language_needs_a_source_written_by_hand(tmp_path):
+    root = _four_languages(tmp_path)
+    config = root / "site.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("from: zh", "from: zh-Hant"), encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        build_site(root, root / "build")
+    (problem,) = exc.value.problems
+    assert problem.key == "languages.zh-Hant.from" and problem.line == 16 and "zh, fr, en" in problem.fix
+
+
+def test_the_language_switch_of_the_derived_page_in_chromium(built, browser):
+    """From /zh-hant/, reading the FAQ, the switch leads to the same section of the Chinese page,
+    and from there back to the Traditional Chinese one (site.js keeps the section)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    def switch(page, hreflang: str) -> None:
+        """Go to the FAQ by the navigation, then click the switch with the pointer where it is."""
+        page.click('.site-nav a[href="#faq"]')
+        page.wait_for_function("location.hash === '#faq'")
+        page.wait_for_function("Math.abs(document.getElementById('faq').getBoundingClientRect().top) < 200")
+        # the smooth scroll has ended (the section read is decided at the click): still for two frames
+        page.wait_for_function("new Promise(done => { const y = scrollY; requestAnimationFrame(() => "
+                               "requestAnimationFrame(() => done(scrollY === y))); })")
+        box = page.locator(f"a[data-lang-switch][hreflang='{hreflang}']").bounding_box()
+        with page.expect_navigation():
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_load_state("networkidle")
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(built)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}/zh-hant/")
+        assert page.get_attribute("html", "lang") == "zh-Hant"
+        assert page.inner_text(".lang-switch [aria-current=page]") == "繁體"
+        switch(page, "zh-CN")
+        assert page.url == f"{base}/#faq"
+        assert page.get_attribute("html", "lang") == "zh-CN"
+        switch(page, "zh-Hant")
+        assert page.url == f"{base}/zh-hant/#faq"
+        page.wait_for_function("Math.abs(document.getElementById('faq').getBoundingClientRect().top) < 200")
+        # the copy button says its message in Traditional Chinese (data-copied, converted)
+        assert page.get_attribute("button.copy[data-copied] >> nth=0", "data-copied") == "已複製"
+        assert errors == []
+    finally:
+        context.close()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_language_written_by_hand_needs_its_titles(tmp_path):
+    root = _four_languages(tmp_path)
+    config = root / "site.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("    description: Une page pour les tests.\n", ""),
+                      encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        build_site(root, root / "build")
+    (problem,) = exc.value.problems
+    assert (problem.key, problem.line, problem.message) == ("languages.fr.description", 24, "missing value")
+    assert problem.fix == "add description: … to languages.fr"

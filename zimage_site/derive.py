@@ -1,0 +1,156 @@
+"""Derived languages: a page converted at build time from another language's page by OpenCC.
+
+site.yaml declares one as a language with `from:` (the language written by hand), `convert:`
+(an OpenCC profile, e.g. s2twp: Simplified to Traditional Chinese with Taiwan's phrases) and
+`glossary:` (a YAML file of the site whose `terms:` override OpenCC where its phrase tables
+over-convert: 参数 is a model's 參數, not a function's 引數). The derived page reads every text of
+its source (sections, UI strings, captions, alt text, facts) and its HTML is converted as a
+whole: text and the human-readable attributes only. Code (`<pre>`, `<code>`), scripts other than
+JSON-LD, URLs, ids, anchors and any element that declares its own `lang` (a prompt quoted as it
+was written, the language switch) are left as they are, so links and anchors of the source page
+keep working on the derived one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from zimage_site.errors import ConfigError, Problem
+from zimage_site.files import read_bytes
+
+# A text given for the derived language itself (site.yaml's title of zh-Hant) is marked with these
+# two private-use characters until the page is converted, which keeps it as written and drops them.
+KEEP_START, KEEP_END = "\ue000", "\ue001"
+_KEPT = re.compile(f"{KEEP_START}(.*?){KEEP_END}", re.S)
+
+GLOSSARY_FIX = 'a mapping terms: {SOURCE TERM: CONVERTED TERM}, e.g. terms: {参数: 參數, 显存: 顯存}'
+
+
+@dataclass(frozen=True)
+class Converter:
+    """OpenCC with a glossary: the glossary's terms are cut out of the text first and replaced as
+    written; OpenCC converts the text between them."""
+
+    profile: str
+    terms: tuple[tuple[str, str], ...] = ()
+
+    def text(self, value: str) -> str:
+        if not value or value.isascii():
+            return value
+        if KEEP_START in value:  # a translation given for the derived language: as written
+            parts = _KEPT.split(value)
+            return "".join(part if i % 2 else self.text(part) for i, part in enumerate(parts))
+        convert = _opencc(self.profile).convert
+        pattern = _terms_pattern(self.terms)
+        if pattern is None:
+            return convert(value)
+        table = dict(self.terms)
+        out, pos = [], 0
+        for match in pattern.finditer(value):
+            out.append(convert(value[pos:match.start()]) if match.start() > pos else "")
+            out.append(table[match.group()])
+            pos = match.end()
+        out.append(convert(value[pos:]) if pos < len(value) else "")
+        return "".join(out)
+
+    def html(self, page: str, locale: str) -> str:
+        """Convert the text of an HTML page made by the engine: the text and the readable
+        attributes of the elements in `locale` (from the nearest `lang` attribute: the whole page
+        when <html> has it, else the parts marked with it, as on the 404 page), except code,
+        scripts other than JSON-LD and styles (see the module's docstring)."""
+        out: list[str] = []
+        stack: list[tuple[str, bool]] = [("", False)]  # open elements: (name, converted)
+        convert_attrs = lambda m: m.group(1) + self.text(m.group(2)) + '"'
+        for match in _TOKEN.finditer(page):
+            token = match.group()
+            if match.group("text") is not None:
+                out.append(self.text(token) if stack[-1][1] else token)
+                continue
+            name = (match.group("name") or "").lower()
+            if not name:  # a comment, a doctype, a lone <
+                out.append(token)
+                continue
+            if token.startswith("</"):
+                for depth in range(len(stack) - 1, 0, -1):
+                    if stack[depth][0] == name:
+                        del stack[depth:]
+                        break
+                out.append(token)
+                continue
+            converted = stack[-1][1]
+            lang = _LANG.search(token)
+            if lang:
+                converted = lang.group(1) == locale
+            if name in _KEEP or (name == "script" and "application/ld+json" not in token):
+                converted = False
+            out.append(_ATTR.sub(convert_attrs, token) if converted or (lang and lang.group(1) == locale) else token)
+            if name not in _VOID and not token.endswith("/>"):
+                stack.append((name, converted))
+        return "".join(out)
+
+
+_TOKEN = re.compile(r"<!--.*?-->|<![^>]*>|</?(?P<name>[A-Za-z][A-Za-z0-9:-]*)(?:\"[^\"]*\"|'[^']*'|[^'\">])*>"
+                    r"|(?P<text>[^<]+)|<", re.S)
+# the attributes people read; everything else (href, src, id, data-copy, class) stays
+_ATTR = re.compile(r'(\s(?:alt|title|aria-label|aria-description|content|placeholder|data-copied|data-failed)=")'
+                   r'([^"]*)"')
+_KEEP = frozenset({"pre", "code", "kbd", "samp", "style", "textarea"})
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+                   "wbr"})
+_LANG = re.compile(r'\slang="([^"]*)"')
+
+
+@lru_cache(maxsize=None)
+def _opencc(profile: str):
+    import opencc
+
+    return opencc.OpenCC(f"{profile}.json" if not profile.endswith(".json") else profile)
+
+
+@lru_cache(maxsize=64)
+def _terms_pattern(terms: tuple[tuple[str, str], ...]):
+    if not terms:
+        return None
+    return re.compile("|".join(re.escape(t) for t, _ in sorted(terms, key=lambda t: -len(t[0]))))
+
+
+def load_glossary(root: Path, name: str | None) -> tuple[tuple[str, str], ...]:
+    """The glossary's terms, checked: every key and value a non-empty text."""
+    if not name:
+        return ()
+    from zimage_site.yamlfile import load_yaml
+
+    path = root / name
+    if not path.is_file():
+        raise ConfigError(Problem(f"the glossary {name} does not exist", file="site.yaml",
+                                  fix=f"create {name} ({GLOSSARY_FIX}) or correct glossary: in site.yaml"))
+    read_bytes(root, path, name, error=ConfigError)
+    raw, lines = load_yaml(path, name, error=ConfigError, root=root)
+    terms = raw.get("terms") if isinstance(raw, dict) else None
+    problems = []
+    if not isinstance(raw, dict) or set(raw) - {"terms"} or not isinstance(terms, dict):
+        problems.append(Problem("expected a mapping with one key, terms:", file=name, line=1, key="terms",
+                                fix=GLOSSARY_FIX))
+        raise ConfigError(problems)
+    for source, target in terms.items():
+        if not isinstance(source, str) or not source.strip() or not isinstance(target, str) or not target.strip():
+            problems.append(Problem(f"the term {source!r} needs a text on each side", file=name,
+                                    line=lines.get(f"terms.{source}"), key=f"terms.{source}", fix=GLOSSARY_FIX))
+    if problems:
+        raise ConfigError(problems)
+    return tuple(sorted(terms.items()))
+
+
+def converter(root: Path, language) -> Converter:
+    return Converter(language.convert, load_glossary(root, language.glossary))
+
+
+def derive_language(root: Path, language, source):
+    """The derived language of site.yaml, its titles taken from its source where not given (its
+    page is converted as a whole; a title given for it is marked to be kept as written)."""
+    converter(root, language)  # the glossary is checked with the configuration
+    return replace(language, **{key: f"{KEEP_START}{getattr(language, key)}{KEEP_END}" if getattr(language, key)
+                                else getattr(source, key) for key in ("title", "description", "site_name")})
