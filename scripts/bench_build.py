@@ -2,12 +2,16 @@
 """Build speed, as ratios measured in one run: whole-process builds, paired, medians.
 
     python scripts/bench_build.py [--files 1000] [--repeat 10] [--compare-with DIR] [--no-hugo]
+                                  [--corpus varied|uniform]
 
-Prints, for the same synthetic Markdown (1 file and --files files per language, output on tmpfs):
+Prints, for the same synthetic Markdown (1 file and --files files per language, output on tmpfs;
+by default a varied corpus: no two sections alike, in prose, headings, lists, tables, notes, and
+code in ten languages, so that no memo of the engine hides what highlighting or parsing costs):
 
 - zimage-site cold (no rendered sections in .cache/; compiled templates kept) and warm (nothing
   changed since the last build), and with --compare-with DIR the same builds of another checkout
-  of zimage-site (e.g. `git worktree add /tmp/base <commit>`), whose templates it uses;
+  of zimage-site (e.g. `git worktree add /tmp/base <commit>`), whose templates it uses, after a
+  check that both outputs are byte-identical (a difference stops the run and names the files);
 - a bare single-process markdown-it-py + Jinja2 script (front matter, the same plugins, Pygments
   for code, one page per language): the floor a Python generator can hope for;
 - Hugo, when `hugo` is on the PATH (Debian: apt-get install hugo);
@@ -35,6 +39,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
+# --corpus uniform: every section the same but for its number (one code block, repeated: the
+# highlighted-code memo then hides what Pygments costs). Kept to compare with earlier figures.
 SECTION = """---
 id: s{n:04d}
 order: {n}
@@ -66,6 +72,126 @@ TEXT = {
     "zh": dict(title="第", sub="小节", item="要点", para="造相是一个高效的文生图模型，参数量为"),
     "en": dict(title="Section", sub="Subsection", item="Point", para="Z-Image is an efficient model with"),
 }
+
+# --corpus varied (the default): every section different from every other, in both languages —
+# prose of varying length, headings, lists (nested, ordered), tables of varying shape, notes, and
+# one to three code blocks in ten languages whose code, comments included, is the section's own.
+WORDS = {
+    "zh": ("模型 图像 文本 生成 扩散 采样 步数 分辨率 显存 推理 权重 中文 英文 提示词 画面 细节 光照 风格 "
+           "速度 质量 评测 开源 部署 量化 缓存 批量 种子 噪声 编码器 解码器 注意力 参数 训练 数据 蒸馏").split(),
+    "en": ("model image text generation diffusion sampling steps resolution memory inference weights prompt "
+           "detail lighting style speed quality benchmark open deployment quantization cache batch seed noise "
+           "encoder decoder attention parameters training data distillation latency throughput").split(),
+}
+VARIED = {
+    "zh": dict(title="第 {n} 节：{a}与{b}", sub="{a}的{b}（{n}.{k}）", note="注意：{text}", see="见",
+               link="相关内容", cols=("项目", "数值", "单位", "说明", "备注"), comment="计算第 {k} 项"),
+    "en": dict(title="Section {n}: {a} and {b}", sub="The {b} of {a} ({n}.{k})", note="Note: {text}", see="see",
+               link="related", cols=("Item", "Value", "Unit", "Notes", "Remarks"), comment="compute item {k}"),
+}
+CODE_LANGS = ("python", "javascript", "bash", "json", "yaml", "rust", "go", "c", "toml", "sql")
+
+
+def _sentence(rng, lang: str, n: int) -> str:
+    words = [rng.choice(WORDS[lang]) for _ in range(rng.randint(6, 16))]
+    i = rng.randrange(len(words))
+    words[i] = f"**{words[i]}**" if rng.random() < 0.5 else f"`{words[i]}_{n}`"
+    if lang == "zh":
+        return "".join(words) + rng.choice(("。", "，而且更快。", "；这是第 %d 个例子。" % rng.randint(1, 999)))
+    text = " ".join(words)
+    return text[0].upper() + text[1:] + rng.choice((".", ", and faster.", f"; example {rng.randint(1, 999)}."))
+
+
+def _paragraph(rng, lang: str, n: int) -> str:
+    return ("" if lang == "zh" else " ").join(_sentence(rng, lang, n) for _ in range(rng.randint(2, 6)))
+
+
+def _code(rng, lang: str, code_lang: str, n: int, k: int) -> str:
+    """A code block of 4 to 24 lines in `code_lang`, unique to section n, block k and the language."""
+    name = f"{rng.choice(WORDS['en'])}_{n}_{k}"
+    note = VARIED[lang]["comment"].format(k=k)
+    lines = []
+    for i in range(rng.randint(4, 24)):
+        a, b, w = rng.randint(0, 9999), rng.randint(1, 512), rng.choice(WORDS["en"])
+        quoted = '"' + f"{name}-{b}" + '"'
+        lines.append({
+            "python": (f"# {note}" if i == 0 else
+                       rng.choice((f"{w}_{i} = {name}({a}, steps={b})", f"if {w} > {a}:\n    return {w} * {b}",
+                                   f'print(f"{{{w}!r}}: {a}")', f"for {w} in range({b}):\n    total += {w} ** 2",
+                                   f"def {name}_{i}({w}, scale={b / 7:.3f}):\n    return {w} * scale"))),
+            "javascript": (f"// {note}" if i == 0 else
+                           rng.choice((f"const {w}{i} = await {name}({a}, {{ steps: {b} }});",
+                                       f"if ({w} > {a}) {{ return {w} * {b}; }}", f"console.log(`{w}: ${{{a}}}`);",
+                                       f"for (let i = 0; i < {b}; i++) {{ sum += i * {a}; }}"))),
+            "bash": (f"# {note}" if i == 0 else
+                     rng.choice((f"export {w.upper()}_{i}={a}", f'echo "{w} {a}" | grep -c {w}',
+                                 f"for f in *.{w}; do cp \"$f\" /tmp/{name}-{b}/; done",
+                                 f"python -m zimage_site build --out /tmp/{w}-{a}"))),
+            "json": f'  "{w}_{i}": {rng.choice((str(a), f"{a / b:.4f}", quoted, "true", "null"))},',
+            "yaml": (f"# {note}" if i == 0 else
+                     f"{w}_{i}: {rng.choice((str(a), f'{a / b:.3f}', f'[{a}, {b}]', f'{name}-{b}', 'true'))}"),
+            "rust": (f"// {note}" if i == 0 else
+                     rng.choice((f"let {w}_{i}: u32 = {name}({a}, {b});", f"if {w} > {a} {{ return {w} * {b}; }}",
+                                 f'println!("{{}} {w}", {a});', f"for i in 0..{b} {{ sum += i * {a}; }}"))),
+            "go": (f"// {note}" if i == 0 else
+                   rng.choice((f"{w}{i} := {name}({a}, {b})", f"if {w} > {a} {{ return {w} * {b} }}",
+                               f'fmt.Printf("%d {w}\\n", {a})', f"for i := 0; i < {b}; i++ {{ sum += i * {a} }}"))),
+            "c": (f"/* {note} */" if i == 0 else
+                  rng.choice((f"int {w}_{i} = {name}({a}, {b});", f"if ({w} > {a}) return {w} * {b};",
+                              f'printf("%d {w}\\n", {a});', f"for (int i = 0; i < {b}; i++) sum += i * {a};"))),
+            "toml": (f"# {note}" if i == 0 else
+                     f"{w}_{i} = {rng.choice((str(a), f'{a / b:.2f}', quoted, 'false', f'[{a}, {b}]'))}"),
+            "sql": (f"-- {note}" if i == 0 else
+                    rng.choice((f"SELECT {w}, COUNT(*) FROM {name} WHERE steps > {a} GROUP BY {w};",
+                                f"INSERT INTO {name} ({w}) VALUES ({a});", f"UPDATE {name} SET {w} = {b} WHERE id = {a};"))),
+        }[code_lang])
+    body = "\n".join(lines)
+    return "{\n" + body.rstrip(",") + "\n}" if code_lang == "json" else body
+
+
+def varied_section(n: int, lang: str, files: int, facts: list[str]) -> str:
+    """Section n of `files` in `lang`: its own prose, lists, tables, notes and code."""
+    import random
+
+    rng = random.Random(f"{lang}:{n}")  # the same corpus on every run
+    t = VARIED[lang]
+    a, b = rng.sample(WORDS[lang], 2)
+    parts = [f"---\nid: s{n:04d}\norder: {n}\ntitle: \"{t['title'].format(n=n, a=a, b=b)}\"\n---\n",
+             f"{_paragraph(rng, lang, n)} {{fact}}`{rng.choice(facts)}`，{t['see']} "
+             f"[{t['link']} {n}](#s{rng.randint(1, files):04d})。" if lang == "zh" else
+             f"{_paragraph(rng, lang, n)} {{fact}}`{rng.choice(facts)}`, {t['see']} "
+             f"[{t['link']} {n}](#s{rng.randint(1, files):04d})."]
+    kinds = ["prose", "list", "table", "code", "note", "prose", "code"]
+    rng.shuffle(kinds)
+    for k, kind in enumerate(kinds[:rng.randint(3, len(kinds))]):
+        if rng.random() < 0.4:
+            parts.append(f"### {t['sub'].format(a=rng.choice(WORDS[lang]), b=rng.choice(WORDS[lang]), n=n, k=k)}")
+        if kind == "prose":
+            parts.append(_paragraph(rng, lang, n))
+        elif kind == "list":
+            ordered = rng.random() < 0.4
+            items = []
+            for i in range(rng.randint(3, 7)):
+                items.append(f"{f'{i + 1}.' if ordered else '-'} {_sentence(rng, lang, n)}")
+                if rng.random() < 0.25:
+                    items.append(f"   - {_sentence(rng, lang, n)}")
+            parts.append("\n".join(items))
+        elif kind == "table":
+            cols = t["cols"][:rng.randint(2, 5)]
+            rows = [f"| {' | '.join(cols)} |", "|" + "---|" * len(cols)]
+            for _ in range(rng.randint(2, 8)):
+                cells = [rng.choice(WORDS[lang])] + [str(rng.choice((rng.randint(1, 99999), round(rng.random() * 100, 2),
+                                                                       rng.choice(WORDS[lang])))) for _ in cols[1:]]
+                rows.append(f"| {' | '.join(cells)} |")
+            parts.append("\n".join(rows))
+        elif kind == "note":
+            parts.append(f"::: note {rng.choice(('tip', 'warning', 'info'))}\n"
+                         f"{t['note'].format(text=_sentence(rng, lang, n))}\n:::")
+        else:
+            code_lang = CODE_LANGS[(n + k + rng.randrange(len(CODE_LANGS))) % len(CODE_LANGS)]
+            parts.append(f"```{code_lang}\n{_code(rng, lang, code_lang, n, k)}\n```")
+    return "\n\n".join(parts) + "\n"
+
 
 BARE = r'''
 import sys, re
@@ -125,7 +251,7 @@ HUGO_HOME = """<!doctype html><html lang="{{ .Site.Language.Lang }}"><title>{{ .
 """
 
 
-def synthetic_site(target: Path, files: int, templates: Path) -> Path:
+def synthetic_site(target: Path, files: int, templates: Path, corpus: str = "varied") -> Path:
     """The real site's config, static files and data, `templates`, and N sections per language."""
     target.mkdir(parents=True)
     for name in ("site.yaml", "static"):
@@ -136,16 +262,22 @@ def synthetic_site(target: Path, files: int, templates: Path) -> Path:
     sys.path.insert(0, str(REPO))
     from zimage_site.data import load_data
 
-    fact = sorted(load_data(REPO).facts)[0]
+    facts = sorted(load_data(REPO).facts)
     for lang, words in TEXT.items():
         folder = target / "content" / lang
         folder.mkdir(parents=True)
         for n in range(1, files + 1):
-            (folder / f"{n:04d}.md").write_text(
-                SECTION.format(n=n, next=n % files + 1, fact=fact, **words), encoding="utf-8")
+            text = (varied_section(n, lang, files, facts) if corpus == "varied" else
+                    SECTION.format(n=n, next=n % files + 1, fact=facts[0], **words))
+            (folder / f"{n:04d}.md").write_text(text, encoding="utf-8")
+    # the same work as the bare script: the two written languages (no page derived from another)
+    import yaml
+
     site_yaml = target / "site.yaml"
-    lines = [ln if not ln.startswith("nav:") else "nav: [s0001]" for ln in site_yaml.read_text().splitlines()]
-    site_yaml.write_text("\n".join(lines) + "\n")
+    config = yaml.safe_load(site_yaml.read_text(encoding="utf-8"))
+    config["languages"] = {code: lang for code, lang in config["languages"].items() if "from" not in lang}
+    config["nav"] = ["s0001"]
+    site_yaml.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return target
 
 
@@ -219,6 +351,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10, help="rounds (default 10)")
     parser.add_argument("--compare-with", type=Path, metavar="DIR", help="another checkout of zimage-site")
     parser.add_argument("--no-hugo", action="store_true")
+    parser.add_argument("--corpus", choices=("varied", "uniform"), default="varied",
+                        help="varied (default): no two sections alike, code in ten languages; uniform: the "
+                             "earlier corpus, one code block repeated in every section")
     args = parser.parse_args()
 
     shm = Path("/dev/shm")
@@ -235,7 +370,7 @@ def main() -> None:
         codes = [("zimage-site", REPO)] + ([("before", args.compare_with.resolve())] if args.compare_with else [])
         for files in (1, args.files):
             for name, code in codes:
-                root = synthetic_site(tmp / f"{name}-{files}", files, code / "templates")
+                root = synthetic_site(tmp / f"{name}-{files}", files, code / "templates", args.corpus)
                 out = tmp / f"out-{name}-{files}"
                 subprocess.run([sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out)],
                                env={**os.environ, "PYTHONPATH": str(code)}, check=True, capture_output=True,
@@ -268,13 +403,24 @@ def main() -> None:
         for command in commands:  # a round to warm the file cache and .cache/
             command.run()
             command.clear()
+        if args.compare_with:  # the same sources give the same output, byte for byte
+            for files in (1, args.files):
+                now, before = _tree(tmp / f"out-zimage-site-{files}"), _tree(tmp / f"out-before-{files}")
+                if now != before:
+                    differ = sorted(k for k in now.keys() | before.keys() if now.get(k) != before.get(k))
+                    raise SystemExit(f"the output differs from {args.compare_with}'s ({files} files/lang): "
+                                     f"{', '.join(differ[:10])}")
+            identical = f"; output byte-identical to {args.compare_with}'s ({len(now)} files)"
+        else:
+            identical = ""
         for _ in range(args.repeat):
             for command in commands:
                 command.run()
 
         ref = rows["zimage-site cold"]
-        print(f"Medians of {args.repeat} paired whole-process builds; output on {tmp.parent}; "
-              f"{os.cpu_count()} CPUs; Hugo: {_hugo_version(hugo) if hugo else 'not found (apt-get install hugo)'}")
+        print(f"Medians of {args.repeat} paired whole-process builds, {args.corpus} corpus; output on {tmp.parent}; "
+              f"{os.cpu_count()} CPUs; Hugo: {_hugo_version(hugo) if hugo else 'not found (apt-get install hugo)'}"
+              f"{identical}")
         print(f"| | floor (1 file) | {args.files} files/lang | ratio to zimage-site cold | "
               f"CPU (user+sys), {args.files} files/lang | CPU ratio |")
         print("|---|---|---|---|---|---|")
@@ -283,6 +429,15 @@ def main() -> None:
             print(f"| {label} | {row[1].median:.2f} s | {big.median:.2f} s ({big.median * 1000 / (2 * args.files):.2f} "
                   f"ms/file) | {big.median / ref[args.files].median:.2f} | {big.cpu:.2f} s | "
                   f"{big.cpu / ref[args.files].cpu:.2f} |")
+        print(f"\nper-round ratios at {args.files} files/lang (each round's builds ran side by side), "
+              f"median [min–max] of {args.repeat}:")
+        for label, row in rows.items():
+            if label != "zimage-site cold":
+                big, cold = row[args.files], ref[args.files]
+                wall = sorted(c / b for b, c in zip(big.times, cold.times))
+                cpu = sorted(c / b for b, c in zip(big.cpu_times, cold.cpu_times))
+                print(f"- zimage-site cold / {label}: wall {statistics.median(wall):.2f} [{wall[0]:.2f}–{wall[-1]:.2f}], "
+                      f"CPU {statistics.median(cpu):.2f} [{cpu[0]:.2f}–{cpu[-1]:.2f}]")
         warm, cold = rows["zimage-site warm"][args.files].median, ref[args.files].median
         print(f"\nwarm rebuild, nothing changed, {args.files} files/lang: {warm:.2f} s = {warm / cold:.2f} × cold; "
               f"CPU {rows['zimage-site warm'][args.files].cpu:.2f} s")
@@ -296,6 +451,10 @@ def main() -> None:
                   f"{command.cpu * 1000:.0f} ms = {command.cpu / floor.cpu:.2f} × ({floor.cpu * 1000:.0f} ms)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _copy(real: Path, target: Path, code: Path) -> Path:

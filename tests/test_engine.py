@@ -537,7 +537,7 @@ def counted_lines(root: Path, out: Path) -> int:
 
 @pytest.mark.parametrize("what", sorted(SCALING))
 def test_the_cost_of_a_section_grows_linearly(tmp_path, what):
-    from conftest import make_site
+    from helpers import make_site
 
     counts = {}
     for n in (0, 150, 600):  # a fresh site each (no cache): the same work but for the section

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import make_site
+from helpers import make_site
 from zimage_site.check import run_checks
 from zimage_site.check.context import BuiltSite
 from zimage_site.check.external import ExternalOptions, external_links, load_rules

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, make_site
+from helpers import REPO, make_site
 from zimage_site.check import run_checks
 from zimage_site.check.report import MARKER, write_report
 from zimage_site.data import load_data

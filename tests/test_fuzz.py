@@ -27,7 +27,7 @@ hypothesis = pytest.importorskip("hypothesis", reason="needs the pip package hyp
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from conftest import make_site  # noqa: E402
+from helpers import make_site  # noqa: E402
 from zimage_site.errors import SiteError  # noqa: E402
 from zimage_site.site import build_site  # noqa: E402
 

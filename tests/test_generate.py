@@ -29,24 +29,11 @@ pytest.importorskip("torch")
 from zimage_site.errors import Report  # noqa: E402
 from zimage_site.images.store import Store, verify_png  # noqa: E402
 
+from helpers import PROGRESS, manifest, summary  # noqa: E402
+from helpers import manifest_site as site  # noqa: E402
+
 pytestmark = pytest.mark.generate
 REPO = Path(__file__).resolve().parent.parent
-PROGRESS = re.compile(r"^\[\s*(\d+)/(\d+)\] (\S+)\s+(\d+)×(\d+)\s+seed (\d+)\s+(\d+\.\d) s$")
-SUMMARY = re.compile(r"^generated (\d+), skipped (\d+) \(already in the store\), \d+\.\d s, no GPU used$")
-
-
-def image(image_id, prompt, seed, steps=8, size=64, extra=""):
-    return (f"  - id: {image_id}\n    section: use-cases\n    prompt: {prompt}\n"
-            f"    caption: {{zh: 图, en: Image}}\n    alt: {{zh: 图, en: An image}}\n"
-            f"    seed: {seed}\n    width: {size}\n    height: {size}\n    steps: {steps}\n{extra}")
-
-
-def manifest(n: int) -> str:
-    prompts = ["国风茶馆木质招牌，清晰写着「茗香」二字", "A corgi wearing a red scarf", "小桥流水人家",
-               "product shot on a white background", "咖啡店门头招牌，金色字体写「晨间咖啡」"]
-    return "images:\n" + "".join(image(f"img-{i}", prompts[i % len(prompts)], 100 + i) for i in range(n))
-
-
 @pytest.fixture(scope="session")
 def cli_module() -> str:
     """The user's command: `python -m zimage_site generate`."""
@@ -60,12 +47,6 @@ def _env(**extra) -> dict:
     env["HF_HUB_OFFLINE"] = "1"
     env.update(extra)
     return env
-
-
-def site(tmp_path: Path, text: str) -> Path:
-    (tmp_path / "content").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "content" / "images.yaml").write_text(text, encoding="utf-8")
-    return tmp_path
 
 
 @pytest.fixture
@@ -93,12 +74,6 @@ def run(cli_module, root, model, *args, env=None, launcher=None):
 
 def progress(stdout: str) -> list[tuple]:
     return [m.groups() for m in map(PROGRESS.match, stdout.splitlines()) if m]
-
-
-def summary(stdout: str) -> tuple[int, int]:
-    m = SUMMARY.match(stdout.strip().splitlines()[-1])
-    assert m, stdout
-    return int(m[1]), int(m[2])
 
 
 # --------------------------------------------------------------------------- the rule: 8 forwards

@@ -87,7 +87,7 @@ def limit_memory():  # in a child process: a regression must fail there, not tak
 
 
 def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
-    from conftest import make_site
+    from helpers import make_site
 
     roots = []
     for i, target in enumerate(BOMB_TARGETS):
@@ -256,7 +256,8 @@ def test_a_pipe_in_static_is_refused_not_read(site, capsys):
 # --------------------------------------------------------------------------- 4. the image variant cache
 
 def manifest_site(tmp_path: Path) -> Path:
-    from test_images import make_site, store_test_image
+    from helpers import image_site as make_site
+    from helpers import store_test_image
 
     root = make_site(tmp_path / "site", MANIFEST.replace("section: intro", "section: quick-start"))
     for image_id in ("one", "two"):
@@ -562,7 +563,7 @@ def special_cases() -> list[tuple[str, str]]:
 
 
 def test_special_files_are_refused_never_opened(site_factory, tmp_path):
-    from conftest import make_site
+    from helpers import make_site
 
     root = make_site(tmp_path, "bilingual")
     (root / "templates/i18n/core.yaml").exists() or pytest.skip("the templates have no i18n/ui.yaml")

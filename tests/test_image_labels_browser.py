@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM
+from helpers import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {"zh": "/", "en": "/en/"}

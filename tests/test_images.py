@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,7 @@ import jinja2
 import pytest
 import yaml
 from lxml import html as lxml_html
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from zimage_site import markup
 from zimage_site.errors import Report, SiteError
@@ -26,6 +27,9 @@ from zimage_site.images import ImageCatalog
 from zimage_site.images.catalog import SIZES
 from zimage_site.images.manifest import load_manifest, store_key
 from zimage_site.images.store import Store
+
+from helpers import SMALL_MANIFEST, drawing, store_test_image
+from helpers import image_site as make_site
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,87 +51,6 @@ SHOWCASE = {
 }
 SETS = {"steps": "quick-start", "guidance": "quick-start", "resolution": "quick-start",
         "prompt-detail": "quick-start", "seeds": "reviews"}
-
-SMALL_MANIFEST = """\
-sets:
-  pair:
-    section: quick-start
-    varies: steps
-    title: {zh: 步数, en: Steps}
-images:
-  - id: big
-    section: intro
-    prompt: 国风茶馆木质招牌，清晰写着「茗香」二字
-    caption: {zh: 茶馆招牌, en: A teahouse sign}
-    alt: {zh: 写着茗香的招牌, en: A sign reading 茗香}
-    seed: 42
-    width: 1344
-    height: 768
-  - id: small
-    section: use-cases
-    prompt: A corgi wearing a red scarf
-    caption: {zh: 柯基, en: A corgi}
-    alt: {zh: 系红围巾的柯基, en: A corgi in a red scarf}
-    seed: 7
-    width: 640
-    height: 640
-  - id: pair-4
-    set: pair
-    label: {zh: 4 步, en: 4 steps}
-    prompt: 一碗面
-    caption: {zh: 面, en: Noodles}
-    alt: {zh: 一碗面, en: A bowl of noodles}
-    seed: 1
-    width: 512
-    height: 512
-    steps: 4
-  - id: pair-8
-    set: pair
-    label: {zh: 8 步, en: 8 steps}
-    prompt: 一碗面
-    caption: {zh: 面, en: Noodles}
-    alt: {zh: 一碗面, en: A bowl of noodles}
-    seed: 1
-    width: 512
-    height: 512
-"""
-
-
-AIGC_BLOCK = ("aigc:\n  producer: 示例工作室 <Example & Co>\n  propagator: example.github.io\n"
-              # the languages of the texts of the images
-              "languages:\n  zh: {locale: zh-CN, og_locale: zh_CN, name: 中文, path: '', script: Hans}\n"
-              "  en: {locale: en, og_locale: en_US, name: EN, path: en/}\n")
-
-
-def make_site(tmp_path: Path, manifest: str = SMALL_MANIFEST) -> Path:
-    """A folder with an image manifest and the `aigc:` block of site.yaml (all the catalog reads)."""
-    (tmp_path / "content").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "content" / "images.yaml").write_text(manifest, encoding="utf-8")
-    (tmp_path / "site.yaml").write_text(AIGC_BLOCK, encoding="utf-8")
-    return tmp_path
-
-
-def drawing(width: int, height: int, seed: int) -> Image.Image:
-    im = Image.new("RGB", (width, height), (20 + seed % 200, 90, 160))
-    d = ImageDraw.Draw(im)
-    for i in range(0, width, 32):
-        d.line([(i, 0), (width - i, height)], fill=(255, (i * 7) % 255, 80), width=5)
-    return im
-
-
-def store_test_image(root: Path, image_id: str) -> Path:
-    """Store a Pillow drawing as if generated (marked as a test image in its provenance)."""
-    manifest = load_manifest(root)
-    spec = manifest.images[image_id]
-    key = store_key(spec.pixels(), "test-drawing", "0", "fp32")
-    entry = Store(root).write(image_id, key, drawing(spec.width, spec.height, spec.seed), {
-        **{k: v for k, v in spec.pixels().items() if k != "guidance"},
-        "guidance_scale": spec.guidance, "spec": spec.spec_hash, "model": "test-drawing",
-        "model_revision": "0", "dtype": "fp32", "created": "2026-01-01T00:00:00+00:00",
-        "test_fixture": True,
-    })
-    return entry.png
-
 
 @pytest.fixture
 def env():
@@ -570,7 +493,7 @@ def test_pending_cards_do_not_claim_a_label(tmp_path):
     from zimage_site.site import build_site
 
     site = copy_site(REPO, tmp_path / "site")
-    (site / "images").unlink()  # a store of its own (the shared one holds every image), cache shared
+    shutil.rmtree(site / "images")  # a store of its own (the copy holds every image)
     (site / "images").mkdir()
     ids = list(load_manifest(site).images)
     make_fixture_store(site, ids[::2])
@@ -636,7 +559,7 @@ def test_published_generated_images_need_the_aigc_block(tmp_path, capsys):
     text = config.read_text(encoding="utf-8")
     without = text[:text.index("# The AI-content labels")]
     config.write_text(without, encoding="utf-8")
-    (site / "images").unlink()
+    shutil.rmtree(site / "images")
     (site / "images").mkdir()
     build_site(site, tmp_path / "out0")  # no generated image: nothing to label, no error
     make_fixture_store(site, [next(iter(load_manifest(site).images))])

@@ -5,23 +5,26 @@ when it is written; a section found in the cache replays the sources it numbered
 
 With many sections to render and no cache to speak of (a cold build of a large site), the
 sections are rendered in a pool of processes (fork: the workers inherit the loaded site). Each
-worker renders a run of consecutive sections with the sources numbered so far; the parent then
-replays the runs in page order and keeps a run only if every number it wrote is the number the
-page gives that source (always true for the first run, usually for the others); a run that is
-not is rendered again, in order, here. This process renders the first run of each page itself
-(it would otherwise wait), so N workers are this process and N - 1 forked ones. The result is the
-sequential one, byte for byte.
+worker renders a run of consecutive sections; where a section cites a source, a worker cannot know
+the number the page gives it (that depends on every section before), so it writes a mark in its
+place (`_MarkedCitations`). The parent replays the runs in page order, numbering the sources each
+section cited, and puts each source's number where its mark stands. This process renders the
+first run of each page itself (it would otherwise wait), so N workers are this process and N - 1
+forked ones. The result is the sequential one, byte for byte: a section whose marks do not add
+up (a mark-like character in the content) is rendered again, in order, here.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from zimage_site.errors import Problem, Report, SiteError
 from zimage_site.fragments import SectionHTML, SectionState
+from zimage_site.render import Citations
 
 if TYPE_CHECKING:
     from zimage_site.content import Section
@@ -82,23 +85,72 @@ def _in_order(site: "Site", page: "PageContext", sections: list["Section"], base
     return result, rendered
 
 
-def _render_run(lang: str, start: int, end: int, seed: list[str]):
-    """In a worker: render sections[start:end] of one page, the sources in `seed` numbered already.
-    Returns [(section without its front matter, every source it cited)], or the problems of the
-    first section that failed, with its index."""
-    from zimage_site.render import Citations
+# a source's number, as a worker writes it: private-use characters that escaping leaves alone
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_MARK = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
 
+
+@dataclass
+class _MarkedCitations(Citations):
+    """A worker's citations: the sources in the order of first citation, and a mark where each
+    number goes (the index of the source in that order); `marks` counts the marks written."""
+
+    marks: int = 0
+
+    def number(self, source_id: str) -> str:  # type: ignore[override]
+        index = self.order.setdefault(source_id, len(self.order) + 1)
+        self.marks += 1
+        return f"{_MARK_OPEN}{index}{_MARK_CLOSE}"
+
+
+def _render_run(lang: str, start: int, end: int):
+    """In a worker: render sections[start:end] of one page. Returns ([(section without its front
+    matter, the sources it cited in order, the marks it wrote)], the run's sources in the order of
+    their marks, the problems of the first section that failed with its index, or None)."""
     page, sections = _JOBS[lang]
-    page = replace(page, citations=Citations({sid: n for n, sid in enumerate(seed, 1)}), report=Report(),
-                   state=SectionState())
+    citations = _MarkedCitations()
+    page = replace(page, citations=citations, report=Report(), state=SectionState())
     out = []
     for i in range(start, end):
+        marks = citations.marks
         try:
             done = _renderer().render_section(sections[i], page)
         except SiteError as exc:
-            return out, (i, exc.problems)
-        out.append((replace(done, meta=None), list(page.state.cited)))
-    return out, None
+            return out, list(citations.order), (i, exc.problems)
+        out.append((replace(done, meta=None), list(page.state.cited), citations.marks - marks))
+    return out, list(citations.order), None
+
+
+def _numbered(done: SectionHTML, sources: list[str], order: dict[str, int], marks: int) -> SectionHTML | None:
+    """`done` with the page's number of each source where its mark stands; None unless exactly the
+    `marks` the worker wrote were found."""
+    found = 0
+
+    def number(m: re.Match) -> str:
+        nonlocal found
+        found += 1
+        return str(order[sources[int(m[1]) - 1]])
+
+    try:
+        lead, rest = _MARK.sub(number, done.lead_html), _MARK.sub(number, done.rest_html)
+    except (IndexError, KeyError):  # a mark the worker did not write
+        return None
+    if found != marks or any(_MARK_OPEN in q.question + q.answer for q in done.faq):
+        return None
+    return replace(done, lead_html=lead, rest_html=rest)
+
+
+_FENCE = re.compile(r"^ {0,3}(?:```+|~~~+)[ \t]*([^\s`{]+)", re.M)
+
+
+def _load_lexers(sections) -> None:
+    """Look up, once here rather than once per worker, the Pygments lexer of every language the
+    sections' code fences name (each lexer compiles its rules when first made). A name that is no
+    fence's (a fence inside a fence) only loads a lexer in vain."""
+    from zimage_site.markdown import _lexer
+
+    for name in {m for section in sections for m in _FENCE.findall(section.source)}:
+        _lexer(name)
 
 
 def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: int):
@@ -110,16 +162,16 @@ def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: 
     for page, _ in jobs:  # compiled once here, not once per worker
         for name in page.jinja.list_templates(extensions=["html"]):
             page.jinja.get_template(name)
+    _load_lexers(section for _, sections in jobs for section in sections)
     _JOBS.clear()
     _JOBS.update({page.lang: (page, sections) for page, sections in jobs})
     try:
         with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
-            runs, seed_of = [], {}
+            runs = []
             for page, sections in jobs:
-                seed = seed_of[page.lang] = list(page.citations.order)
                 step = max(1, -(-len(sections) // workers))
                 runs.append([(start, min(start + step, len(sections)),
-                              pool.apply_async(_render_run, (page.lang, start, min(start + step, len(sections)), seed)))
+                              pool.apply_async(_render_run, (page.lang, start, min(start + step, len(sections)))))
                              for start in range(step, len(sections), step)])
             results, rendered = [], 0
             for (page, sections), page_runs in zip(jobs, runs):
@@ -127,18 +179,22 @@ def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: 
                 done, rendered_here = _in_order(site, page, sections[:step], base_key, inputs)
                 rendered += rendered_here
                 for start, end, pending in page_runs:
-                    out, failed = pending.get()
-                    if not _agrees(page.citations.order, seed_of[page.lang], out):
-                        more, n = _in_order(site, page, sections[start:end], base_key, inputs)
-                        done += more
-                        rendered += n
-                        continue
-                    for (section_html, cited), section in zip(out, sections[start:]):
+                    out, sources, failed = pending.get()
+                    for i, ((section_html, cited, marks), section) in enumerate(zip(out, sections[start:])):
                         key = site.section_key(base_key, inputs, section, page.citations)
                         before = len(page.citations.order)
                         for source_id in cited:
                             page.citations.number(source_id)
-                        section_html = replace(section_html, meta=section,
+                        numbered = _numbered(section_html, sources, page.citations.order, marks)
+                        if numbered is None:  # render the rest of the run here, in order
+                            for source_id in list(page.citations.order)[before:]:
+                                del page.citations.order[source_id]
+                            more, n = _in_order(site, page, sections[start + i:end], base_key, inputs)
+                            done += more
+                            rendered += n
+                            failed = None
+                            break
+                        section_html = replace(numbered, meta=section,
                                                cites=tuple(list(page.citations.order)[before:]))
                         for w in section_html.warnings:
                             page.report.warn(w)
@@ -151,17 +207,3 @@ def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: 
             return results, rendered
     finally:
         _JOBS.clear()
-
-
-def _agrees(order: dict[str, int], seed: list[str], out) -> bool:
-    """Whether a run, rendered with the sources of `seed` numbered, wrote the numbers that the
-    page, whose sources are numbered as in `order` where the run starts, gives them."""
-    worker = {sid: n for n, sid in enumerate(seed, 1)}
-    page = dict(order)
-    for _, cited in out:
-        for source_id in cited:
-            worker.setdefault(source_id, len(worker) + 1)
-            page.setdefault(source_id, len(page) + 1)
-            if worker[source_id] != page[source_id]:
-                return False
-    return True

@@ -40,7 +40,8 @@
     // keep the active item visible in the sideways-scrolling strip (phones), without moving the page
     if (a && nav && nav.scrollWidth > nav.clientWidth) {
       const left = a.offsetLeft - (nav.clientWidth - a.offsetWidth) / 2;
-      nav.scrollTo({ left: Math.max(0, left), behavior: "smooth" });
+      const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
+      nav.scrollTo({ left: Math.max(0, left), behavior: still ? "auto" : "smooth" });
     }
   };
   if ("IntersectionObserver" in window && sections.length) {
