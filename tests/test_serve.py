@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SUB_PATH_URL = "https://example.github.io/repo/"
@@ -321,13 +322,17 @@ def test_rebuilds_are_incremental_debounced_and_survive_errors(tmp_path):
         assert 1 <= len(save_all) < len(files), served.output()
         if len(save_all) == 1:
             assert "and 1 more" in save_all[0], save_all
-        # a Markdown edit re-renders the page and nothing else (images and assets are reused)
+        # a Markdown edit re-renders its page, and the pages derived from its language, and nothing
+        # else (images and assets are reused)
         one = files[0]
         save(one, one.read_text(encoding="utf-8") + "\n\nsingle-edit\n")
         wait_http(served.port, "/", lambda s, b: "single-edit" in b)
         rebuilt = rebuilt_lines(served)
         assert len(rebuilt) == len(save_all) + 1, served.output()
-        assert rebuilt[-1].endswith("1 output file changed"), rebuilt[-1]
+        languages = yaml.safe_load((root / "site.yaml").read_text(encoding="utf-8"))["languages"]
+        pages = 1 + sum(1 for lang in languages.values() if lang.get("from") == "zh")
+        assert pages == 2, languages  # the site derives its Traditional Chinese page from the Chinese one
+        assert rebuilt[-1].endswith(f"{pages} output files changed"), rebuilt[-1]
 
         # a template edit re-renders
         base = root / "templates" / "base.html"
