@@ -32,7 +32,7 @@ import lxml.html
 # Depth a reader does not read on the way: code, drawings, what is folded.
 SKIP_TAGS = {"pre", "code", "svg", "script", "style", "template", "sup"}
 ROUTE_HEADER = re.compile(r"显存|GPU memory|VRAM", re.I)
-LIMITS = {"before_first_step": {"zh": 1500, "en": 850}, "visible": {"zh": 5000, "en": 3000}}
+LIMITS = {"before_first_step": {"zh": 1500, "en": 850}, "prose": {"zh": 5000, "en": 3000}}
 
 
 def cjk_count(text: str) -> int:
@@ -161,8 +161,9 @@ def report(build: Path) -> None:
         print(f"== {page} ({lang})")
         print(f"  before the first runnable step: {f['before_first_step']} {unit[lang]} "
               f"(limit {LIMITS['before_first_step'][lang]}); the step: {f['first_step']}")
-        print(f"  visible text (no code, SVG, <details>): {f['visible']} {unit[lang]} (limit {LIMITS['visible'][lang]})")
-        print(f"  running prose (also no tables, figures, image cards): {f['prose']} {unit[lang]}")
+        print(f"  visible text (no code, SVG, <details>): {f['visible']} {unit[lang]}")
+        print(f"  running prose (also no tables, figures, image cards): {f['prose']} {unit[lang]} "
+              f"(limit {LIMITS['prose'][lang]})")
         print("  links in <main> by host: " + ", ".join(f"{host} {n}" for host, n in f["main_links"].most_common()))
         print("  links by host: " + ", ".join(f"{host} {n}" for host, n in f["links"].most_common()))
         print("  primary buttons: " + ", ".join(f["primary_buttons"]))
