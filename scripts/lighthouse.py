@@ -2,7 +2,7 @@
 
     python scripts/lighthouse.py [--fixture-store] [--lighthouse PATH] [--keep DIR]
 
-Runs Lighthouse 12 (npm) in its mobile profile on `/` and `/en/` and prints, for each page, the
+Runs Lighthouse 12 (npm) in its mobile profile on each language's page (`/`, `/en/`, `/zh-hant/`) and prints, for each page, the
 four category scores, LCP (and its element), CLS, TBT, the bytes of the first view (what
 Lighthouse loads without scrolling: HTML + CSS + JS + the hero image) and, measured with
 Playwright in the same phone viewport, the bytes transferred once the page is scrolled to its end
@@ -40,7 +40,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PAGES = {"zh": "/", "en": "/en/"}
+
+
+def pages() -> dict[str, str]:
+    """Each language's page, from site.yaml (its path under the site root)."""
+    import yaml
+
+    languages = yaml.safe_load((ROOT / "site.yaml").read_text(encoding="utf-8"))["languages"]
+    return {code: "/" + lang["path"] for code, lang in languages.items()}
 COMPRESSIBLE = (".html", ".css", ".js", ".svg", ".json", ".xml", ".txt")
 BUDGET = 300 * 1024            # first view
 SCROLLED_BUDGET = 3 * 1024 * 1024  # the whole page, scrolled to its end
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         reports.mkdir(parents=True, exist_ok=True)
         failures: list[str] = []
         try:
-            for lang, path in PAGES.items():
+            for lang, path in pages().items():
                 lhr = run_lighthouse(cmd, base + path, reports / f"lighthouse-{lang}.json")
                 cats = {k: v["score"] for k, v in lhr["categories"].items()}
                 a = lhr["audits"]
