@@ -285,6 +285,14 @@ def test_unknown_block(built, capsys):
                           "  fix: use one of: stats, cta, faq, details, cards, note, figure, gallery, compare, chart")
 
 
+def test_unknown_chart(built, capsys):
+    edit(built / "content/zh/02-faq.md", "::: note warning", "::: chart arena")
+    code, err = build_broken(capsys, built)
+    assert code == 1
+    assert err.startswith("error: content/zh/02-faq.md, line 21: unknown chart 'arena'\n"
+                          "  fix: use one of the charts of zimage_site/charts.py: architecture, arena-elo, model-size"), err
+
+
 def test_duplicate_section_id(built, capsys):
     edit(built / "content/zh/02-faq.md", "id: faq", "id: intro")
     code, err = build_broken(capsys, built)
