@@ -321,13 +321,14 @@ def test_rebuilds_are_incremental_debounced_and_survive_errors(tmp_path):
         assert 1 <= len(save_all) < len(files), served.output()
         if len(save_all) == 1:
             assert "and 1 more" in save_all[0], save_all
-        # a Markdown edit re-renders the page and nothing else (images and assets are reused)
+        # a Markdown edit re-renders the page and nothing else (images and assets are reused): the
+        # Chinese page, and the Traditional Chinese page derived from it
         one = files[0]
         save(one, one.read_text(encoding="utf-8") + "\n\nsingle-edit\n")
         wait_http(served.port, "/", lambda s, b: "single-edit" in b)
         rebuilt = rebuilt_lines(served)
         assert len(rebuilt) == len(save_all) + 1, served.output()
-        assert rebuilt[-1].endswith("1 output file changed"), rebuilt[-1]
+        assert rebuilt[-1].endswith("2 output files changed"), rebuilt[-1]
 
         # a template edit re-renders
         base = root / "templates" / "base.html"
