@@ -11,8 +11,10 @@ Each phase returns what the next one consumes and never writes into an earlier p
                           UI strings, Jinja   publish + views     assets, sitemap    assets, images
 
 Every part is keyed on the digests of the inputs that feed it (`inputs.FEEDS`) and reused when
-its key is unchanged: in memory across the builds of one `Site` (the live preview) and, for
-rendered sections, on disk in `.cache/` across processes (`cache.SectionCache`).
+its key is unchanged: in memory across the builds of one `Site` (the live preview) and on disk
+in `.cache/` across processes (parts.py for the parts YAML parsing makes, cache.SectionCache for
+rendered sections). This module only orchestrates: the asset store is asset_store.py, the
+rendering of sections render_sections.py, page assembly assemble.py.
 
 `build_site(...)` is the one-call form used by the CLI and the tests.
 """
