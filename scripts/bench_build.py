@@ -8,8 +8,9 @@ Prints, for the same synthetic Markdown (1 file and --files files per language, 
 by default a varied corpus: no two sections alike, in prose, headings, lists, tables, notes, and
 code in ten languages, so that no memo of the engine hides what highlighting or parsing costs):
 
-- zimage-site cold (no rendered sections in .cache/; compiled templates kept) and warm (nothing
-  changed since the last build), and with --compare-with DIR the same builds of another checkout
+- zimage-site cold (no rendered sections in .cache/; compiled templates kept), the same cold build
+  with `--processes 1` (no fork pool: whether the pool pays) and warm (nothing changed since the
+  last build), and with --compare-with DIR the same builds of another checkout
   of zimage-site (e.g. `git worktree add /tmp/base <commit>`), whose templates it uses, after a
   check that both outputs are byte-identical (a difference stops the run and names the files);
 - a bare single-process markdown-it-py + Jinja2 script (front matter, the same plugins, Pygments
@@ -332,7 +333,7 @@ class Command:
         return statistics.median(self.cpu_times)
 
 
-def zimage(label: str, code: Path, root: Path, out: Path, warm: bool) -> Command:
+def zimage(label: str, code: Path, root: Path, out: Path, warm: bool, *options: str) -> Command:
     env = {**os.environ, "PYTHONPATH": str(code)}
     env.pop("SOURCE_DATE_EPOCH", None)
 
@@ -342,7 +343,7 @@ def zimage(label: str, code: Path, root: Path, out: Path, warm: bool) -> Command
             shutil.rmtree(root / ".cache" / "assets", ignore_errors=True)
 
     return Command(label, [sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out),
-                           "--allow-placeholders"], env, forget)
+                           "--allow-placeholders", *options], env, forget)
 
 
 def main() -> None:
@@ -377,6 +378,9 @@ def main() -> None:
                                cwd=tempfile.gettempdir())
                 rows.setdefault(f"{name} cold", {})[files] = zimage(f"{name} cold {files}", code, root, out, False)
                 rows.setdefault(f"{name} warm", {})[files] = zimage(f"{name} warm {files}", code, root, out, True)
+                if name == "zimage-site":  # the same cold build without the fork pool: does the pool pay?
+                    rows.setdefault(f"{name} cold, one process", {})[files] = zimage(
+                        f"{name} cold one process {files}", code, root, out, False, "--processes", "1")
             source = tmp / f"zimage-site-{files}"
             script = tmp / "bare.py"
             script.write_text(BARE, encoding="utf-8")

@@ -25,10 +25,11 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=1024)
     args = ap.parse_args()
 
-    from test_images import store_test_image
+    from helpers import store_test_image
 
     from zimage_site.errors import Report
     from zimage_site.images import ImageCatalog
+    from zimage_site.writer import Writer
 
     root = Path(tempfile.mkdtemp(prefix="zimage-bench-images-"))
     (root / "content").mkdir()
@@ -45,7 +46,7 @@ def main() -> int:
     for label in ("cold", "cached"):
         catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
         t = time.perf_counter()
-        catalog.publish(root / f"out-{label}", "/", Report())
+        Writer(root / f"out-{label}").files(catalog.prepare("/", Report()).files)
         s = time.perf_counter() - t
         print(f"{label:<7} {s:7.3f} s  {args.images / s:8.1f} images/s  "
               f"encoded {catalog.cache.encoded} files, reused {catalog.cache.reused} variant sets")

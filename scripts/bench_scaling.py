@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from conftest import make_site  # noqa: E402
+from helpers import make_site  # noqa: E402
 from zimage_site.site import build_site  # noqa: E402
 
 ELEMENTS = {

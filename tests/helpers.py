@@ -351,3 +351,14 @@ def summary(stdout: str) -> tuple[int, int]:
     m = SUMMARY.match(stdout.strip().splitlines()[-1])
     assert m, stdout
     return int(m[1]), int(m[2])
+
+
+def publish(catalog, out: Path, base_path: str = "/", report=None, **options):
+    """The images phase of `catalog` (`ImageCatalog.prepare`), its files written into `out` by the
+    build's own writer; returns its `Images` (the views)."""
+    from zimage_site.errors import Report
+    from zimage_site.writer import Writer
+
+    images = catalog.prepare(base_path, report if report is not None else Report(), **options)
+    Writer(Path(out)).files(images.files)
+    return images

@@ -632,19 +632,46 @@ def test_source_list_with_omitted_end_tags(tmp_path):
         ("readme", 1, "https://github.com/Tongyi-MAI/Z-Image"), ("report", 2, "https://arxiv.org/abs/2511.22699")]
 
 
-def test_templates_name_checked_markup_through_the_markup_module():
-    """The names the checks rely on are written by templates only through zimage_site.markup."""
+def _code_strings(path: Path) -> list[str]:
+    """The string literals of a Python file (the constant parts of f-strings included), not its
+    docstrings."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def test_templates_and_python_name_checked_markup_through_the_markup_module():
+    """The names the checks rely on are written, by templates and by the engine's Python alike,
+    only through zimage_site.markup: no literal copy of a class or attribute it names."""
     from zimage_site import markup
 
-    literal = re.compile("|".join(re.escape(n) + r'(?:="|\b)' for n in (
-        markup.FACT_ATTR, markup.PENDING_ATTR, markup.IMAGE_ATTR)) +
-        f'|class="{markup.SOURCES_CLASS}"|id="{markup.SOURCE_ID_PREFIX}')
+    attrs = (markup.FACT_ATTR, markup.FACTS_ATTR, markup.CHECKED_ATTR, markup.PENDING_ATTR, markup.IMAGE_ATTR,
+             markup.AI_LABEL_ATTR)
+    classes = (markup.FACT_CLASS, markup.FACT_SRC_CLASS, markup.SOURCES_CLASS, markup.CHECKED_LINE_CLASS)
+    literal = re.compile("|".join(re.escape(n) + r'(?:="|\b(?!-))' for n in attrs) +
+                         "|" + "|".join(rf'class="(?:[^"]* )?{re.escape(c)}(?:[ "])' for c in classes) +
+                         f'|id="{markup.SOURCE_ID_PREFIX}|#{markup.SOURCE_ID_PREFIX}|{markup.BUILD_ERROR_ID}')
     found = [(p.relative_to(ROOT).as_posix(), m.group(0)) for p in sorted((ROOT / "templates").rglob("*.html"))
              for m in literal.finditer(p.read_text(encoding="utf-8"))]
+    for path in sorted((ROOT / "zimage_site").rglob("*.py")):
+        if path.name != "markup.py":  # the strings of the code (docstrings and comments may name them)
+            found += [(path.relative_to(ROOT).as_posix(), m.group(0)) for text in _code_strings(path)
+                      for m in literal.finditer(text)]
     assert found == []
     uses = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "templates").rglob("*.html"))
     for name in ("FACT_ATTR", "PENDING_ATTR", "IMAGE_ATTR", "SOURCES_CLASS", "source_id"):
         assert f"markup.{name}" in uses, name
+    render = (ROOT / "zimage_site" / "render.py").read_text(encoding="utf-8")
+    for name in ("FACT_CLASS", "FACT_ATTR", "FACT_SRC_CLASS", "SOURCE_ID_PREFIX", "CHECKED_ATTR"):
+        assert f"markup.{name}" in render, name
+    # the pattern finds what it is for
+    assert literal.search('<span class="fact" data-fact="x">') and literal.search('href="#source-x"')
+    assert not literal.search('<span class="fact-label">')
 
 
 @pytest.mark.parametrize("kind", ["zero-link", "fifo", "device"])

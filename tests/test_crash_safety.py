@@ -6,8 +6,10 @@ made again). Once the store is complete the killed runs use --force, so that kil
 while committed images are being replaced. Then a normal run completes the store and removes
 what the killed runs left.
 
-Three kills by default; ZIMAGE_SLOW=1 runs 25 (ZIMAGE_KILLS=N sets the number). The counts are
-printed (pytest -s shows them).
+Three kills by default; ZIMAGE_SLOW=1 runs 25 (ZIMAGE_KILLS=N sets the number). The moments are
+drawn from a seeded generator (ZIMAGE_KILL_SEED=N picks another seed; the seed is printed), and
+every kill is checked to have happened: the process ended by SIGKILL, not by itself. The counts
+are printed (pytest -s shows them).
 
 Each run is `zimage_site.cli.main(["generate", …])` in a process forked from a fork server that
 has imported torch and diffusers once (and run nothing), so a run costs the model load, not the
@@ -21,6 +23,7 @@ import multiprocessing
 import os
 import random
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -99,7 +102,9 @@ def test_sigkill_at_random_moments_leaves_a_whole_store(tmp_path, tiny_model, mo
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["torch", "diffusers", "transformers", "zimage_site.images.generate",
                                 "zimage_site.cli", "test_crash_safety"])
-    rng = random.Random(int(os.environ.get("ZIMAGE_KILL_SEED", "0")) or None)
+    seed = int(os.environ.get("ZIMAGE_KILL_SEED") or 20261206)
+    print(f"\ncrash safety: ZIMAGE_KILL_SEED={seed}")
+    rng = random.Random(seed)
     root = site(tmp_path, manifest(IMAGES))
     store_dir = Store(root).dir
     argv = ["generate", "--root", str(root), "--device", "cpu", "--model", str(tiny_model)]
@@ -127,8 +132,13 @@ def test_sigkill_at_random_moments_leaves_a_whole_store(tmp_path, tiny_model, mo
             time.sleep(rng.uniform(0.0, 0.25))
         if proc.is_alive():
             proc.kill()  # SIGKILL
-            stats["kills"] += 1
-            stats["after_images" if after else "during_start"] += 1
+            proc.join()
+            if proc.exitcode == -signal.SIGKILL:  # killed, not ended by itself just before
+                stats["kills"] += 1
+                stats["after_images" if after else "during_start"] += 1
+            else:
+                assert proc.exitcode == 0, _lines(log)
+                stats["finished_before_kill"] += 1
         else:
             stats["finished_before_kill"] += 1
         proc.join()
@@ -156,6 +166,7 @@ def test_sigkill_at_random_moments_leaves_a_whole_store(tmp_path, tiny_model, mo
         generated, skipped = summary(out)
         assert generated + skipped == IMAGES
     assert stats["kills"] + stats["finished_before_kill"] == KILLS
+    assert stats["kills"] >= 1, "no run was killed: the test would prove nothing"
     seen = whole(store_dir)
     assert seen == {"done": IMAGES, "orphan_png": 0, "tmp": 0, "next": 0}
     assert sorted(p.name for p in store_dir.iterdir() if p.name.startswith(".")) == []
@@ -178,6 +189,7 @@ def test_sigkill_while_force_replaces_a_pair_leaves_old_or_new(tmp_path, tiny_mo
     proc.join(300)
     assert proc.exitcode == 0 and whole(store_dir)["done"] == 2
     outcomes = {"old": 0, "new": 0, "finished": 0}
+    kills = 0
     for i in range(3):
         before = {p.name: p.read_bytes() for p in store_dir.glob("*.json")}
         proc = ctx.Process(target=_run, args=(argv + ["--force", "--only", "img-0"], str(tmp_path / f"f{i}.log")))
@@ -189,6 +201,8 @@ def test_sigkill_while_force_replaces_a_pair_leaves_old_or_new(tmp_path, tiny_mo
                 proc.kill()  # SIGKILL
                 break
         proc.join()
+        kills += proc.exitcode == -signal.SIGKILL
+        assert proc.exitcode in (0, -signal.SIGKILL), proc.exitcode
         seen = whole(store_dir)
         assert seen["done"] == 2 and seen["tmp"] <= 1
         (sidecar,) = store_dir.glob("img-0.*.json")
@@ -204,5 +218,6 @@ def test_sigkill_while_force_replaces_a_pair_leaves_old_or_new(tmp_path, tiny_mo
     final.join(300)
     assert final.exitcode == 0
     print(f"\n--force killed at its new image: {outcomes}")
+    assert kills >= 1 and kills == outcomes["old"] + outcomes["new"], (kills, outcomes)
     assert whole(store_dir) == {"done": 2, "orphan_png": 0, "tmp": 0, "next": 0}
     assert sorted(p.name for p in store_dir.iterdir() if p.name.startswith(".")) == []

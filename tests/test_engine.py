@@ -285,6 +285,14 @@ def test_unknown_block(built, capsys):
                           "  fix: use one of: stats, cta, faq, details, cards, note, figure, gallery, compare, chart")
 
 
+def test_unknown_chart(built, capsys):
+    edit(built / "content/zh/02-faq.md", "::: note warning", "::: chart arena")
+    code, err = build_broken(capsys, built)
+    assert code == 1
+    assert err.startswith("error: content/zh/02-faq.md, line 21: unknown chart 'arena'\n"
+                          "  fix: use one of the charts of zimage_site/charts.py: architecture, arena-elo, model-size"), err
+
+
 def test_duplicate_section_id(built, capsys):
     edit(built / "content/zh/02-faq.md", "id: faq", "id: intro")
     code, err = build_broken(capsys, built)
@@ -470,16 +478,22 @@ def test_build_imports_only_what_building_needs(site_factory):
 
 
 def test_the_package_has_no_import_circle():
-    """Module-level imports between the package's modules form no cycle (imports inside functions,
-    made when a command runs, and TYPE_CHECKING imports are not counted)."""
+    """Imports between the package's modules form no cycle: those at module level and those inside
+    functions (made when a command runs) alike; only TYPE_CHECKING imports (annotations) are left out."""
     import ast
+
+    def imports(tree: ast.AST):
+        typing_only = {id(n) for node in ast.walk(tree)
+                       if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+                       for n in ast.walk(node)}
+        return [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and id(n) not in typing_only]
 
     package = Path(__file__).resolve().parent.parent / "zimage_site"
     graph: dict[str, set[str]] = {}
     for path in package.rglob("*.py"):
         name = ".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__")
         deps = graph.setdefault(name, set())
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        for node in imports(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zimage_site"):
                 # `from package import submodule` depends on the submodule, not on the package itself
                 for alias in node.names:
@@ -489,6 +503,7 @@ def test_the_package_has_no_import_circle():
                     deps.add(sub if is_module else node.module)
             elif isinstance(node, ast.Import):
                 deps.update(a.name for a in node.names if a.name.startswith("zimage_site"))
+    assert "zimage_site.charts" in graph["zimage_site.blocks"], "function-level imports are counted"
 
     def visit(name: str, path: list[str]) -> None:
         for dep in graph.get(name, ()):
@@ -497,6 +512,13 @@ def test_the_package_has_no_import_circle():
 
     for name in graph:
         visit(name, [name])
+
+
+def test_no_module_of_the_package_is_over_500_lines():
+    package = Path(__file__).resolve().parent.parent / "zimage_site"
+    long = {path.relative_to(package).as_posix(): n for path in package.rglob("*.py")
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 500}
+    assert long == {}, "split these modules by what they do"
 
 
 # --------------------------------------------------------------------------- linear cost

@@ -267,7 +267,7 @@ def test_the_live_preview_prints_stale_facts(tmp_path, capsys):
                       sources=SOURCES.replace("read: 2026-10-15", "read: 2025-01-15"))
     preview = Preview(root, None, tmp_path / "work")
     try:
-        outcome = preview.build(None)
+        outcome = preview.build()
     finally:
         preview.executor.shutdown(wait=False)
     assert outcome.ok, outcome.message

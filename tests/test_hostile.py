@@ -22,6 +22,7 @@ from PIL import Image
 from zimage_site.cli import main
 from zimage_site.errors import ConfigError, ContentError, ImageError, Report, SiteError
 from zimage_site.images import ImageCatalog
+from zimage_site.writer import Writer
 from zimage_site.output import MARKER
 from zimage_site.site import build_site
 
@@ -266,8 +267,9 @@ def manifest_site(tmp_path: Path) -> Path:
 
 
 def publish(root: Path, out: Path) -> ImageCatalog:
+    """The images phase of the site's catalog, its files written into `out` by the build's writer."""
     catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
-    catalog.publish(out, "/", Report())
+    Writer(out).files(catalog.prepare("/", Report()).files)
     return catalog
 
 
@@ -314,10 +316,11 @@ def test_two_processes_share_the_variant_cache(tmp_path):
         "from pathlib import Path\n"
         "from zimage_site.errors import Report\n"
         "from zimage_site.images import ImageCatalog\n"
+        "from zimage_site.writer import Writer\n"
         "root, out, start = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])\n"
         "c = ImageCatalog.load(root, Report(), allow_test_images=True)\n"
         "time.sleep(max(0, start - time.time()))\n"
-        "c.publish(out, '/', Report())\n")
+        "Writer(out).files(c.prepare('/', Report()).files)\n")
     for round_ in range(2):
         shutil.rmtree(root / ".cache", ignore_errors=True)
         start = time.time() + 1.5
@@ -339,7 +342,7 @@ def test_a_stored_image_made_from_other_values_is_named(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace("seed: 1\n", "seed: 2\n"), encoding="utf-8")
     catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
     report = Report()
-    catalog.publish(tmp_path / "out", "/", report)
+    Writer(tmp_path / "out").files(catalog.prepare("/", report).files)
     text = "\n".join(w.format("warning") for w in report.warnings)
     assert "made from other values than the manifest's (seed 1 here, 2 in the manifest)" in text
 

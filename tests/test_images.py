@@ -28,7 +28,7 @@ from zimage_site.images.catalog import SIZES
 from zimage_site.images.manifest import load_manifest, store_key
 from zimage_site.images.store import Store
 
-from helpers import SMALL_MANIFEST, drawing, store_test_image
+from helpers import SMALL_MANIFEST, drawing, publish, store_test_image
 from helpers import image_site as make_site
 
 REPO = Path(__file__).resolve().parent.parent
@@ -162,7 +162,7 @@ def test_no_manifest_gives_an_empty_catalog(tmp_path):
     catalog = ImageCatalog.load(tmp_path, Report())
     assert catalog.image_ids == [] and catalog.set_ids == []
     report = Report()
-    catalog.publish(tmp_path / "out", "/", report)
+    publish(catalog, tmp_path / "out", "/", report)
     assert catalog.counts == {"images": 0, "placeholders": 0}
     assert len(report) == 0
 
@@ -182,7 +182,7 @@ def test_missing_images_become_honest_placeholders(tmp_path, env):
     root = make_site(tmp_path)
     catalog = ImageCatalog.load(root, Report())
     report = Report()
-    catalog.publish(root / "out", "/", report)
+    images = publish(catalog, root / "out", "/", report)
     assert catalog.counts == {"images": 0, "placeholders": 4}
     assert len(report) == 1
     warning = report.warnings[0].format("warning")
@@ -191,7 +191,7 @@ def test_missing_images_become_honest_placeholders(tmp_path, env):
     assert "pip install '.[generate]' && zimage-site generate" in warning
     assert report.warnings[0].kind == "placeholder"
 
-    doc = lxml_html.fromstring(env("figure", "zh", view=catalog.view("big", "zh")))
+    doc = lxml_html.fromstring(env("figure", "zh", view=images.view("big", "zh")))
     assert doc.tag == "figure"
     assert doc.get("class").split() == ["zimg", "zimg--figure", "zimg--pending", "zimg--card"]
     assert doc.get("data-image") == "big" and doc.get("data-pending") is not None
@@ -204,16 +204,16 @@ def test_missing_images_become_honest_placeholders(tmp_path, env):
     button = doc.find(".//button")
     assert button.get("type") == "button" and button.get("class") == "copy"
     assert button.get("data-copy") == "国风茶馆木质招牌，清晰写着「茗香」二字"
-    en = lxml_html.fromstring(env("figure", "en", view=catalog.view("big", "en")))
+    en = lxml_html.fromstring(env("figure", "en", view=images.view("big", "en")))
     assert en.find_class("zimg__badge")[0].text == "pending generation"
 
 
 def test_the_chinese_blocks_hold_no_english_ui_text(tmp_path, env):
     root = make_site(tmp_path)
     catalog = ImageCatalog.load(root, Report())
-    catalog.publish(root / "out", "/", Report())
-    page = env("gallery", "zh", views=catalog.gallery(["big"], "zh")) + env(
-        "compare", "zh", set=catalog.comparison("pair", "zh"))
+    images = publish(catalog, root / "out", "/", Report())
+    page = env("gallery", "zh", views=images.gallery(["big"], "zh")) + env(
+        "compare", "zh", set=images.comparison("pair", "zh"))
     doc = lxml_html.fromstring(f"<div>{page}</div>")
     for el in doc.iter():
         if el.get("lang") == "en":
@@ -228,7 +228,7 @@ def test_strict_mode_refuses_placeholders_and_lists_the_ids(tmp_path):
     store_test_image(root, "small")
     catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
     with pytest.raises(SiteError) as info:
-        catalog.publish(root / "out", "/", Report(), allow_placeholders=False)
+        publish(catalog, root / "out", "/", Report(), allow_placeholders=False)
     assert str(info.value) == (
         "error: content/images.yaml: 3 image(s) have not been generated yet, and placeholders are not allowed\n"
         "    big, pair-4, pair-8\n"
@@ -242,7 +242,7 @@ def test_test_pipeline_images_are_never_shown_as_model_output(tmp_path):
     store_test_image(root, "small")
     catalog = ImageCatalog.load(root, Report())  # the build's default
     report = Report()
-    catalog.publish(root / "out", "/", report)
+    publish(catalog, root / "out", "/", report)
     assert catalog.counts == {"images": 0, "placeholders": 4}
     assert "made by a test pipeline, not by Z-Image; ignored" in report.warnings[0].format()
 
@@ -253,7 +253,7 @@ def test_a_corrupt_store_file_is_a_placeholder_and_a_warning(tmp_path):
     png.write_bytes(png.read_bytes()[:-100])
     catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
     report = Report()
-    catalog.publish(root / "out", "/", report)
+    publish(catalog, root / "out", "/", report)
     assert catalog.counts["images"] == 0
     text = "\n".join(w.format() for w in report.warnings)
     assert "the image does not match the SHA-256 in its provenance" in text
@@ -268,11 +268,11 @@ def test_stored_images_become_pictures_with_avif_and_webp(tmp_path, env):
     out = root / "out"
     catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
     report = Report()
-    catalog.publish(out, "/repo/", report)
+    images = publish(catalog, out, "/repo/", report)
     assert len(report) == 0
     assert catalog.counts == {"images": 4, "placeholders": 0}
 
-    hero = lxml_html.fromstring(env("figure", "en", view=catalog.view("big", "en", hero=True)))
+    hero = lxml_html.fromstring(env("figure", "en", view=images.view("big", "en", hero=True)))
     assert hero.get("data-image") == "big" and hero.get("data-pending") is None
     picture = hero.find(".//picture")
     sources = list(picture.iter("source"))
@@ -297,13 +297,13 @@ def test_stored_images_become_pictures_with_avif_and_webp(tmp_path, env):
     with Image.open(out / sources[0].get("srcset").split(" ")[0][len("/repo/"):]) as im:
         assert im.format == "AVIF" and im.size == (480, 274)
 
-    lazy = lxml_html.fromstring(env("gallery", "zh", views=catalog.gallery(["small"], "zh")))
+    lazy = lxml_html.fromstring(env("gallery", "zh", views=images.gallery(["small"], "zh")))
     img = lazy.find(".//img")
     assert img.get("alt") == "系红围巾的柯基"
     assert img.get("loading") == "lazy" and img.get("decoding") == "async" and img.get("fetchpriority") is None
     assert [int(p.split(" ")[1][:-1]) for p in lazy.find(".//source").get("srcset").split(", ")] == [480, 640]
 
-    comp = lxml_html.fromstring(env("compare", "en", set=catalog.comparison("pair", "en")))
+    comp = lxml_html.fromstring(env("compare", "en", set=images.comparison("pair", "en")))
     figures = comp.findall(".//figure")
     assert [f.get("data-image") for f in figures] == ["pair-4", "pair-8"]
     assert [f.find_class("zimg__label")[0].text for f in figures] == ["4 steps", "8 steps"]
@@ -317,10 +317,10 @@ def test_unchanged_images_are_never_encoded_again(tmp_path):
     for image_id in ("big", "small"):
         store_test_image(root, image_id)
     first = ImageCatalog.load(root, Report(), allow_test_images=True)
-    first.publish(root / "out1", "/", Report())
+    publish(first, root / "out1", "/", Report())
     assert first.cache.encoded == (4 * 2 + 1) + (2 * 2 + 1)  # avif+webp per width, one jpeg each
     second = ImageCatalog.load(root, Report(), allow_test_images=True)
-    second.publish(root / "out2", "/", Report())
+    publish(second, root / "out2", "/", Report())
     assert second.cache.encoded == 0 and second.cache.reused == 2
     assert sorted(p.name for p in (root / "out1" / "img").iterdir()) == \
         sorted(p.name for p in (root / "out2" / "img").iterdir())
@@ -332,8 +332,8 @@ def test_view_escapes_user_text(tmp_path, env):
         "A corgi wearing a red scarf", '"<script>alert(2)</script>"')
     root = make_site(tmp_path, manifest)
     catalog = ImageCatalog.load(root, Report())
-    catalog.publish(root / "out", "/", Report())
-    out = env("figure", "en", view=catalog.view("small", "en"))
+    images = publish(catalog, root / "out", "/", Report())
+    out = env("figure", "en", view=images.view("small", "en"))
     assert "<script>" not in out and "&lt;script&gt;" in out
 
 
@@ -373,7 +373,7 @@ def test_a_build_lists_the_store_once_and_trusts_the_sha256(tmp_path, monkeypatc
     monkeypatch.setattr(store_module, "verify_png", lambda path: decoded.append(path) or real_verify(path))
 
     catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
-    catalog.publish(root / "out", "/", Report())
+    publish(catalog, root / "out", "/", Report())
     assert catalog.counts == {"images": 4, "placeholders": 0}
     assert len(listings) == 1  # once per build, not once per image
     assert decoded == []  # a SHA-256 match with the provenance is enough for the build
@@ -630,7 +630,7 @@ def test_a_deeply_nested_or_mistyped_sidecar_is_damaged_not_a_crash(tmp_path):
     store.refresh()
     report = Report()
     catalog = ImageCatalog.load(root, report, allow_test_images=True)
-    catalog.publish(tmp_path / "out", "/", report)
+    publish(catalog, tmp_path / "out", "/", report)
     assert catalog.counts == {"images": 3, "placeholders": 1}
     notes = "\n".join(w.format("warning") for w in report.warnings)
     assert f"images/{png.name}: the provenance file is unreadable (RecursionError)" in notes
@@ -651,14 +651,14 @@ def test_a_stored_png_that_is_another_format_is_an_error(tmp_path, fmt, kind):
 
     root = _small_store(tmp_path)
     catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
-    catalog.publish(tmp_path / "warm", "/", Report())  # the variant cache is warm
+    publish(catalog, tmp_path / "warm", "/", Report())  # the variant cache is warm
     png = Store(root).entries_for("small")[0][0]
     buf = io.BytesIO()
     with Image.open(png) as im:
         im.convert("RGB").save(buf, fmt)
     _rewrite_sha(png, buf.getvalue())
     with pytest.raises(SiteError) as info:
-        ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "out", "/", Report())
+        publish(ImageCatalog.load(root, Report(), allow_test_images=True), tmp_path / "out", "/", Report())
     problem = info.value.problems[0]
     assert problem.file == f"images/{png.name}"
     assert problem.message == f"the stored image is not a PNG file (it is {kind})"
@@ -666,12 +666,12 @@ def test_a_stored_png_that_is_another_format_is_an_error(tmp_path, fmt, kind):
 
 def test_a_store_png_swapped_for_another_size_is_an_error_with_a_warm_cache(tmp_path):
     root = _small_store(tmp_path)
-    ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "warm", "/", Report())
+    publish(ImageCatalog.load(root, Report(), allow_test_images=True), tmp_path / "warm", "/", Report())
     small = Store(root).entries_for("small")[0][0]
     big = Store(root).entries_for("big")[0][0]
     _rewrite_sha(small, big.read_bytes())  # 1344×768 where 640×640 belongs; its variants are cached
     with pytest.raises(SiteError) as info:
-        ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "out", "/", Report())
+        publish(ImageCatalog.load(root, Report(), allow_test_images=True), tmp_path / "out", "/", Report())
     problem = info.value.problems[0]
     assert problem.file == f"images/{small.name}"
     assert problem.message == "the stored image is 1344×768 pixels, the manifest says 640×640"
@@ -681,7 +681,7 @@ def test_a_forged_variant_with_its_digest_updated_is_encoded_again(tmp_path):
     from xmp_reader import xmp_fields, xmp_packet
 
     root = _small_store(tmp_path)
-    ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "out1", "/", Report())
+    publish(ImageCatalog.load(root, Report(), allow_test_images=True), tmp_path / "out1", "/", Report())
     folders = [p for p in (root / ".cache/variants").iterdir() if not p.name.startswith(".")]
     forged = {}
     for i, folder in enumerate(sorted(folders)):
@@ -703,7 +703,7 @@ def test_a_forged_variant_with_its_digest_updated_is_encoded_again(tmp_path):
         (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         forged[name] = folder
     catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
-    catalog.publish(tmp_path / "out2", "/", Report())
+    publish(catalog, tmp_path / "out2", "/", Report())
     assert catalog.cache.encoded > 0 and catalog.cache.reused == 0
     for path in (tmp_path / "out2/img").iterdir():
         with Image.open(path) as im:
@@ -714,7 +714,7 @@ def test_a_forged_variant_with_its_digest_updated_is_encoded_again(tmp_path):
 
 def test_a_forged_preview_or_colour_in_the_cache_never_reaches_the_page(tmp_path):
     root = _small_store(tmp_path)
-    ImageCatalog.load(root, Report(), allow_test_images=True).publish(tmp_path / "out1", "/", Report())
+    publish(ImageCatalog.load(root, Report(), allow_test_images=True), tmp_path / "out1", "/", Report())
     for i, folder in enumerate(sorted(p for p in (root / ".cache/variants").iterdir() if not p.name.startswith("."))):
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if i % 2:
@@ -723,10 +723,10 @@ def test_a_forged_preview_or_colour_in_the_cache_never_reaches_the_page(tmp_path
             meta["color"] = "red; background-image: url(https://evil.example/x)"
         (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     catalog = ImageCatalog.load(root, Report(), allow_test_images=True)
-    catalog.prepare("/", Report())
+    images = catalog.prepare("/", Report())
     assert catalog.cache.reused == 0 and catalog.cache.encoded > 0
     for image_id in ("big", "small"):
-        assert "evil" not in catalog.view(image_id, "zh").style
+        assert "evil" not in images.view(image_id, "zh").style
 
 
 def test_json_ld_nested_200000_deep_is_a_finding_not_a_crash(tmp_path):
@@ -779,7 +779,7 @@ def test_a_replacement_stopped_after_any_step_leaves_the_old_pair_or_the_new(tmp
         assert pixels == drawing(640, 640, 2 if new else 1).tobytes()
         seen.append("new" if new else "old")
         built = ImageCatalog.load(root, Report(), allow_test_images=True)
-        assert built._resolve()["small"].provenance["sha256"] == entry.provenance["sha256"]
+        assert built.entries["small"].provenance["sha256"] == entry.provenance["sha256"]
         Store(root).settle()
         assert sorted(p.name for p in (root / "images").iterdir() if p.name.startswith(".")) == []
         after = Store(root).check("small", key)

@@ -372,7 +372,7 @@ def test_serve_refuses_a_folder_without_site_yaml(tmp_path):
     assert "no site.yaml" in proc.stderr and "Traceback" not in proc.stderr
 
 
-# --------------------------------------------------------------------------- Site.rebuild
+# --------------------------------------------------------------------------- builds of one Site after edits
 
 def _tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -410,7 +410,7 @@ def test_rebuild_equals_a_full_build_and_never_reuses_a_failed_part(tmp_path):
     for n, edit in enumerate(edits, 1):
         for path, text in edit:
             save(path, text)
-        result = site.rebuild(tmp_path / f"out-{n}", [p for p, _ in edit])
+        result = site.build(tmp_path / f"out-{n}")  # the same Site: it reuses what the edit did not feed
         full = Site(root, **options).build(tmp_path / f"full-{n}")
         assert _tree(tmp_path / f"out-{n}") == _tree(tmp_path / f"full-{n}"), f"edit {n}"
         assert sorted(w.format() for w in result.warnings) == sorted(w.format() for w in full.warnings)
@@ -420,13 +420,13 @@ def test_rebuild_equals_a_full_build_and_never_reuses_a_failed_part(tmp_path):
     good = facts.read_text(encoding="utf-8")
     save(facts, "facts: [unclosed\n")
     with pytest.raises(SiteError):
-        site.rebuild(tmp_path / "out-bad", [facts])
+        site.build(tmp_path / "out-bad")
     save(md, md.read_text(encoding="utf-8") + "\n\nunrelated\n")
     with pytest.raises(SiteError):
-        site.rebuild(tmp_path / "out-bad", [md])
+        site.build(tmp_path / "out-bad")
     assert not (tmp_path / "out-bad").exists()
     save(facts, good)
-    site.rebuild(tmp_path / "out-ok", [facts])
+    site.build(tmp_path / "out-ok")
     assert _tree(tmp_path / "out-ok") == _tree(Site(root, **options).build(tmp_path / "full-ok").out)
 
 
@@ -618,7 +618,7 @@ def preview(tmp_path):
 def test_a_good_build_is_applied_even_when_its_changes_cannot_be_listed(preview, monkeypatch):
     from zimage_site.serve import preview as preview_module
 
-    first = preview.build(None)
+    first = preview.build()
     assert first.ok
     preview.current = first.out
     md = first_section(preview.root)
@@ -628,7 +628,7 @@ def test_a_good_build_is_applied_even_when_its_changes_cannot_be_listed(preview,
         raise FileNotFoundError(2, "No such file or directory", str(old))
 
     monkeypatch.setattr(preview_module, "changed_outputs", broken)
-    outcome = preview.build({str(md)})
+    outcome = preview.build()
     assert outcome.ok and outcome.changed is None  # None: every page reloads
     assert "listed-9151" in (outcome.out / "index.html").read_text(encoding="utf-8")
 
@@ -636,15 +636,15 @@ def test_a_good_build_is_applied_even_when_its_changes_cannot_be_listed(preview,
 def test_an_internal_error_shows_its_traceback_in_the_terminal_only(preview, monkeypatch, capsys):
     from zimage_site.serve import error_page
 
-    first = preview.build(None)
+    first = preview.build()
     preview.current = first.out
     md = first_section(preview.root)
 
-    def bug(out, changed):
+    def bug(out):
         raise RuntimeError("boom in /private/home/someone/zimage\nsecond line")
 
-    monkeypatch.setattr(preview.site, "rebuild", bug)
-    outcome = preview.build({str(md)})
+    monkeypatch.setattr(preview.site, "build", bug)
+    outcome = preview.build()
     assert not outcome.ok
     assert outcome.message == "internal error: RuntimeError: boom in /private/home/someone/zimage"
     preview.apply(outcome, {str(md)})

@@ -1,6 +1,8 @@
 """Inline, accessible SVG charts built from the facts data at build time.
 
-`render_chart(chart_id, data, lang, strings)` returns one `<figure class="chart">` holding:
+`render_chart(chart_id, facts_file, lang, strings, jinja, lines)` returns a `Chart`: its HTML and
+the facts it shows. The HTML is one `<figure class="chart">` (templates/blocks/charts/figure.html)
+holding:
 
 - a `<figcaption>` first (HTML allows it only as the first or last child), then
 - an `<svg role="img" aria-labelledby="…">` with a `<title>` and a `<desc>` that states the numbers
@@ -8,38 +10,34 @@
 - the same numbers as a real `<table>` inside a `<details>` (readable, copyable, printable);
 - a visible source line linking every source the chart draws on.
 
-Colours come from CSS classes (`chart__bar`, `chart__bar--highlight`, `chart__bar--te`, …), never
-from inline colours, so the light and dark themes both work. Every string from the data is escaped.
+The markup is Jinja (templates/blocks/charts/<chart id>.html, autoescaped like every template);
+this module computes what the templates place: the typed series (chart_series.py: every value
+a fact of content/data/facts.yaml, with its line), the geometry and the sentences. Colours come
+from CSS classes (`chart__bar`, `chart__bar--highlight`, `chart__bar--te`, …), never from inline
+colours, so the light and dark themes both work.
 
-The data is `data["facts"]["series"][<series>]` of content/data/facts.yaml. A series holds no
-number of its own: each value it plots or prints is the key of a fact (`elo: arena_elo`), and the
-chart reads the value from `facts:` and links the fact's source from `sources:`. Only display
-settings (where an axis starts) are literal. The series is checked before anything is drawn: a
-mistake raises `ChartDataError` (a `ValueError`) naming the file, the key path and the fix.
-
-UI strings come from `strings` (templates/i18n/charts.yaml, merged by the engine); a key missing
-there is a bug and raises `KeyError`.
+UI strings come from `strings` (templates/i18n/charts.yaml, merged by the engine); a missing one
+is a `ChartStringError` naming that file.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import difflib
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from zimage_site.data import text as localized
+from zimage_site.chart_series import (FACT_DATE, FACT_NUMBER, FACT_POSITIVE, FACT_RANK, FACTS_FILE, FLAG, NAME,
+                                      NUMBER, ChartDataError, ChartSeries, SeriesReader, SeriesSpec, Value,
+                                      read_series)
+from zimage_site.errors import Problem, SiteError
 
-__all__ = ["CHARTS", "FACTS_FILE", "STRINGS_FILE", "ChartDataError", "render_chart"]
+__all__ = ["CHARTS", "FACTS_FILE", "STRINGS_FILE", "Chart", "ChartDataError", "ChartStringError", "render_chart"]
 
-FACTS_FILE = "content/data/facts.yaml"
 STRINGS_FILE = "templates/i18n/charts.yaml"
-
-_HL_ROW = ' class="chart__table-highlight"'
 
 # Geometry of the horizontal bar charts (SVG user units; the SVG scales to its container).
 WIDTH = 640
@@ -51,320 +49,71 @@ TOP = 12
 AXIS_H = 28
 
 
-def render_chart(chart_id: str, data: Mapping[str, Any], lang: str, strings: Mapping[str, str]) -> Markup:
-    """Render the chart `chart_id` as safe HTML, in `lang`, from the loaded data files.
-
-    `data` maps data file names to their content (`{"facts": <facts.yaml>}`); `strings` maps UI
-    string keys to their text in `lang`. Raises `ChartDataError` (a `ValueError`) when the chart's
-    series is not usable, `KeyError` when a UI string is missing.
-    """
-    try:
-        spec = CHARTS[chart_id]
-    except KeyError as exc:
-        known = ", ".join(sorted(CHARTS))
-        raise ValueError(f"unknown chart {chart_id!r}; known charts: {known}") from exc
-    series = _read_series(spec, data.get("facts"))
-    return spec.draw(_Ctx(chart_id, lang, strings), series)
-
-
-class _Ctx:
-    """What every chart builder needs: its id, the language and its UI strings."""
-
-    def __init__(self, chart_id: str, lang: str, strings: Mapping[str, str]):
-        self.chart_id = chart_id
-        self.lang = lang
-        self.strings = strings
-
-    def t(self, key: str, **fields: Any) -> str:
-        try:
-            template = self.strings[key]
-        except KeyError as exc:
-            raise KeyError(f"the UI string {key!r} is not defined; "
-                           f"add {key}: {{zh: …, en: …}} to {STRINGS_FILE}") from exc
-        return template.format(**fields) if fields else template
-
-
-# --- the series: read and checked before anything is drawn ----------------------------------------
-
-
-class ChartDataError(ValueError):
-    """A series of content/data/facts.yaml that a chart cannot draw: where, what, and the fix."""
-
-    def __init__(self, problems: list[tuple[str, str, str]]):
-        self.problems = problems  # (key path, what is wrong, how to fix it)
-        self.file = FACTS_FILE
-        self.key, self.problem, self.fix = problems[0]
-        super().__init__("\n".join(f"{FACTS_FILE}, {key}: {what}; fix: {fix}" for key, what, fix in problems))
-
-
-# What a series field holds: the key of a fact whose value is a number, a positive number, a whole
-# number >= 1 (a rank) or a date; or, for display settings and labels, a literal.
-FACT_NUMBER, FACT_POSITIVE, FACT_RANK, FACT_DATE = "fact-number", "fact-positive", "fact-rank", "fact-date"
-NUMBER, FLAG, NAME = "number", "flag", "name"
-_FACT_KINDS = (FACT_NUMBER, FACT_POSITIVE, FACT_RANK, FACT_DATE)
+class ChartStringError(SiteError):
+    """A UI string a chart needs is not defined in templates/i18n/charts.yaml."""
 
 
 @dataclass(frozen=True)
-class Value:
-    kind: str
-    required: bool = True
-    default: Any = None
-    example: str = ""  # a fact key to show in a fix
-    doc: str = ""      # what the field is, for messages
+class Chart:
+    html: Markup
+    facts: list[str]  # the keys of the facts it shows (the page dates its facts by them)
+
+
+class Strings:
+    """The UI strings of one language, as a chart's template and code read them: `t(key, **fields)`."""
+
+    def __init__(self, chart_id: str, strings: Mapping[str, str]):
+        self.chart_id = chart_id
+        self.strings = strings
+
+    def __call__(self, key: str, **fields: Any) -> str:
+        try:
+            template = self.strings[key]
+        except KeyError:
+            raise ChartStringError(Problem(f"chart {self.chart_id!r}: the UI string {key!r} is not defined",
+                                           file=STRINGS_FILE, key=key,
+                                           fix=f"add {key}: with its text in every language to {STRINGS_FILE}")) from None
+        return template.format(**fields) if fields else template
 
 
 @dataclass(frozen=True)
 class ChartSpec:
-    series: str                        # the key under `series:`
-    fields: dict[str, Value]           # the series' own fields (besides `entries`)
-    entry: dict[str, Value]            # the fields of each entry
-    draw: Callable[[_Ctx, Series], Markup]
-    check: Callable[[Series, _Reader], None] | None = None  # checks across entries
+    series: SeriesSpec
+    draw: Callable[[Strings, ChartSeries], dict]  # the template's values
+    check: Callable[[ChartSeries, SeriesReader], None] | None = None  # checks across entries
 
 
-@dataclass
-class Series:
-    """A series with every fact key replaced by the fact's value, and the sources it drew on."""
-
-    name: str
-    fields: dict[str, Any]
-    entries: list[dict[str, Any]]
-    sources: list[Mapping[str, Any]] = field(default_factory=list)  # ordered, without duplicates
-    facts: list[str] = field(default_factory=list)  # the keys of the facts it shows, without duplicates
-
-
-class _Reader:
-    def __init__(self, spec: ChartSpec, facts_file: Any):
-        self.problems: list[tuple[str, str, str]] = []
-        self.keys: dict[str, None] = {}  # the facts read, in order
-        facts_file = facts_file if isinstance(facts_file, Mapping) else {}
-        self.facts = facts_file.get("facts") if isinstance(facts_file.get("facts"), Mapping) else {}
-        self.sources = facts_file.get("sources") if isinstance(facts_file.get("sources"), Mapping) else {}
-        all_series = facts_file.get("series")
-        self.raw = all_series.get(spec.series) if isinstance(all_series, Mapping) else None
-
-    def fail(self, path: str, what: str, fix: str) -> None:
-        self.problems.append((path, what, fix))
-
-    def raise_if_failed(self) -> None:
-        if self.problems:
-            raise ChartDataError(self.problems)
-
-    def mapping(self, node: Any, path: str, fields: list[str], what: str) -> Mapping[str, Any] | None:
-        if not isinstance(node, Mapping):
-            self.fail(path, f"expected a {what} (a mapping), found {_kind_of(node)}",
-                      f"write it as a mapping with: {', '.join(fields)} (see docs/content.md)")
-            return None
-        for key in node:
-            if key not in fields:
-                close = difflib.get_close_matches(str(key), list(fields), n=1)
-                hint = f"did you mean {close[0]}? " if close else ""
-                self.fail(f"{path}.{key}", "unknown key",
-                          f"{hint}a {what} takes: {', '.join(fields)}; numbers are facts, referenced by key")
-        return node
-
-    def value(self, node: Mapping[str, Any], name: str, spec: Value, path: str, used: list[str]) -> Any:
-        where = f"{path}.{name}"
-        if name not in node or node[name] is None:
-            if not spec.required:
-                return spec.default
-            state = "is empty (null)" if name in node else "is missing"
-            if spec.kind in _FACT_KINDS:
-                self.fail(where, f"{spec.doc or name} {state}",
-                          f"write {name}: FACT-KEY, the key of a fact under facts: (e.g. {name}: {spec.example})")
-            else:
-                self.fail(where, f"{spec.doc or name} {state}", f"write {name}: followed by {_literal_doc(spec.kind)}")
-            return None
-        raw = node[name]
-        if spec.kind == FLAG:
-            if not isinstance(raw, bool):
-                self.fail(where, f"expected true or false, found {_kind_of(raw)}", f"write {name}: true or {name}: false")
-            return raw if isinstance(raw, bool) else None
-        if spec.kind == NAME:
-            if not isinstance(raw, str) or not raw.strip():
-                self.fail(where, f"expected a text, found {_kind_of(raw)}", f"write {name}: followed by the text")
-                return None
-            return raw
-        if spec.kind == NUMBER:
-            if not _is_number(raw) or not math.isfinite(raw):
-                self.fail(where, f"expected a number, found {_kind_of(raw)}", f"write {name}: followed by a number")
-                return None
-            return raw
-        return self.fact(raw, spec, where, used)
-
-    def fact(self, key: Any, spec: Value, where: str, used: list[str]) -> Any:
-        if not isinstance(key, str):
-            if _is_number(key) or isinstance(key, dt.date):
-                self.fail(where, f"{_kind_of(key)} is written here, but a chart takes its numbers and dates from facts",
-                          f"add it under facts: (value, source, verdict, as_of) or reuse the fact that holds it, "
-                          f"then write its key here (e.g. {spec.example})")
-            else:
-                self.fail(where, f"expected the key of a fact, found {_kind_of(key)}",
-                          f"write the key of a fact under facts: (e.g. {spec.example})")
-            return None
-        fact = self.facts.get(key)
-        if fact is None:
-            close = difflib.get_close_matches(key, list(self.facts), n=3)
-            hint = f"did you mean {' or '.join(close)}? " if close else ""
-            self.fail(where, f"unknown fact {key!r}", f"{hint}add {key} under facts: with value, source and verdict, "
-                                                       "or use the key of an existing fact")
-            return None
-        if not isinstance(fact, Mapping):
-            self.fail(f"facts.{key}", "expected a mapping with value:, source:, verdict:", "see docs/content.md")
-            return None
-        self.keys[key] = None
-        value, fact_path = fact.get("value"), f"facts.{key}.value"
-        if spec.kind == FACT_DATE:
-            if not isinstance(value, (str, dt.date)) or not str(value).strip():
-                self.fail(fact_path, f"{where} needs a date, found {_kind_of(value)}", 'write the date, e.g. value: "2025-11-26"')
-                return None
-        elif spec.kind == FACT_RANK:
-            if not _is_number(value) or not float(value).is_integer() or value < 1:
-                self.fail(fact_path, f"{where} needs a rank (a whole number from 1), found {_kind_of(value)}",
-                          "write the rank, e.g. value: 4")
-                return None
-        elif not _is_number(value) or not math.isfinite(value):
-            self.fail(fact_path, f"{where} plots it, but it is {_kind_of(value)}, not a number",
-                      "write the number alone as the value (units and wording belong in display:)")
-            return None
-        elif spec.kind == FACT_POSITIVE and value <= 0:
-            self.fail(fact_path, f"{where} plots it as a size, but it is {value}", "write a number above 0")
-            return None
-        source_key = fact.get("source")
-        source = self.sources.get(source_key) if isinstance(source_key, str) else None
-        if not isinstance(source, Mapping) or not source.get("url") or not source.get("title"):
-            known = ", ".join(self.sources) or "(none yet)"
-            self.fail(f"facts.{key}.source", f"the chart links the source of every value it shows, "
-                      f"and {source_key!r} is not a source with a title and a url",
-                      f"name one of the sources: {known}")
-            return None
-        used.append(source_key)
-        return value
+def render_chart(chart_id: str, facts_file: Any, lang: str, strings: Mapping[str, str], jinja,
+                 lines: Mapping[str, int] | None = None) -> Chart:
+    """The chart `chart_id` in `lang`, from the content of facts.yaml (`lines`: the line of each
+    key path of it, for the errors). Raises ChartDataError when its series cannot be drawn,
+    ChartStringError when a UI string is missing."""
+    if chart_id not in CHARTS:  # the ::: chart block checks the id first, naming the section's line
+        raise ValueError(f"unknown chart {chart_id!r}; known charts: {', '.join(sorted(CHARTS))}")
+    spec = CHARTS[chart_id]
+    series = read_series(chart_id, spec.series, facts_file, lines, spec.check)
+    t = Strings(chart_id, strings)
+    values = spec.draw(t, series)
+    html = jinja.get_template(f"blocks/charts/{chart_id}.html").render(
+        id=chart_id, base=f"chart-{chart_id}", lang=lang, t=t, sources=series.sources,
+        as_of=series.fields.get("as_of"), **values)
+    return Chart(Markup(_tight(html)), series.facts)
 
 
-def _read_series(spec: ChartSpec, facts_file: Any) -> Series:
-    """The series of `spec`, every fact key resolved; ChartDataError lists what is wrong."""
-    r = _Reader(spec, facts_file)
-    path = f"series.{spec.series}"
-    if r.raw is None:
-        raise ChartDataError([(path, "the series is missing",
-                               f"add series: {spec.series}: with {', '.join(spec.fields)} (see the other series)")])
-    node = r.mapping(r.raw, path, [*spec.fields, *(["entries"] if spec.entry else [])], "series")
-    r.raise_if_failed()
-    assert node is not None
-    series_sources: list[str] = []
-    entry_sources: list[str] = []
-    fields = {name: r.value(node, name, f, path, series_sources) for name, f in spec.fields.items()}
-    raw_entries = node.get("entries")
-    entries: list[dict[str, Any]] = []
-    if not spec.entry:
-        pass  # a drawing of named numbers (the architecture diagram), no list of bars
-    elif not isinstance(raw_entries, list) or not raw_entries:
-        r.fail(f"{path}.entries", f"expected a list of entries, found {_kind_of(raw_entries)}",
-               f"write one entry per bar: - {{{', '.join(f'{k}: …' for k, f in spec.entry.items() if f.required)}}}")
-    else:
-        for i, raw in enumerate(raw_entries):
-            entry_path = f"{path}.entries[{i}]"
-            entry = r.mapping(raw, entry_path, list(spec.entry), "chart entry")
-            if entry is not None:
-                entries.append({name: r.value(entry, name, f, entry_path, entry_sources)
-                                for name, f in spec.entry.items()})
-    r.raise_if_failed()
-    series = Series(spec.series, fields, entries)
-    if spec.check:
-        spec.check(series, r)
-        r.raise_if_failed()
-    series.sources = [r.sources[key] for key in dict.fromkeys(entry_sources + series_sources)]
-    series.facts = list(r.keys)
-    return series
-
-
-def chart_facts(chart_id: str, data: Mapping[str, Any]) -> list[str]:
-    """The keys of the facts the chart `chart_id` shows (the page dates its facts by them)."""
-    return _read_series(CHARTS[chart_id], data.get("facts")).facts
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _kind_of(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the flag {str(value).lower()}"
-    if _is_number(value):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    if isinstance(value, dt.date):
-        return f"the date {value}"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list" if value else "an empty list"
-    return type(value).__name__
-
-
-def _literal_doc(kind: str) -> str:
-    return {NUMBER: "a number", FLAG: "true or false", NAME: "a text"}[kind]
+def _tight(html: str) -> str:
+    """The templates are written one element a line: the line breaks between two tags are not
+    part of the figure (text is escaped, so it never holds a `<` or `>`)."""
+    return re.sub(r">[ \t]*\n\s*<", "><", html.strip())
 
 
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _num(value: float) -> str:
+def num(value: float) -> str:
     """2 -> "2", 2.5 -> "2.5" (no trailing zeros)."""
     if float(value).is_integer():
         return str(int(value))
     return f"{value:g}"
-
-
-def _figure(ctx: _Ctx, *, svg: str, caption: str, table: str, series: Series) -> Markup:
-    base = f"chart-{ctx.chart_id}"
-    links = [
-        f'<a href="{escape(src["url"])}">{escape(localized(src["title"], ctx.lang))}</a>' for src in series.sources
-    ]
-    colon = str(escape(ctx.t("chart_colon")))
-    as_of = series.fields.get("as_of")
-    as_of_html = (
-        f'<span class="chart__as-of">{escape(ctx.t("chart_as_of"))}{colon}{escape(str(as_of))}</span>'
-        if as_of
-        else ""
-    )
-    html = (
-        f'<figure class="chart chart--{escape(ctx.chart_id)}" id="{base}-figure">'
-        f'<figcaption class="chart__caption">{escape(caption)}</figcaption>'
-        f"{svg}"
-        f'<details class="chart__data"><summary>{escape(ctx.t("chart_data"))}</summary>{table}</details>'
-        f'<p class="chart__source">{escape(ctx.t("chart_source"))}{colon}{str(escape(ctx.t("chart_list_sep"))).join(links)}'
-        f"{' ' + as_of_html if as_of_html else ''}</p>"
-        "</figure>"
-    )
-    return Markup(html)
-
-
-def _svg_open(ctx: _Ctx, height: int, title: str, desc: str) -> str:
-    base = f"chart-{ctx.chart_id}"
-    return (
-        f'<svg class="chart__svg" role="img" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" preserveAspectRatio="xMinYMin meet" '
-        f'aria-labelledby="{base}-title {base}-desc" focusable="false">'
-        f'<title id="{base}-title">{escape(title)}</title>'
-        f'<desc id="{base}-desc">{escape(desc)}</desc>'
-    )
-
-
-def _axis(scale: Callable[[float], float], ticks: list[float], y_top: int, y_bottom: int) -> str:
-    parts = ['<g class="chart__axis" aria-hidden="true">']
-    for tick in ticks:
-        x = scale(tick)
-        parts.append(
-            f'<line class="chart__grid" x1="{x:.1f}" x2="{x:.1f}" y1="{y_top}" y2="{y_bottom}"/>'
-            f'<text class="chart__tick" x="{x:.1f}" y="{y_bottom + 16}" text-anchor="middle">{escape(_num(tick))}</text>'
-        )
-    parts.append("</g>")
-    return "".join(parts)
 
 
 def _nice_step(span: float, target_ticks: int = 5) -> float:
@@ -383,6 +132,40 @@ def _ticks(lo: float, hi: float) -> tuple[list[float], float]:
     return [lo + i * step for i in range(n + 1)], top
 
 
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One row of a bar chart: where its label, bar(s) and value go."""
+
+    name: str
+    y: float  # the top of the row
+    ends: list[float]  # the x where each stacked part ends (the first starts at LABEL_W)
+    value: str
+    highlight: bool
+    open: bool = False
+    classes: list[str] = field(default_factory=list)  # the classes of each stacked part
+
+    @property
+    def text_y(self) -> float:
+        return self.y + ROW_H / 2 + 4
+
+    @property
+    def bar_y(self) -> float:
+        return self.y + (ROW_H - BAR_H) / 2
+
+
+def _axis(scale: Callable[[float], float], ticks: list[float]) -> list[Tick]:
+    return [Tick(scale(tick), num(tick)) for tick in ticks]
+
+
+_GEOMETRY = dict(width=WIDTH, label_w=LABEL_W, bar_h=BAR_H, top=TOP)
+
+
 # --- the charts -----------------------------------------------------------------------------------
 
 
@@ -390,8 +173,8 @@ def _by_elo(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda e: -float(e["elo"]))
 
 
-def _check_arena(series: Series, r: _Reader) -> None:
-    path = f"series.{series.name}"
+def _check_arena(series: ChartSeries, r: SeriesReader) -> None:
+    path = series.path
     highlighted = [e for e in series.entries if e["highlight"]]
     if len(highlighted) != 1:
         names = ", ".join(e["name"] for e in highlighted) or "none"
@@ -401,25 +184,25 @@ def _check_arena(series: Series, r: _Reader) -> None:
     ranked = _by_elo(series.entries)
     axis_min, lowest = series.fields["axis_min"], ranked[-1]
     if axis_min >= lowest["elo"]:
-        r.fail(f"{path}.axis_min", f"the axis starts at {_num(axis_min)}, not below the lowest Elo in the chart "
-               f"({lowest['name']}, {_num(lowest['elo'])}), so its bar would have no length",
-               f"write a number below {_num(lowest['elo'])}, e.g. axis_min: {_num(_round_down(lowest['elo']))}")
+        r.fail(f"{path}.axis_min", f"the axis starts at {num(axis_min)}, not below the lowest Elo in the chart "
+               f"({lowest['name']}, {num(lowest['elo'])}), so its bar would have no length",
+               f"write a number below {num(lowest['elo'])}, e.g. axis_min: {num(_round_down(lowest['elo']))}")
     hl = highlighted[0]
     rank = ranked.index(hl) + 1
     if rank != series.fields["rank"]:
-        r.fail(f"{path}.rank", f"the fact {r.raw['rank']} says #{_num(series.fields['rank'])}, but by their Elo the "
-               f"entries put {hl['name']} at #{rank}", f"correct the fact {r.raw['rank']} or the Elo facts of the "
-               "entries, so that the caption and the bars agree")
+        r.fail(f"{path}.rank", f"the fact {series.raw['rank']} says #{num(series.fields['rank'])}, but by their Elo "
+               f"the entries put {hl['name']} at #{rank}", f"correct the fact {series.raw['rank']} or the Elo facts "
+               "of the entries, so that the caption and the bars agree")
     if not hl["open"]:
         r.fail(f"{path}.entries[{series.entries.index(hl)}].open", f"{hl['name']} is highlighted but not open, so it "
-               f"has no rank among the open models that {r.raw['open_rank']} could state",
+               f"has no rank among the open models that {series.raw['open_rank']} could state",
                "write open: true for an open-weights model, or highlight an open model")
     else:
         open_rank = [e for e in ranked if e["open"]].index(hl) + 1
         if open_rank != series.fields["open_rank"]:
-            r.fail(f"{path}.open_rank", f"the fact {r.raw['open_rank']} says #{_num(series.fields['open_rank'])}, "
+            r.fail(f"{path}.open_rank", f"the fact {series.raw['open_rank']} says #{num(series.fields['open_rank'])}, "
                    f"but among the open entries {hl['name']} is #{open_rank}",
-                   f"correct the fact {r.raw['open_rank']}, or the open: flags or Elo facts of the entries")
+                   f"correct the fact {series.raw['open_rank']}, or the open: flags or Elo facts of the entries")
 
 
 def _round_down(value: float) -> float:
@@ -429,7 +212,7 @@ def _round_down(value: float) -> float:
     return lower if lower < value else lower - step
 
 
-def _arena_elo(ctx: _Ctx, series: Series) -> Markup:
+def _arena_elo(t: Strings, series: ChartSeries) -> dict:
     entries = _by_elo(series.entries)
     axis_min = float(series.fields["axis_min"])
     ticks, axis_max = _ticks(axis_min, max(float(e["elo"]) for e in entries))
@@ -440,78 +223,37 @@ def _arena_elo(ctx: _Ctx, series: Series) -> Markup:
 
     date = str(series.fields["as_of"])
     highlight = next(e for e in entries if e["highlight"])
-    rank, open_rank = _num(series.fields["rank"]), _num(series.fields["open_rank"])
-    open_word, closed_word = ctx.t("chart_open"), ctx.t("chart_closed")
-
+    rank, open_rank = num(series.fields["rank"]), num(series.fields["open_rank"])
+    open_word = t("chart_open")
     rows_h = ROW_H * len(entries)
-    height = TOP + rows_h + AXIS_H
-    title = ctx.t("chart_arena_title", date=date)
-    items = ctx.t("chart_list_sep").join(
-        f"{e['name']} {_num(e['elo'])}" + (ctx.t("chart_open_mark", word=open_word) if e.get("open") else "")
-        for e in entries
-    )
-    desc = ctx.t(
-        "chart_arena_desc",
-        count=len(entries),
-        axis_min=_num(axis_min),
-        highlight=highlight["name"],
-        elo=_num(highlight["elo"]),
-        rank=rank,
-        open_rank=open_rank,
-        top=entries[0]["name"],
-        top_elo=_num(entries[0]["elo"]),
-        bottom=entries[-1]["name"],
-        bottom_elo=_num(entries[-1]["elo"]),
-        items=items,
-    )
-    svg = [_svg_open(ctx, height, title, desc)]
-    svg.append(_axis(scale, ticks, TOP, TOP + rows_h))
-    svg.append('<g class="chart__rows" aria-hidden="true">')
+    title = t("chart_arena_title", date=date)
+    items = t("chart_list_sep").join(
+        f"{e['name']} {num(e['elo'])}" + (t("chart_open_mark", word=open_word) if e.get("open") else "")
+        for e in entries)
+    desc = t("chart_arena_desc", count=len(entries), axis_min=num(axis_min), highlight=highlight["name"],
+             elo=num(highlight["elo"]), rank=rank, open_rank=open_rank, top=entries[0]["name"],
+             top_elo=num(entries[0]["elo"]), bottom=entries[-1]["name"], bottom_elo=num(entries[-1]["elo"]),
+             items=items)
+    bars = []
     for i, e in enumerate(entries):
-        y = TOP + i * ROW_H
-        classes = ["chart__bar"]
-        if e.get("open"):
-            classes.append("chart__bar--open")
-        if e.get("highlight"):
-            classes.append("chart__bar--highlight")
-        row_cls = "chart__row chart__row--highlight" if e.get("highlight") else "chart__row"
-        x_end = scale(float(e["elo"]))
-        value = _num(e["elo"]) + (f" · {open_word}" if e.get("open") else "")
-        svg.append(
-            f'<g class="{row_cls}">'
-            f'<text class="chart__label" x="{LABEL_W - 8}" y="{y + ROW_H / 2 + 4:.1f}" text-anchor="end">{escape(e["name"])}</text>'
-            f'<rect class="{" ".join(classes)}" x="{LABEL_W}" y="{y + (ROW_H - BAR_H) / 2:.1f}" '
-            f'width="{max(x_end - LABEL_W, 1):.1f}" height="{BAR_H}" rx="3"/>'
-            f'<text class="chart__value" x="{x_end + 6:.1f}" y="{y + ROW_H / 2 + 4:.1f}">{escape(value)}</text>'
-            "</g>"
-        )
-    svg.append("</g></svg>")
-
-    head = (
-        f'<tr><th scope="col">{escape(ctx.t("chart_arena_rank"))}</th>'
-        f'<th scope="col">{escape(ctx.t("chart_model"))}</th>'
-        f'<th scope="col">{escape(ctx.t("chart_arena_elo"))}</th>'
-        f'<th scope="col">{escape(ctx.t("chart_weights"))}</th></tr>'
-    )
-    body = "".join(
-        f"<tr{_HL_ROW if e.get('highlight') else ''}>"
-        f"<td>{i}</td><th scope=\"row\">{escape(e['name'])}</th><td>{escape(_num(e['elo']))}</td>"
-        f"<td>{escape(open_word if e.get('open') else closed_word)}</td></tr>"
-        for i, e in enumerate(entries, start=1)
-    )
-    table = f'<table class="chart__table"><caption>{escape(title)}</caption><thead>{head}</thead><tbody>{body}</tbody></table>'
-    caption = ctx.t("chart_arena_caption", date=date, rank=rank, open_rank=open_rank, axis_min=_num(axis_min))
-    return _figure(ctx, svg="".join(svg), caption=caption, table=table, series=series)
+        classes = ["chart__bar"] + ["chart__bar--open"] * bool(e.get("open")) + \
+            ["chart__bar--highlight"] * bool(e.get("highlight"))
+        bars.append(Bar(e["name"], TOP + i * ROW_H, [scale(float(e["elo"]))],
+                        num(e["elo"]) + (f" · {open_word}" if e.get("open") else ""),
+                        bool(e.get("highlight")), bool(e.get("open")), [" ".join(classes)]))
+    return dict(_GEOMETRY, height=TOP + rows_h + AXIS_H, title=title, desc=desc, axis=_axis(scale, ticks),
+                rows_top=TOP, rows_bottom=TOP + rows_h, bars=bars, elo=[num(e["elo"]) for e in entries],
+                caption=t("chart_arena_caption", date=date, rank=rank, open_rank=open_rank, axis_min=num(axis_min)))
 
 
-def _check_model_size(series: Series, r: _Reader) -> None:
+def _check_model_size(series: ChartSeries, r: SeriesReader) -> None:
     for i, e in enumerate(series.entries):
         if e["text_encoder"] is not None and not e["text_encoder_name"]:
-            r.fail(f"series.{series.name}.entries[{i}].text_encoder_name", "the text encoder has no name",
+            r.fail(f"{series.path}.entries[{i}].text_encoder_name", "the text encoder has no name",
                    "write text_encoder_name: the model used as text encoder, e.g. Qwen3-4B")
 
 
-def _model_size(ctx: _Ctx, series: Series) -> Markup:
+def _model_size(t: Strings, series: ChartSeries) -> dict:
     entries = series.entries
     totals = [float(e["dit"]) + float(e.get("text_encoder") or 0) for e in entries]
     ticks, axis_max = _ticks(0.0, max(totals))
@@ -523,78 +265,30 @@ def _model_size(ctx: _Ctx, series: Series) -> Markup:
 
     rows_h = ROW_H * len(entries)
     top = TOP + legend_h
-    height = top + rows_h + AXIS_H
-    title = ctx.t("chart_size_title")
-    items = ctx.t("chart_list_sep").join(
-        ctx.t(
-            "chart_size_item",
-            name=e["name"],
-            dit=_num(e["dit"]),
-            te=_num(e.get("text_encoder") or 0),
-            te_name=e.get("text_encoder_name", ""),
-            total=_num(total),
-        )
-        for e, total in zip(entries, totals)
-    )
-    desc = ctx.t("chart_size_desc", count=len(entries), items=items)
-
-    svg = [_svg_open(ctx, height, title, desc)]
-    # legend
-    svg.append(
-        '<g class="chart__legend" aria-hidden="true">'
-        f'<rect class="chart__bar chart__swatch" x="{LABEL_W}" y="{TOP}" width="14" height="14" rx="2"/>'
-        f'<text class="chart__legend-label" x="{LABEL_W + 20}" y="{TOP + 12}">{escape(ctx.t("chart_size_dit"))}</text>'
-        f'<rect class="chart__bar chart__bar--te chart__swatch" x="{LABEL_W + 190}" y="{TOP}" width="14" height="14" rx="2"/>'
-        f'<text class="chart__legend-label" x="{LABEL_W + 210}" y="{TOP + 12}">{escape(ctx.t("chart_size_te"))}</text>'
-        "</g>"
-    )
-    svg.append(_axis(scale, ticks, top, top + rows_h))
-    svg.append('<g class="chart__rows" aria-hidden="true">')
+    items = t("chart_list_sep").join(
+        t("chart_size_item", name=e["name"], dit=num(e["dit"]), te=num(e.get("text_encoder") or 0),
+          te_name=e.get("text_encoder_name", ""), total=num(total))
+        for e, total in zip(entries, totals))
+    bars = []
     for i, (e, total) in enumerate(zip(entries, totals)):
-        y = top + i * ROW_H
-        bar_y = y + (ROW_H - BAR_H) / 2
         hl = " chart__bar--highlight" if e.get("highlight") else ""
-        row_cls = "chart__row chart__row--highlight" if e.get("highlight") else "chart__row"
-        x_dit = scale(float(e["dit"]))
-        x_end = scale(total)
         te = float(e.get("text_encoder") or 0)
-        value = f"{_num(e['dit'])}B + {_num(te)}B" if te else f"{_num(e['dit'])}B"
-        svg.append(
-            f'<g class="{row_cls}">'
-            f'<text class="chart__label" x="{LABEL_W - 8}" y="{y + ROW_H / 2 + 4:.1f}" text-anchor="end">{escape(e["name"])}</text>'
-            f'<rect class="chart__bar{hl}" x="{LABEL_W}" y="{bar_y:.1f}" width="{max(x_dit - LABEL_W, 1):.1f}" height="{BAR_H}" rx="3"/>'
-        )
-        if te:
-            svg.append(
-                f'<rect class="chart__bar chart__bar--te{hl}" x="{x_dit:.1f}" y="{bar_y:.1f}" '
-                f'width="{max(x_end - x_dit, 1):.1f}" height="{BAR_H}" rx="3"/>'
-            )
-        svg.append(
-            f'<text class="chart__value" x="{x_end + 6:.1f}" y="{y + ROW_H / 2 + 4:.1f}">{escape(value)}</text></g>'
-        )
-    svg.append("</g></svg>")
-
-    head = (
-        f'<tr><th scope="col">{escape(ctx.t("chart_model"))}</th>'
-        f'<th scope="col">{escape(ctx.t("chart_size_dit"))} (B)</th>'
-        f'<th scope="col">{escape(ctx.t("chart_size_te"))} (B)</th>'
-        f'<th scope="col">{escape(ctx.t("chart_size_total"))} (B)</th></tr>'
-    )
-    body = "".join(
-        f"<tr{_HL_ROW if e.get('highlight') else ''}>"
-        f"<th scope=\"row\">{escape(e['name'])}</th><td>{escape(_num(e['dit']))}</td>"
-        f"<td>{escape(_num(e.get('text_encoder') or 0))} ({escape(e.get('text_encoder_name', ''))})</td>"
-        f"<td>{escape(_num(total))}</td></tr>"
-        for e, total in zip(entries, totals)
-    )
-    table = f'<table class="chart__table"><caption>{escape(title)}</caption><thead>{head}</thead><tbody>{body}</tbody></table>'
-    return _figure(ctx, svg="".join(svg), caption=ctx.t("chart_size_caption"), table=table, series=series)
+        ends = [scale(float(e["dit"]))] + ([scale(total)] if te else [])
+        classes = [f"chart__bar{hl}"] + ([f"chart__bar chart__bar--te{hl}"] if te else [])
+        value = f"{num(e['dit'])}B + {num(te)}B" if te else f"{num(e['dit'])}B"
+        bars.append(Bar(e["name"], top + i * ROW_H, ends, value, bool(e.get("highlight")), classes=classes))
+    table = [dict(name=e["name"], dit=num(e["dit"]), te=num(e.get("text_encoder") or 0),
+                  te_name=e.get("text_encoder_name", ""), total=num(total), highlight=bool(e.get("highlight")))
+             for e, total in zip(entries, totals)]
+    return dict(_GEOMETRY, height=top + rows_h + AXIS_H, title=t("chart_size_title"),
+                desc=t("chart_size_desc", count=len(entries), items=items), axis=_axis(scale, ticks),
+                rows_top=top, rows_bottom=top + rows_h, bars=bars, table=table, caption=t("chart_size_caption"))
 
 
-def _s3_dit(ctx: _Ctx, series: Series) -> Markup:
-    from zimage_site.diagram import draw_s3_dit
+def _architecture(t: Strings, series: ChartSeries) -> dict:
+    from zimage_site.diagram import s3_dit
 
-    return draw_s3_dit(ctx, series, _figure)
+    return s3_dit(t, {k: num(v) for k, v in series.fields.items()})
 
 
 def _fact(example: str, doc: str) -> Value:
@@ -603,8 +297,7 @@ def _fact(example: str, doc: str) -> Value:
 
 CHARTS: dict[str, ChartSpec] = {
     "architecture": ChartSpec(
-        series="s3_dit",
-        fields={
+        SeriesSpec("s3_dit", fields={
             "params": _fact("params_exact", "the parameters counted from the config (billions)"),
             "layers": _fact("dit_layers", "the main transformer layers"),
             "hidden": _fact("hidden_size", "the transformer's hidden size"),
@@ -615,37 +308,34 @@ CHARTS: dict[str, ChartSpec] = {
             "max_tokens": _fact("max_prompt_tokens", "the longest prompt in tokens"),
             "latent_channels": _fact("latent_channels", "the VAE latent channels"),
             "rope_axes": _fact("rope_axes", "the axes of the unified RoPE"),
-        },
-        entry={},
-        draw=_s3_dit,
+        }, entry={}),
+        draw=_architecture,
     ),
     "arena-elo": ChartSpec(
-        series="arena_elo",
-        fields={
+        SeriesSpec("arena_elo", fields={
             "as_of": Value(FACT_DATE, example="arena_as_of", doc="the date of the snapshot"),
             "rank": Value(FACT_RANK, example="arena_rank", doc="the highlighted model's rank"),
             "open_rank": Value(FACT_RANK, example="arena_open_rank", doc="its rank among open models"),
             "axis_min": Value(NUMBER, required=False, default=0, doc="where the axis starts"),
-        },
-        entry={
+        }, entry={
             "name": Value(NAME, doc="the model's name"),
             "elo": Value(FACT_NUMBER, example="arena_elo", doc="the Elo"),
             "open": Value(FLAG, required=False, default=False),
             "highlight": Value(FLAG, required=False, default=False),
-        },
+        }),
         draw=_arena_elo,
         check=_check_arena,
     ),
     "model-size": ChartSpec(
-        series="model_size",
-        fields={"as_of": Value(FACT_DATE, example="turbo_release", doc="the date of the data")},
-        entry={
+        SeriesSpec("model_size", fields={
+            "as_of": Value(FACT_DATE, example="turbo_release", doc="the date of the data"),
+        }, entry={
             "name": Value(NAME, doc="the model's name"),
             "dit": Value(FACT_POSITIVE, example="params", doc="the diffusion transformer's size"),
             "text_encoder": Value(FACT_POSITIVE, required=False, example="te_params", doc="the text encoder's size"),
             "text_encoder_name": Value(NAME, required=False, default=""),
             "highlight": Value(FLAG, required=False, default=False),
-        },
+        }),
         draw=_model_size,
         check=_check_model_size,
     ),

@@ -77,7 +77,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         generation = Report()
         generate_missing(root, generation)
         print_warnings(generation.warnings)
-    site = Site(root, base_url=args.base_url, strict=args.strict, allow_placeholders=args.allow_placeholders)
+    site = Site(root, base_url=args.base_url, strict=args.strict, allow_placeholders=args.allow_placeholders,
+                processes=args.processes)
     try:
         result = site.build(out)
     except SiteError as exc:
@@ -112,6 +113,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     build.add_argument("--generate", action="store_true",
                        help="first generate the images the store lacks (needs the generate extra and a GPU)")
     build.add_argument("-v", "--verbose", action="store_true", help="print the time of each build phase")
+    build.add_argument("--processes", type=int, metavar="N",
+                       help="render sections in N processes when many are to be rendered (1: this process only; "
+                            "default: the number of CPUs)")
     build.set_defaults(func=cmd_build)
     wanted = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     for name, (module, summary) in COMMANDS.items():

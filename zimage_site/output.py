@@ -37,7 +37,6 @@ from zimage_site.errors import ConfigError, Problem
 
 MARKER = ".zimage-site-build.json"  # every build writes it: a folder holding it is a previous build
 LAYOUT = ".zimage-site"  # in an output that is a mount point: its builds, and `current`, the one shown
-BUILD_MARK = MARKER
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
@@ -416,18 +415,3 @@ def output_files(out: Path) -> set[str]:
             elif path.is_dir():
                 found.update(f"{name}/{f}" for f in list_files(path))
     return found
-
-
-def link_files(src: Path, dst: Path, names: set[str] | list[str]) -> None:
-    """Bring files of a previous output into a new one: hard links where the file system allows them
-    (instant; the files are never written in place, so both outputs stay intact), copies otherwise."""
-    made: set[Path] = set()
-    for name in sorted(names):
-        target = Path(dst) / name
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        try:
-            os.link(Path(src) / name, target)
-        except OSError:
-            shutil.copy2(Path(src) / name, target)

@@ -204,6 +204,11 @@ class Citations:
                 for sid, n in self.order.items()]
 
 
+# The markup of an inline fact and of its citation, with the names the checks rely on (markup.py)
+_FACT_OPEN = f'<span class="{markup.FACT_CLASS}" {markup.FACT_ATTR}="'
+_CITE_OPEN = f'<sup class="{markup.FACT_SRC_CLASS}"><a href="#{markup.SOURCE_ID_PREFIX}'
+
+
 @dataclass
 class PageContext:
     lang: str
@@ -262,7 +267,7 @@ class PageContext:
         source = self.data.sources[source_id]
         self.state.cited.setdefault(source_id)
         # escape() as Markup.format would, without its formatter (a hot path: every {fact})
-        return Markup(f'<sup class="fact-src"><a href="#source-{escape(source_id)}" '
+        return Markup(f'{_CITE_OPEN}{escape(source_id)}" '
                       f'title="{escape(text(source["title"], self.text_lang))}">[{self.citations.number(source_id)}]</a></sup>')
 
     def printed(self, key: str) -> dict:
@@ -279,7 +284,7 @@ class PageContext:
     def fact_html(self, key: str) -> Markup:
         fact = self.printed(key)
         value = escape(self.data.fact_display(key, self.text_lang))
-        return Markup(f'<span class="fact" data-fact="{escape(key)}">{value}</span>{self.cite(fact["source"])}')
+        return Markup(f'{_FACT_OPEN}{escape(key)}">{value}</span>{self.cite(fact["source"])}')
 
     def checked_html(self, key: str) -> Markup:
         """The day the fact was last checked, in the page's language: `<time datetime="…"

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING
 
 from zimage_site.errors import Problem, Report, SiteError
 from zimage_site.fragments import SectionHTML, SectionState
+from zimage_site.inputs import digest
 from zimage_site.render import Citations
 
 if TYPE_CHECKING:
     from zimage_site.content import Section
     from zimage_site.inputs import Fingerprint
     from zimage_site.render import PageContext
-    from zimage_site.site import Site
+    from zimage_site.cache import SectionCache
 
 POOL_MIN_SECTIONS = 200  # fewer sections to render than this: one process (a pool costs ~50 ms)
 
@@ -47,31 +48,39 @@ def _renderer():
     return _RENDERER
 
 
-def render_pages(site: "Site", jobs: list[tuple["PageContext", list["Section"]]], base_key: str,
-                 inputs: "Fingerprint") -> tuple[list[list[SectionHTML]], int]:
-    """The rendered sections of each page, and how many were rendered rather than reused."""
+def section_key(base_key: str, inputs: "Fingerprint", section: "Section", citations) -> str:
+    """Everything one section's HTML depends on (`base_key`: see inputs.FEEDS), its own file, and
+    the sources the page numbered before it."""
+    return digest(base_key, section.lang, section.file, inputs.files.get(section.file, section.source),
+                  "\x1f".join(citations.order))
+
+
+def render_pages(jobs: list[tuple["PageContext", list["Section"]]], base_key: str, inputs: "Fingerprint",
+                 cache: "SectionCache", processes: int | None = None) -> tuple[list[list[SectionHTML]], int]:
+    """The rendered sections of each page, and how many were rendered rather than reused.
+    `processes`: the size of the pool (None: os.cpu_count() when there are many sections; 1: none)."""
     total = sum(len(sections) for _, sections in jobs)
-    workers = site.processes if site.processes is not None else (os.cpu_count() or 1)
-    cold = site._cache.size() < total // 2
+    workers = processes if processes is not None else (os.cpu_count() or 1)
+    cold = cache.size() < total // 2
     # fork only a single-threaded process (the live preview's server runs threads: it renders here)
     alone = threading.active_count() == 1 and hasattr(os, "fork")
     if workers > 1 and cold and alone and total >= POOL_MIN_SECTIONS:
-        return _in_pool(site, jobs, base_key, inputs, workers)
+        return _in_pool(cache, jobs, base_key, inputs, workers)
     results, rendered = [], 0
     for page, sections in jobs:
-        done, n = _in_order(site, page, sections, base_key, inputs)
+        done, n = _in_order(cache, page, sections, base_key, inputs)
         results.append(done)
         rendered += n
     return results, rendered
 
 
-def _in_order(site: "Site", page: "PageContext", sections: list["Section"], base_key: str,
+def _in_order(cache: "SectionCache", page: "PageContext", sections: list["Section"], base_key: str,
               inputs: "Fingerprint") -> tuple[list[SectionHTML], int]:
     result: list[SectionHTML] = []
     rendered = 0
     for section in sections:
-        key = site.section_key(base_key, inputs, section, page.citations)
-        done = site._cache.get(key, section)
+        key = section_key(base_key, inputs, section, page.citations)
+        done = cache.get(key, section)
         if done is not None:
             for source_id in done.cites:
                 page.citations.number(source_id)
@@ -79,7 +88,7 @@ def _in_order(site: "Site", page: "PageContext", sections: list["Section"], base
                 page.report.warn(w)
         else:
             done = _renderer().render_section(section, page)
-            site._cache.put(key, done)
+            cache.put(key, done)
             rendered += 1
         result.append(done)
     return result, rendered
@@ -153,7 +162,7 @@ def _load_lexers(sections) -> None:
         _lexer(name)
 
 
-def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: int):
+def _in_pool(cache: "SectionCache", jobs, base_key: str, inputs: "Fingerprint", workers: int):
     """`workers` processes in all: this one renders the first run of each page (in order, as
     `_in_order` would) while workers - 1 forked ones render the other runs."""
     import multiprocessing
@@ -176,12 +185,12 @@ def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: 
             results, rendered = [], 0
             for (page, sections), page_runs in zip(jobs, runs):
                 step = page_runs[0][0] if page_runs else len(sections)
-                done, rendered_here = _in_order(site, page, sections[:step], base_key, inputs)
+                done, rendered_here = _in_order(cache, page, sections[:step], base_key, inputs)
                 rendered += rendered_here
                 for start, end, pending in page_runs:
                     out, sources, failed = pending.get()
                     for i, ((section_html, cited, marks), section) in enumerate(zip(out, sections[start:])):
-                        key = site.section_key(base_key, inputs, section, page.citations)
+                        key = section_key(base_key, inputs, section, page.citations)
                         before = len(page.citations.order)
                         for source_id in cited:
                             page.citations.number(source_id)
@@ -189,7 +198,7 @@ def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: 
                         if numbered is None:  # render the rest of the run here, in order
                             for source_id in list(page.citations.order)[before:]:
                                 del page.citations.order[source_id]
-                            more, n = _in_order(site, page, sections[start + i:end], base_key, inputs)
+                            more, n = _in_order(cache, page, sections[start + i:end], base_key, inputs)
                             done += more
                             rendered += n
                             failed = None
@@ -198,7 +207,7 @@ def _in_pool(site: "Site", jobs, base_key: str, inputs: "Fingerprint", workers: 
                                                cites=tuple(list(page.citations.order)[before:]))
                         for w in section_html.warnings:
                             page.report.warn(w)
-                        site._cache.put(key, section_html)
+                        cache.put(key, section_html)
                         done.append(section_html)
                         rendered += 1
                     if failed is not None:

@@ -2,10 +2,11 @@
 
 The engine uses:
 
-    catalog = ImageCatalog.load(root, report)
-    catalog.publish(out_dir, base_path, report, allow_placeholders=not strict)
-    catalog.view(id, lang, hero=False) / catalog.gallery(ids, lang) / catalog.comparison(set_id, lang)
+    catalog = ImageCatalog.load(root, report)   # the manifest and the stored images it finds
     catalog.counts   # {"images": …, "placeholders": …}
+    images = catalog.prepare(base_path, report, allow_placeholders=not strict)   # the images phase
+    images.files     # what the writer puts in the output folder
+    images.view(id, lang, hero=False) / images.gallery(ids, lang) / images.comparison(set_id, lang)
     generate_missing(root, report)   # `zimage-site build --generate`
 
 Nothing here imports torch or diffusers; generation (`zimage_site.images.generate`) imports them

@@ -1,17 +1,16 @@
 """`ImageCatalog`: what the build knows about the images of the page.
 
-The engine loads the catalog, asks it whether an image or a comparison set exists (to check the
-content), calls `prepare()` once per build, which makes (or finds in the cache) the variants and
-returns the files to publish (the engine's writer puts them in the output folder), and then asks
-for `view()` / `gallery()` / `comparison()`: typed views (`ImageView`, `ComparisonView`) that the
-block templates render. `publish()` is prepare() and the writing, in one call. Needs only Pillow.
+The engine loads the catalog (the manifest, and the stored images it finds), asks it whether an
+image or a comparison set exists (to check the content), and calls `prepare()` once per build,
+which makes (or finds in the cache) the variants and returns an `Images` value: the files to
+publish (`writer.OutputFile`, written by the engine's one writer) and `view()` / `gallery()` /
+`comparison()`, the typed views (`ImageView`, `ComparisonView`) that the block templates render.
+Neither is changed once made. Needs only Pillow.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,8 +23,9 @@ from zimage_site.data import text
 from zimage_site.errors import Problem, Report, SiteError
 from zimage_site.images.manifest import MANIFEST, ImageSpec, Manifest, load_manifest
 from zimage_site.images.store import Entry, Store
-from zimage_site.images.variants import EXT, MIME, Source, VariantCache, VariantSet, published_name
+from zimage_site.images.variants import MIME, Source, VariantCache, VariantSet, published_name
 from zimage_site.images.xmp import ImageLabel
+from zimage_site.writer import OutputFile
 
 if TYPE_CHECKING:
     from zimage_site.config import Aigc
@@ -75,23 +75,6 @@ def test_images_allowed() -> Iterator[None]:
 
 test_images_allowed.__test__ = False  # not a test, whatever pytest's name matching thinks
 
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """A hard link where the file system allows it (cache files are replaced, never written in
-    place, so the output keeps its bytes), a copy otherwise."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
-@dataclass(frozen=True)
-class PublishedFile:
-    """A file of the output: its path under the output folder, and the file whose bytes it has."""
-
-    path: str
-    source: Path
 
 
 @dataclass(frozen=True)
@@ -165,33 +148,32 @@ def prompt_lang(prompt: str, languages: dict) -> str:
 
 
 class ImageCatalog:
+    """The manifest and the stored images it finds, resolved when loaded; never changed after."""
+
     def __init__(self, root: Path, manifest: Manifest | None, *, allow_test_images: bool = False):
         self.root = Path(root)
         self.allow_test_images = allow_test_images  # tests only: accept images of the tiny test pipeline
         self.manifest = manifest or Manifest()
         self.store = Store(self.root)
         self.cache = VariantCache(self.root)
-        self._entries: dict[str, Entry] | None = None
-        self._notes: list[str] = []
-        self._published: dict[str, dict] | None = None  # id → language-independent view parts
+        self.entries: dict[str, Entry] = {}
+        self.notes: list[str] = []  # files of the store that were not used
+        for spec in self.manifest.images.values():
+            # the build trusts a SHA-256 match with the provenance; `generate` decodes too
+            entry, notes = self.store.find(spec.id, spec.spec_hash, allow_test_images=self.allow_test_images,
+                                           decode=False, pixels=spec.pixels())
+            self.notes.extend(f"images/{n}" for n in notes)
+            if entry is not None:
+                self.entries[spec.id] = entry
 
     # ------------------------------------------------------------------ loading
 
     @classmethod
     def load(cls, root: Path, report: Report | None = None, *, allow_test_images: bool = False) -> "ImageCatalog":
-        """Load and validate `content/images.yaml` (SiteError listing every problem). No file: an
-        empty catalog."""
+        """Load and validate `content/images.yaml` (SiteError listing every problem) and find its
+        stored images. No file: an empty catalog."""
         return cls(Path(root), load_manifest(Path(root), report=report),
                    allow_test_images=allow_test_images or _TEST_IMAGES.get())
-
-    @property
-    def languages(self) -> dict:
-        """The languages of site.yaml (their scripts decide a prompt's language)."""
-        if getattr(self, "_languages", None) is None:
-            from zimage_site.config import load_languages
-
-            self._languages = load_languages(self.root)
-        return self._languages
 
     @property
     def image_ids(self) -> list[str]:
@@ -210,51 +192,31 @@ class ImageCatalog:
     def spec(self, image_id: str) -> ImageSpec:
         return self.manifest.images[image_id]
 
-    def _resolve(self) -> dict[str, Entry]:
-        if self._entries is None:
-            self._entries, self._notes = {}, []
-            for spec in self.manifest.images.values():
-                # the build trusts a SHA-256 match with the provenance; `generate` decodes too
-                entry, notes = self.store.find(spec.id, spec.spec_hash, allow_test_images=self.allow_test_images,
-                                               decode=False, pixels=spec.pixels())
-                self._notes.extend(f"images/{n}" for n in notes)
-                if entry is not None:
-                    self._entries[spec.id] = entry
-        return self._entries
-
     @property
     def missing(self) -> list[str]:
-        entries = self._resolve()
-        return [i for i in self.manifest.images if i not in entries]
+        return [i for i in self.manifest.images if i not in self.entries]
 
     @property
     def counts(self) -> dict:
-        entries = self._resolve()
-        return {"images": len(entries), "placeholders": len(self.manifest.images) - len(entries)}
+        return {"images": len(self.entries), "placeholders": len(self.manifest.images) - len(self.entries)}
 
-    # ------------------------------------------------------------------ publishing
-
-    def publish(self, out_dir: Path, base_path: str, report: Report, *, allow_placeholders: bool = True,
-                aigc: "Aigc | None" = None) -> None:
-        """prepare(), then write its files under out_dir (img/ must not exist yet)."""
-        for item in self.prepare(base_path, report, allow_placeholders=allow_placeholders, aigc=aigc):
-            target = Path(out_dir) / item.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(item.source, target)
+    # ------------------------------------------------------------------ the images phase
 
     def prepare(self, base_path: str, report: Report, *, allow_placeholders: bool = True,
-                aigc: "Aigc | None" = None) -> list[PublishedFile]:
-        """Make (or find in the cache) the labelled variants of every stored image and prepare the
-        views; return the files to publish under the output folder. `base_path` is the site's URL
-        path, "/" or "/repo/". `aigc` names the labels' producer and propagator (site.yaml; read
-        from root/site.yaml when not given); a generated image is never published without them.
-        Missing images become placeholders (one warning), or a SiteError when not allowed."""
-        entries = self._resolve()
+                aigc: "Aigc | None" = None, languages: dict | None = None) -> "Images":
+        """The images phase: make (or find in the cache) the labelled variants of every stored
+        image; return the files to publish under the output folder and the views' parts, as an
+        `Images` value (this catalog is not changed). `base_path` is the site's URL path, "/" or
+        "/repo/". `aigc` names the labels' producer and propagator and `languages` the languages
+        of site.yaml (both read from root/site.yaml when not given); a generated image is never
+        published without its label. Missing images become placeholders (one warning), or a
+        SiteError when not allowed."""
+        entries = self.entries
         missing = self.missing
-        if self._notes:
+        if self.notes:
             report.warn(Problem(
-                f"{len(self._notes)} file(s) in the image store were not used",
-                file="images/", context="\n".join(self._notes),
+                f"{len(self.notes)} file(s) in the image store were not used",
+                file="images/", context="\n".join(self.notes),
                 fix="run zimage-site generate to make them again (it replaces damaged files)"))
         if missing:
             ids = textwrap.fill(", ".join(missing), width=96)
@@ -269,6 +231,10 @@ class ImageCatalog:
                 f"{len(missing)} {noun} not been generated yet; the page shows placeholders for them",
                 context=ids, kind="placeholder",
                 fix=f"generate them on a machine with an NVIDIA GPU:  {GENERATE_HINT}"))
+        if languages is None:
+            from zimage_site.config import load_languages
+
+            languages = load_languages(self.root)
 
         sources: dict[str, Source] = {}
         if entries and aigc is None:
@@ -281,47 +247,71 @@ class ImageCatalog:
             sources[image_id] = Source(entry.png, entry.provenance["sha256"], spec.width, spec.height, label)
         variant_sets = self.cache.ensure(list(sources.values())) if sources else {}
 
-        published: dict[str, dict] = {}
-        files: list[PublishedFile] = []
-        for image_id, spec in self.manifest.images.items():
-            entry = entries.get(image_id)
-            if entry is None:
-                published[image_id] = {"pending": True}
+        parts: dict[str, dict] = {}
+        files: list[OutputFile] = []
+        for image_id in self.manifest.images:
+            if image_id not in entries:
+                parts[image_id] = {"pending": True}
                 continue
             vs = variant_sets[sources[image_id].cache_key]
-            published[image_id] = self._variants(image_id, vs, base_path, files)
-        self._published = published
-        return files
+            parts[image_id] = _variants(image_id, vs, base_path, files)
+        return Images(self, languages, parts, files)
 
-    def _variants(self, image_id: str, vs: VariantSet, base: str, files: list[PublishedFile]) -> dict:
-        urls: dict[str, dict[int, str]] = {}
-        for fmt, names in vs.files.items():
-            urls[fmt] = {}
-            for w, name in names.items():
-                out_path = published_name(image_id, vs.sha256, w, fmt)  # the PropagateID of its label
-                files.append(PublishedFile(out_path, vs.folder / name))
-                urls[fmt][w] = base + out_path
-        sources = [{"type": MIME[fmt], "srcset": ", ".join(f"{u} {w}w" for w, u in sorted(urls[fmt].items()))}
-                   for fmt in ("avif", "webp") if urls.get(fmt)]
-        return {
-            "pending": False,
-            "sources": sources,
-            "src": urls["jpeg"][vs.fallback],
-            "color": vs.color,
-            "preview": vs.preview,
-        }
 
-    # ------------------------------------------------------------------ views
+def _variants(image_id: str, vs: VariantSet, base: str, files: list[OutputFile]) -> dict:
+    urls: dict[str, dict[int, str]] = {}
+    for fmt, names in vs.files.items():
+        urls[fmt] = {}
+        for w, name in names.items():
+            out_path = published_name(image_id, vs.sha256, w, fmt)  # the PropagateID of its label
+            files.append(OutputFile(out_path, vs.folder / name))
+            urls[fmt][w] = base + out_path
+    sources = [{"type": MIME[fmt], "srcset": ", ".join(f"{u} {w}w" for w, u in sorted(urls[fmt].items()))}
+               for fmt in ("avif", "webp") if urls.get(fmt)]
+    return {
+        "pending": False,
+        "sources": sources,
+        "src": urls["jpeg"][vs.fallback],
+        "color": vs.color,
+        "preview": vs.preview,
+    }
+
+
+@dataclass(frozen=True)
+class Images:
+    """The images phase's result (`ImageCatalog.prepare()`): the files to publish (the writer puts
+    them in the output folder) and the typed views the block templates render."""
+
+    catalog: ImageCatalog
+    languages: dict  # the languages of site.yaml (their scripts decide a prompt's language)
+    parts: dict  # image id → the language-independent parts of its views
+    files: list  # [OutputFile]
+
+    @property
+    def image_ids(self) -> list[str]:
+        return self.catalog.image_ids
+
+    @property
+    def set_ids(self) -> list[str]:
+        return self.catalog.set_ids
+
+    def has_image(self, image_id: str) -> bool:
+        return self.catalog.has_image(image_id)
+
+    def has_set(self, set_id: str) -> bool:
+        return self.catalog.has_set(set_id)
+
+    @property
+    def counts(self) -> dict:
+        return self.catalog.counts
 
     def view(self, image_id: str, lang: str, *, hero: bool = False, sizes: str | None = None,
              context: str = "figure") -> ImageView:
         """Everything `templates/blocks/figure.html` needs for one image in one language."""
-        if self._published is None:
-            raise RuntimeError("ImageCatalog.prepare() must run before view()")
-        spec = self.manifest.images[image_id]
-        part = self._published[image_id]
+        spec = self.catalog.manifest.images[image_id]
+        part = self.parts[image_id]
         languages = self.languages
-        entry = (self._entries or {}).get(image_id)
+        entry = self.catalog.entries.get(image_id)
         prov = entry.provenance if entry is not None else {}
         if hero:
             context = "hero"
@@ -374,7 +364,7 @@ class ImageCatalog:
 
     def comparison(self, set_id: str, lang: str) -> ComparisonView:
         """Everything `templates/blocks/compare.html` needs for one comparison set."""
-        s = self.manifest.sets[set_id]
+        s = self.catalog.manifest.sets[set_id]
         n = len(s.image_ids)
         varies_prompt = s.varies == "prompt"
         items = [replace(self.view(i, lang, context="compare", sizes=_compare_sizes(n)), show_prompt=varies_prompt)
@@ -397,4 +387,4 @@ def generate_missing(root: Path, report: Report) -> None:
     _generate_missing(Path(root), report)
 
 
-__all__ = ["ImageCatalog", "ImageView", "ComparisonView", "PublishedFile", "generate_missing", "MANIFEST"]
+__all__ = ["ImageCatalog", "Images", "ImageView", "ComparisonView", "generate_missing", "MANIFEST"]

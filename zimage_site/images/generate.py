@@ -11,281 +11,40 @@ encoding, SHA-256, atomic writes of the image and then its provenance) while the
 next one. The PNG carries the image's AI-content labels in XMP (`xmp.ImageLabel`; the producer
 from site.yaml's `aigc:` block). Under `accelerate launch` the pending images are split between the processes with
 `PartialState().split_between_processes`.
+
+This module is the run (`Generator`: plan, route, the loop and the writer thread); the model's
+resolution is model_ref.py, its loading loader.py, `--dry-run`'s report dry_run.py, and the
+options and results plan.py. Every failure is a `GenerationError`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import os
 import platform
-import re
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from zimage_site.errors import Problem, Report, SiteError
+from zimage_site.errors import GenerationError, Problem, Report
 from zimage_site.images import routes
-from zimage_site.images.manifest import DEFAULT_MODEL, ImageSpec, load_manifest, store_key
+from zimage_site.images.dry_run import dry_run
+from zimage_site.images.loader import DTYPES, Accel, device_name, import_extra, load_pipeline, pick_device
+from zimage_site.images.manifest import ImageSpec, load_manifest, store_key
+from zimage_site.images.model_ref import INSTALL_HINT, ModelRef, resolve_model
+from zimage_site.images.plan import Options, Planned, Result
 from zimage_site.images.store import Store
 from zimage_site.images.xmp import ImageLabel
 
-INSTALL_HINT = ("pip install torch (the build for your platform: https://pytorch.org/get-started/locally/), "
-                "then pip install '.[generate]' in the zimage-site folder")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-TINY_MARKER = "zimage-site-tiny-test-pipeline"  # see tests/tiny_pipeline.py
-DTYPES = {"bf16": "bfloat16", "fp32": "float32"}
+_device_name = device_name  # the name the tests knew
+
 FP16_REFUSAL = Problem(
     "--dtype fp16 is refused: Z-Image overflows in float16 and produces black (NaN) images "
     "(Tongyi-MAI/Z-Image issues #14 and #15)",
     fix="use bf16 (the default on CUDA); on a GPU without bfloat16 (RTX 20xx, V100) use --dtype fp32 "
         "with --offload, or a quantised community build")
 
-
-def _download_hint(model: str) -> str:
-    folder = "./" + model.rsplit("/", 1)[-1]
-    return (f"download the weights (about 20 GB) where the Hugging Face Hub is reachable: "
-            f"hf download {model} --local-dir {folder}  (older huggingface_hub: huggingface-cli download "
-            f"{model} --local-dir {folder}), then run zimage-site generate --model {folder}")
-
-
-@dataclass
-class Options:
-    root: Path
-    manifest: Path | None = None
-    model: str | None = None  # a Hugging Face id or a local folder; default: the manifest's model
-    revision: str | None = None
-    device: str = "auto"  # auto | cuda | cpu
-    dtype: str | None = None  # bf16 | fp32; default bf16 on CUDA, fp32 on CPU
-    offload: bool = False  # the same as route="model-offload"
-    route: str | None = None  # None/"auto": the fastest that fits; or one of routes.ROUTES
-    gpu_memory: float | None = None  # GiB of free GPU memory to plan for (default: measured)
-    attention: str | None = None
-    compile: bool = False
-    only: list[str] = field(default_factory=list)
-    force: bool = False
-    dry_run: bool = False
-
-
-@dataclass
-class ModelRef:
-    arg: str
-    name: str  # what the provenance records
-    local: Path | None
-    revision: str | None
-    source: str  # "hub" or "local folder"
-    test_fixture: bool = False
-    snapshot: Path | None = None  # a Hub model's folder in the local cache, once downloaded
-    missing: str = ""  # why a Hub model's revision is not known yet (not downloaded)
-
-    @property
-    def config_dir(self) -> Path | None:
-        return self.local or self.snapshot
-
-
-def _cached_revisions(model: str) -> list[str]:
-    """The branches and tags of a Hub model the local cache has (refs/…), for messages."""
-    try:
-        from huggingface_hub.constants import HF_HUB_CACHE
-    except ImportError:
-        return []
-    refs = Path(HF_HUB_CACHE) / ("models--" + model.replace("/", "--")) / "refs"
-    try:
-        return sorted(p.relative_to(refs).as_posix() for p in refs.rglob("*") if p.is_file())
-    except OSError:
-        return []
-
-
-def _lookup_snapshot(model: str, revision: str | None) -> tuple[Path | None, str]:
-    """The cached snapshot of a Hub model, without the network: (folder, "") when it is on this
-    machine, (None, why) when it has not been downloaded yet. Any other failure (a broken cache, a
-    cache that cannot be read) is an error that names the model and keeps its cause."""
-    try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
-    except ImportError:  # without the extra, nothing can be downloaded either: said when loading
-        return None, "huggingface_hub is not installed"
-    try:
-        return Path(snapshot_download(model, revision=revision, local_files_only=True)), ""
-    except LocalEntryNotFoundError:
-        cached = _cached_revisions(model)
-        if revision and cached:
-            return None, (f"revision {revision} not downloaded yet (this machine has {', '.join(cached)}; "
-                          "a branch, tag or commit that does not exist fails when loading)")
-        return None, "not downloaded yet" + (f" (revision {revision})" if revision else "")
-    except Exception as exc:  # noqa: BLE001 - anything else is reported, with its cause
-        what = f"revision {revision} of {model}" if revision else model
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise SiteError(Problem(
-            f"could not look up {what} in the local Hugging Face cache ({exc.__class__.__name__}: {first})",
-            fix="check --model and --revision; if the cache is damaged, delete the model's folder "
-                f"models--{model.replace('/', '--')} in the cache (HF_HUB_CACHE, by default "
-                "~/.cache/huggingface/hub) and download it again")) from exc
-
-
-@dataclass
-class Planned:
-    index: int
-    spec: ImageSpec
-    reason: str  # missing | corrupt | forced
-    detail: str = ""
-
-
-@dataclass
-class Result:
-    generated: int = 0
-    skipped: int = 0
-    seconds: float = 0.0
-    peak_gpu_bytes: int | None = None
-    planned: list[Planned] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- the model
-
-def _fingerprint(folder: Path) -> str:
-    """A cheap, machine-independent fingerprint of a model folder: every file's path and size, and
-    the SHA-256 of its first and last 64 KiB (safetensors headers name and size every tensor)."""
-    h = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.relative_to(folder).parts):
-        size = path.stat().st_size
-        h.update(f"{path.relative_to(folder).as_posix()}\0{size}\0".encode())
-        with open(path, "rb") as f:
-            h.update(f.read(65536))
-            if size > 131072:
-                f.seek(-65536, os.SEEK_END)
-                h.update(f.read(65536))
-    return "sha256:" + h.hexdigest()[:16]
-
-
-def resolve_model(arg: str, revision: str | None = None) -> ModelRef:
-    """Work out what --model names, without importing torch: a local folder or a Hub id, and its
-    revision where it can be known (a Hub snapshot's commit, the commit an `hf download
-    --local-dir` recorded, else a fingerprint of the folder)."""
-    path = Path(arg).expanduser()
-    if path.is_dir():
-        if not (path / "model_index.json").is_file():
-            raise SiteError(Problem(f"{arg} is a folder, but not a diffusers model (it has no model_index.json)",
-                                    fix="point --model at the folder `hf download Tongyi-MAI/Z-Image-Turbo "
-                                        "--local-dir …` wrote, or at a Hugging Face id"))
-        resolved = path.resolve()
-        name, rev = resolved.name, None
-        if resolved.parent.name == "snapshots" and resolved.parent.parent.name.startswith("models--"):
-            name = resolved.parent.parent.name[len("models--"):].replace("--", "/")
-            rev = resolved.name
-        meta = resolved / ".cache" / "huggingface" / "download" / "model_index.json.metadata"
-        if rev is None and meta.is_file():
-            first = meta.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0].strip()
-            rev = first or None
-        if rev is None:
-            rev = _fingerprint(resolved)
-        return ModelRef(arg, name, resolved, rev, "local folder", (resolved / TINY_MARKER).exists())
-    if not _HUB_ID.match(arg):
-        raise SiteError(Problem(f"the model folder {arg} does not exist",
-                                fix="check the path, or pass a Hugging Face id such as " + DEFAULT_MODEL))
-    snapshot, missing = _lookup_snapshot(arg, revision)
-    rev = snapshot.name if snapshot is not None else None
-    if rev is None and revision and re.fullmatch(r"[0-9a-f]{40}", revision):
-        rev = revision  # a full commit hash is the revision, downloaded or not
-    return ModelRef(arg, arg, None, rev, "hub", snapshot=snapshot, missing=missing)
-
-
-def _load_error(exc: BaseException, model: ModelRef, revision: str | None) -> SiteError:
-    """What went wrong loading the model, for the user: a revision or model id that does not exist,
-    a gated model, or weights that are neither on this machine nor downloadable."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-    if model.local is not None:
-        return SiteError(Problem(f"could not load the model from {model.local}: {first}",
-                                 fix="check that the folder is a complete download of the model"))
-    chain, seen = [], exc
-    while seen is not None and len(chain) < 10:
-        chain.append(seen.__class__.__name__)
-        seen = seen.__cause__ or seen.__context__
-    if "RevisionNotFoundError" in chain:
-        return SiteError(Problem(f"--revision {revision}: {model.name} has no branch, tag or commit of that name",
-                                 fix="pass a branch, tag or commit listed on the model's 'Files and versions' "
-                                     "page, or leave out --revision to use main"))
-    if "GatedRepoError" in chain:
-        return SiteError(Problem(f"--model {model.name}: the model is gated and this machine is not allowed to "
-                                 "download it", fix="accept its terms on huggingface.co and log in: hf auth login"))
-    if "RepositoryNotFoundError" in chain:
-        return SiteError(Problem(f"--model {model.name}: there is no such model on the Hugging Face Hub (or it is "
-                                 "private)", fix=f"check the id (the page's model is {DEFAULT_MODEL}), or log in "
-                                                 "with hf auth login for a private one"))
-    what = f"revision {revision} of {model.name}" if revision else model.name
-    return SiteError(Problem(f"the weights of {what} are not on this machine and could not be downloaded "
-                             f"({exc.__class__.__name__}: {first})",
-                             fix=_download_hint(model.name) + "; or point --model at a folder"))
-
-
-def _import_extra():
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:
-        raise SiteError(Problem("image generation needs PyTorch, which is not installed",
-                                fix=INSTALL_HINT)) from exc
-    try:
-        import diffusers
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise SiteError(Problem(f"image generation needs the optional extra 'generate' ({exc.name} is missing)",
-                                fix=INSTALL_HINT)) from exc
-    if not hasattr(diffusers, "ZImagePipeline"):
-        raise SiteError(Problem(f"diffusers {diffusers.__version__} has no ZImagePipeline",
-                                fix="pip install -U '.[generate]' (diffusers 0.36 or newer)"))
-    import torch
-
-    return torch, diffusers
-
-
-def _device_name(torch, device) -> str:
-    device = torch.device(device)
-    if device.type == "cuda":
-        index = device.index if device.index is not None else torch.cuda.current_device()
-        return f"cuda:{index} {torch.cuda.get_device_name(index)}"
-    if device.type == "cpu":
-        return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-    return str(device)
-
-
-class _Accel:
-    """Process layout: a single process, or the processes of `accelerate launch`."""
-
-    def __init__(self, device: str):
-        self.state = None
-        self.index, self.count = 0, 1
-        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-        if world > 1:
-            try:
-                from accelerate import PartialState
-            except ImportError as exc:
-                raise SiteError(Problem("accelerate launch needs the accelerate package", fix=INSTALL_HINT)) from exc
-            use_cpu = device == "cpu" or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
-            self.state = PartialState(cpu=use_cpu)
-            self.index, self.count = self.state.process_index, self.state.num_processes
-
-    @property
-    def main(self) -> bool:
-        return self.index == 0
-
-    def split(self, items: list):
-        if self.state is None:
-            return items
-        with self.state.split_between_processes(items) as mine:
-            return list(mine)
-
-    def gather(self, obj) -> list:
-        if self.state is None:
-            return [obj]
-        from accelerate.utils import gather_object
-
-        return gather_object([obj])
-
-    def wait(self) -> None:
-        if self.state is not None:
-            self.state.wait_for_everyone()
 
 
 # --------------------------------------------------------------------------- the run
@@ -305,7 +64,7 @@ class Generator:
         manifest = load_manifest(root, self.opts.manifest)
         if manifest is None:
             shown = self.opts.manifest or (root / "content/images.yaml")
-            raise SiteError(Problem("there is no image manifest", file=str(shown),
+            raise GenerationError(Problem("there is no image manifest", file=str(shown),
                                     fix="create content/images.yaml (see docs/images.md), or pass --root/--manifest"))
         return manifest
 
@@ -322,7 +81,7 @@ class Generator:
             else:
                 unknown.append(name)
         if unknown:
-            raise SiteError(Problem(f"--only names unknown image(s): {', '.join(unknown)}", file=manifest.file,
+            raise GenerationError(Problem(f"--only names unknown image(s): {', '.join(unknown)}", file=manifest.file,
                                     fix="use image ids or comparison set ids from the manifest "
                                         "(zimage-site generate --dry-run --force lists them all)"))
         return [manifest.images[i] for i in dict.fromkeys(wanted)]
@@ -360,14 +119,14 @@ class Generator:
     def run(self) -> Result:
         opts = self.opts
         if opts.dtype == "fp16":
-            raise SiteError(FP16_REFUSAL)
+            raise GenerationError(FP16_REFUSAL)
         if opts.dtype not in (None, *DTYPES):
-            raise SiteError(Problem(f"unknown --dtype {opts.dtype!r}", fix="use bf16 or fp32"))
+            raise GenerationError(Problem(f"unknown --dtype {opts.dtype!r}", fix="use bf16 or fp32"))
         if opts.device not in ("auto", "cuda", "cpu"):
-            raise SiteError(Problem(f"unknown --device {opts.device!r}", fix="use auto, cuda or cpu"))
+            raise GenerationError(Problem(f"unknown --device {opts.device!r}", fix="use auto, cuda or cpu"))
         forced = self._forced_route()
         if opts.gpu_memory is not None and not opts.gpu_memory > 0:
-            raise SiteError(Problem(f"--gpu-memory {opts.gpu_memory:g}: the free GPU memory must be a positive "
+            raise GenerationError(Problem(f"--gpu-memory {opts.gpu_memory:g}: the free GPU memory must be a positive "
                                     "number of GiB", fix="pass what the card has free, e.g. --gpu-memory 16"))
         manifest = self._load_manifest()
         specs = self._select(manifest)
@@ -378,17 +137,17 @@ class Generator:
         self.producer = self._producer()
 
         if opts.dry_run:
-            return self._dry_run(store, specs, model)
+            return dry_run(self, store, specs, model)
 
-        torch, diffusers = _import_extra()
-        device = self._pick_device(torch)
-        accel = _Accel(device)
+        torch, diffusers = import_extra()
+        device = pick_device(torch, opts.device, self.warn)
+        accel = Accel(device)
         if accel.state is not None:
             device = str(accel.state.device)
         dtype_name = opts.dtype or ("bf16" if torch.device(device).type == "cuda" else "fp32")
         if forced and torch.device(device).type == "cpu":
             flag = "--offload" if opts.offload else f"--route {forced}"
-            raise SiteError(Problem(f"{flag} needs a GPU: it moves each part of the model to the GPU only "
+            raise GenerationError(Problem(f"{flag} needs a GPU: it moves each part of the model to the GPU only "
                                     "while it runs", fix=f"remove {flag}, or run on a machine with a CUDA GPU"))
         if accel.count == 1:
             store.remove_temporary()
@@ -404,10 +163,10 @@ class Generator:
         choice = self._choose_route(torch, model, planned, device, dtype_name, forced)
         if accel.main and choice.route != "cpu":
             self.out(f"route: {choice.route}, {routes.ROUTE_TEXT[choice.route]} ({choice.reason})")
-        pipe = self._load(torch, diffusers, model, device, dtype_name, choice.route)
+        pipe = load_pipeline(torch, diffusers, model, device, dtype_name, opts, choice.route)
         if model.revision is None and model.source == "hub":  # downloaded just now: the commit is known
             model = resolve_model(model.arg, opts.revision)
-        dev_name = _device_name(torch, device)
+        dev_name = device_name(torch, device)
         steps = sorted({p.spec.steps for p in planned})
         steps_text = f"{steps[0]} steps" if len(steps) == 1 else f"{steps[0]}–{steps[-1]} steps"
         if accel.main:
@@ -441,10 +200,10 @@ class Generator:
         """The route --route/--offload asks for, None for the automatic choice."""
         route = self.opts.route if self.opts.route not in (None, "auto") else None
         if route is not None and route not in routes.ROUTES:
-            raise SiteError(Problem(f"unknown --route {route!r}", fix="use auto, " + ", ".join(routes.ROUTES)))
+            raise GenerationError(Problem(f"unknown --route {route!r}", fix="use auto, " + ", ".join(routes.ROUTES)))
         if self.opts.offload:
             if route not in (None, "model-offload"):
-                raise SiteError(Problem(f"--offload and --route {route} contradict each other",
+                raise GenerationError(Problem(f"--offload and --route {route} contradict each other",
                                         fix="--offload means --route model-offload; pass only one of them"))
             route = "model-offload"
         return route
@@ -469,61 +228,9 @@ class Generator:
             free, _total = torch.cuda.mem_get_info(torch.device(device))
         choice = routes.choose(est, free, forced)
         size = f"{est.width}×{est.height}" + (", batch 2" if est.batch == 2 else "")
-        where = "--gpu-memory" if self.opts.gpu_memory is not None else _device_name(torch, device)
+        where = "--gpu-memory" if self.opts.gpu_memory is not None else device_name(torch, device)
         return routes.Choice(choice.route, f"{choice.reason}; estimate for {size}, {dtype}, free memory of "
                                            f"{where}", choice.forced)
-
-    def _dry_run(self, store: Store, specs: list[ImageSpec], model: ModelRef) -> Result:
-        opts = self.opts
-        forced = self._forced_route()
-        dtype = opts.dtype
-        free: int | None = None
-        free_note = ""
-        torch = None
-        try:
-            import torch
-        except ImportError:
-            free_note = "PyTorch is not installed"
-        cuda = torch is not None and opts.device != "cpu" and torch.cuda.is_available()
-        if torch is not None and not cuda:
-            free_note = "--device cpu" if opts.device == "cpu" else "PyTorch sees no CUDA GPU"
-        gpu_plan = cuda or opts.gpu_memory is not None or (torch is None and opts.device != "cpu")
-        if dtype is None:
-            dtype = "bf16" if gpu_plan else "fp32"  # what a GPU machine would use
-        if opts.gpu_memory is not None:
-            free = int(opts.gpu_memory * routes.GIB)
-            free_note = f"{opts.gpu_memory:g} GiB (--gpu-memory)"
-        elif cuda:
-            free, _total = torch.cuda.mem_get_info()
-            free_note = f"{routes.gib(free)} on {_device_name(torch, 'cuda')}"
-        planned, present = self.plan(store, specs, model, dtype)
-        rev = model.revision or f"{model.missing or 'not downloaded yet'}: revision known after the download"
-        self.out(f"would generate {len(planned)} of {len(specs)} images with {model.name} ({dtype}, {rev}):")
-        if planned:
-            width = max(len(p.spec.id) for p in planned)
-            for p in planned:
-                why = p.reason + (f": {p.detail}" if p.detail else "")
-                size = f"{p.spec.width}×{p.spec.height}"
-                self.out(f"  {p.spec.id:<{width}}  {size:<9}  seed {p.spec.seed:<9}  {why}")
-        self.out(f"{present} already in the store.")
-        gpu_dtype = opts.dtype if opts.dtype in routes.DTYPE_BYTES else "bf16"
-        est, source = self._estimate(model, planned or [Planned(0, s, "") for s in specs], gpu_dtype)
-        for line in routes.table(est, source):
-            self.out(line)
-        self.out("routes by free GPU memory: " + ", ".join(
-            f"{name} from {routes.gib(est.routes[name].needed_bytes)}" for name in routes.ROUTES))
-        if free is None:
-            self.out(f"free GPU memory: unknown ({free_note}); pass --gpu-memory GB to plan for a card")
-        else:
-            self.out(f"free GPU memory: {free_note}")
-        if free is not None or forced:
-            choice = routes.choose(est, free, forced)
-            self.out(f"route: {choice.route}, {routes.ROUTE_TEXT[choice.route]} ({choice.reason})")
-        elif not gpu_plan:
-            self.out(f"route: cpu (this run would use the CPU: {free_note})")
-        else:
-            self.out("route: chosen when the run starts, from the free memory of the GPU")
-        return Result(skipped=present, planned=planned)
 
     def _producer(self) -> str:
         """The ContentProducer of the labels written into the master PNGs: site.yaml's
@@ -539,69 +246,10 @@ class Generator:
         folder = store.dir.resolve()
         for parent in (folder, *folder.parents):
             if (parent / ".git").exists():
-                raise SiteError(Problem(
+                raise GenerationError(Problem(
                     "this model is the tiny test pipeline (random weights, its images are noise); it only "
                     f"writes into temporary folders, never into a git checkout ({parent})",
                     fix="pass --root with a temporary folder, or --model with the real Z-Image-Turbo"))
-
-    def _pick_device(self, torch) -> str:
-        want = self.opts.device
-        cuda = torch.cuda.is_available()
-        if want == "cuda" and not cuda:
-            build = "a CPU-only build" if getattr(torch.version, "cuda", None) is None else f"CUDA {torch.version.cuda}"
-            raise SiteError(Problem(f"--device cuda, but PyTorch ({torch.__version__}, {build}) sees no CUDA GPU",
-                                    fix="install the CUDA build of torch for your driver, or use --device cpu (slow)"))
-        if want == "cuda" or (want == "auto" and cuda):
-            return "cuda"
-        self.warn(Problem("generating on the CPU: expect minutes per 1024×1024 image with the real model "
-                          "(float32 by default)",
-                          fix="use a machine with an NVIDIA GPU for the real images"))
-        return "cpu"
-
-    def _load(self, torch, diffusers, model: ModelRef, device: str, dtype_name: str, route: str | None = None):
-        from diffusers.utils import logging as dlogging
-
-        dlogging.set_verbosity_error()
-        dlogging.disable_progress_bar()
-        try:
-            from transformers.utils import logging as tlogging
-
-            tlogging.set_verbosity_error()
-            tlogging.disable_progress_bar()
-        except ImportError:  # pragma: no cover
-            pass
-        dtype = getattr(torch, DTYPES[dtype_name])
-        kwargs = {}
-        from diffusers.utils import deprecation_utils
-
-        kwargs["dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"] = dtype
-        if model.local is None and self.opts.revision:
-            kwargs["revision"] = self.opts.revision
-        target = str(model.local) if model.local is not None else model.name
-        try:
-            pipe = diffusers.ZImagePipeline.from_pretrained(target, **kwargs)
-        except Exception as exc:  # hub errors, missing files, broken configs
-            raise _load_error(exc, model, self.opts.revision) from exc
-        pipe.set_progress_bar_config(disable=True)
-        route = route or ("model-offload" if self.opts.offload else "gpu")
-        if route == "model-offload":
-            pipe.enable_model_cpu_offload(device=device)
-        elif route == "sequential-offload":
-            pipe.enable_sequential_cpu_offload(device=device)
-        else:
-            pipe.to(device)
-        if self.opts.attention:
-            try:
-                pipe.transformer.set_attention_backend(self.opts.attention)
-            except (ValueError, ImportError, RuntimeError, AttributeError) as exc:
-                raise SiteError(Problem(
-                    f"the attention backend {self.opts.attention!r} cannot be used here: "
-                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__}",
-                    fix="use native (PyTorch SDPA, always available); flash needs the flash-attn package, "
-                        "_flash_3 FlashAttention 3 on a Hopper GPU")) from exc
-        if self.opts.compile:
-            pipe.transformer.compile()
-        return pipe
 
     def _generate(self, torch, pipe, store: Store, model: ModelRef, mine: list[Planned], total: int,
                   device: str, dtype_name: str, dev_name: str, route: str | None = None) -> tuple[int, int | None]:
@@ -649,7 +297,7 @@ class Generator:
                         slower = routes.ROUTES[routes.ROUTES.index(route) + 1:] if route in routes.ROUTES else ()
                         hint = (f"try --route {slower[0]} (" + routes.ROUTE_TEXT[slower[0]] + ")" if slower
                                 else "try a smaller size, or a GPU with more memory")
-                        raise SiteError(Problem(
+                        raise GenerationError(Problem(
                             f"the GPU ran out of memory generating {spec.id} ({spec.width}×{spec.height}) "
                             f"with the route {route}",
                             fix=hint + "; the images already made are kept, a new run resumes")) from exc

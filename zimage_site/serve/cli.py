@@ -100,7 +100,7 @@ def _serve(args, root: Path, workdir: Path) -> int:
             print(f"warning: serving on {args.host}: other machines on the network can read the preview",
                   file=sys.stderr)
         preview.start_watching()  # before the first build: a save during it starts the next one
-        preview.apply(preview.build(None), None)
+        preview.apply(preview.build(), None)
         languages = preview.site.config.languages if preview.current else {}
         print(f"serving a live preview of {root} (Ctrl-C to stop):")
         if languages:

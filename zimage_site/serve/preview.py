@@ -4,8 +4,9 @@ is told after a build.
 - Each build goes into a new folder ("generation") of a private work folder. The HTTP handlers
   read `current`, which changes only when a build succeeded, in one assignment: a half-written
   build is never served. An old generation is removed a little after it stopped being served.
-- Builds run one at a time in a worker thread, through `Site.rebuild`, which redoes only what the
-  changed files feed. A build starts once the sources have been quiet for `quiet_seconds`; changes
+- Builds run one at a time in a worker thread, each a full `Site.build` of the same `Site`, which
+  reuses every part whose inputs did not change (the fingerprint of the inputs finds what the
+  changed files feed; no list of changed files is needed). A build starts once the sources have been quiet for `quiet_seconds`; changes
   saved during a build start the next one as soon as it ends.
 - A failed build keeps the last good generation for assets, and `error` for pages (the error view);
   the next good build brings the pages back. A bug in the engine becomes a one-line message; its
@@ -95,14 +96,14 @@ class Preview:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zimage-site-build")
 
     # -- building (in the worker thread)
-    def build(self, changed: set[str] | None) -> Outcome:
+    def build(self) -> Outcome:
         from zimage_site.cli import print_warnings
 
         self.generation += 1
         out = self.workdir / f"site-{self.generation}"
         start = time.perf_counter()
         try:
-            result = self.site.build(out) if changed is None else self.site.rebuild(out, [Path(p) for p in changed])
+            result = self.site.build(out)
         except SiteError as exc:
             self._print_new_warnings(print_warnings)
             return Outcome(ok=False, message=exc.format(), seconds=time.perf_counter() - start)
@@ -237,7 +238,7 @@ class Preview:
 
         sources, self.pending = self.pending, set()
         self.building = True
-        future = IOLoop.current().run_in_executor(self.executor, self.build, sources)
+        future = IOLoop.current().run_in_executor(self.executor, self.build)
         future.add_done_callback(lambda f: IOLoop.current().add_callback(self._built, f, sources))
 
     def _built(self, future, sources: set[str]) -> None:
