@@ -1,0 +1,333 @@
+"""The typed model layer: every YAML input of the site is described once, as a pydantic model that
+both validates the data and is the object the code uses.
+
+The hardened loader (`zimage_site.yamlfile`) reads the file first (safe loading, alias limits,
+duplicate keys, a line for every key path); `validate()` then checks the data against a model and
+turns pydantic's errors into the site's own: each `Problem` names the file, the line (looked up
+from the loader's key-path map), the key ("images[3].seed") and a fix.
+
+The rules every model shares (`Strict`): types are strict (a quoted "8" is not a whole number,
+`true` is not a number), unknown keys are refused, and a key written with nothing after it
+(`null`) counts as missing. A field's fix is declared with it (`field(fix=...)`); a rule beyond
+its type is an `Annotated` check (`check(fn)`: fn returns an error message or None) or a choice
+(`one_of(...)`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import types
+import typing
+from typing import Annotated, Any, Callable, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+
+from zimage_site.errors import Problem, SiteError
+
+
+class Strict(BaseModel):
+    """The base of every model of an input file: strict types, no unknown keys."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", validate_by_name=True, validate_by_alias=True)
+
+
+def field(default: Any = ..., *, fix: str | None = None, alias: str | None = None, **kw: Any) -> Any:
+    """A model field with the fix a user reads when its value is wrong or missing."""
+    extra = {"fix": fix} if fix else None
+    return Field(default, alias=alias, json_schema_extra=extra, **kw)
+
+
+def check(fn: Callable[[Any], str | None]) -> AfterValidator:
+    """A rule beyond the type: `fn(value)` returns an error message, or None when the value is fine."""
+
+    def run(value: Any) -> Any:
+        message = fn(value)
+        if message:
+            raise PydanticCustomError("check", "{message}", {"message": message})
+        return value
+
+    return AfterValidator(run)
+
+
+def one_of(*choices: str) -> AfterValidator:
+    """A text that must be one of `choices` (its type is checked first: a number is not a choice)."""
+
+    def run(value: Any) -> Any:
+        if value not in choices:
+            raise PydanticCustomError("choice", "{message}", {
+                "message": f"{value!r} is not one of: {', '.join(map(str, choices))}",
+                "choices": ", ".join(map(str, choices))})
+        return value
+
+    return AfterValidator(run)
+
+
+def _nonempty(value: str) -> str | None:
+    return None if value.strip() else "the text is empty"
+
+
+NonEmpty = Annotated[str, check(_nonempty)]
+
+
+class Localized(dict):
+    """A text in each language of site.yaml: {zh: …, en: …}. Which languages it must hold is a
+    property of the site, not of the file, so `localized_problems` checks them once the model is
+    read: a missing language is reported with its line (the manifest refuses it, facts.yaml warns),
+    and so is a language site.yaml does not declare. There is no fallback to another language."""
+
+    def text(self, lang: str) -> str:
+        return str(self.get(lang, ""))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(cls, handler(dict[str, str]))
+
+
+LocalizedText = Annotated[Localized, check(lambda v: next((f"the {k} text is empty" for k, t in v.items()
+                                                              if not t.strip()), None))]
+
+
+def localized_problems(value: Any, languages: tuple[str, ...] | list[str], file: str, lines: dict[str, int],
+                       path: str = "", *, what: Callable[[str, str], str] | None = None) -> list[Problem]:
+    """Every Localized text inside `value` (a model, list or dict, walked recursively) checked
+    against `languages`: a Problem for each missing language ("missing value" at `path.lang`, on
+    the text's line) and each language site.yaml does not declare. `what(path, lang)` words the
+    message of a missing language (default: "missing value")."""
+    problems: list[Problem] = []
+    if isinstance(value, Localized):
+        for lang in languages:
+            if lang not in value:
+                key = f"{path}.{lang}"
+                problems.append(Problem(what(path, lang) if what else "missing value", file=file,
+                                        line=_line(lines, key, None), key=key, fix=None))
+        for lang in value:
+            if lang not in languages:
+                key = f"{path}.{lang}"
+                problems.append(Problem(f"{lang!r} is not a language of site.yaml written by hand", file=file,
+                                        line=_line(lines, key, None), key=key,
+                                        fix=f"use the languages of site.yaml: {', '.join(languages)}"))
+    elif isinstance(value, BaseModel):
+        for name, info in type(value).model_fields.items():
+            sub = info.alias or name
+            problems += localized_problems(getattr(value, name), languages, file, lines,
+                                           f"{path}.{sub}" if path else sub, what=what)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            problems += localized_problems(item, languages, file, lines, f"{path}.{key}" if path else str(key),
+                                           what=what)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            problems += localized_problems(item, languages, file, lines, f"{path}[{i}]", what=what)
+    return problems
+
+
+# --------------------------------------------------------------------------- errors
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+               list: "a list", dict: "a mapping", _dt.date: "a date (YYYY-MM-DD)", type(None): "nothing"}
+
+
+def _unwrap(tp: Any) -> tuple[Any, list]:
+    """A type without Annotated and Optional: (type, its metadata)."""
+    metadata: list = []
+    while True:
+        if typing.get_origin(tp) is Annotated:
+            metadata += list(tp.__metadata__)
+            tp = tp.__origin__
+            continue
+        if typing.get_origin(tp) in (Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+                continue
+        return tp, metadata
+
+
+def _type_name(tp: Any) -> str:
+    tp, _ = _unwrap(tp)
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if isinstance(tp, type) and issubclass(tp, (BaseModel, dict)):
+        return "a mapping"
+    return _TYPE_NAMES.get(origin or tp, getattr(tp, "__name__", str(tp)))
+
+
+def _actual(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, _dt.datetime):
+        return "a date and time"
+    for t in (str, int, float, list, dict, _dt.date):
+        if isinstance(value, t):
+            return _TYPE_NAMES[t]
+    return type(value).__name__
+
+
+def _fields(tp: Any) -> dict[str, FieldInfo] | None:
+    """The fields of a model, by the key a file writes (the alias)."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return {info.alias or name: info for name, info in tp.model_fields.items()}
+    return None
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (Union, types.UnionType)
+
+
+def _fix_of(info: FieldInfo | None) -> str | None:
+    extra = info.json_schema_extra if info is not None else None
+    return extra.get("fix") if isinstance(extra, dict) else None
+
+
+class _Walk:
+    """Where an error's loc leads in the model: the type there, the field that declared it, and
+    how many parts of the loc are real keys (the rest are pydantic's tags inside a union)."""
+
+    def __init__(self, root: Any, loc: tuple):
+        self.type, self.info, self.parent, self.depth = root, None, None, 0
+        for part in loc:
+            tp, _ = _unwrap(self.type)
+            if _is_union(tp):  # a value of several types: the error is the value's, at this key
+                break
+            fields = _fields(tp)
+            if part == "[key]":
+                self.depth += 1
+                break
+            if fields is not None:
+                self.parent = tp
+                if part not in fields:
+                    self.type, self.info = None, None
+                    self.depth += 1
+                    break
+                self.info = fields[part]
+                self.type = Annotated[(self.info.annotation, *self.info.metadata)] if self.info.metadata \
+                    else self.info.annotation
+            elif typing.get_origin(tp) is dict or (isinstance(tp, type) and issubclass(tp, dict)):
+                args = typing.get_args(tp)
+                self.type, self.info = (args[1] if args else str), None
+            elif typing.get_origin(tp) in (list, tuple):
+                self.type, self.info = typing.get_args(tp)[0], None
+            else:
+                break
+            self.depth += 1
+
+
+def key_path(loc: tuple | list) -> str:
+    """A key path as the loader writes it: images[3].seed."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line(lines: dict[str, int], path: str, default: int | None) -> int | None:
+    """The line of a key path, or of its nearest parent (a missing key: the mapping it belongs in)."""
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return default
+
+
+def _value_at(data: Any, loc: tuple) -> Any:
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: dict[str, int], *,
+                default_line: int | None = 1, top: str | None = None, key_prefix: str = "") -> list[Problem]:
+    """pydantic's errors as the site's Problems (file, line, key, fix), one per key."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        walk = _Walk(root, loc)
+        keys = loc[: walk.depth]
+        path = key_path(keys)
+        name = str(keys[-1]) if keys and not isinstance(keys[-1], int) else "the value"
+        fix = _fix_of(walk.info)
+        kind = err["type"]
+        if kind == "missing":
+            message, fix = "missing value", fix or f"add {name}: …"
+        elif kind == "extra_forbidden":
+            known = ", ".join(_fields(walk.parent) or {})
+            message, fix = "unknown key", f"remove it or correct the spelling; known keys here: {known}"
+        elif loc[walk.depth: walk.depth + 1] == ("[key]",) or (walk.depth and loc[walk.depth - 1] == "[key]"):
+            keys = loc[: walk.depth - 1] if loc[walk.depth - 1] == "[key]" else keys
+            path = key_path(keys)
+            k = keys[-1] if keys else None
+            message, fix = f"the key {k!r} is {_actual(k)}, not text", f'put the key in quotes: "{k}":'
+        elif kind in ("check", "choice"):
+            message = err["ctx"]["message"]
+            fix = fix or (f"write one of: {err['ctx']['choices']}" if kind == "choice" else f"correct {name}")
+        elif kind.endswith("_type") or kind in ("dataclass_exact_type",):
+            value = _value_at(data, keys)
+            if not keys and (top or _fields(_unwrap(root)[0]) is not None):
+                top = top or "expected a mapping of keys at the top of the file"
+                message, fix = f"{top}, got {_actual(value)}", "see the documented format of this file"
+            else:
+                expected = _type_name(walk.type)
+                message = f"expected {expected}, got {_actual(value)}"
+                fix = fix or f"write {expected} for {name} (see the documented format of this file)"
+        else:
+            message, fix = err["msg"], fix or "see the documented format of this file"
+        if path in seen:  # a value of several types fails once per type: say it once
+            continue
+        seen.add(path)
+        shown = f"{key_prefix} {path}".strip() if key_prefix else path
+        problems.append(Problem(message, file=file, line=_line(lines, path, default_line), key=shown or None,
+                                fix=fix))
+    return problems
+
+
+def _drop_nulls(value: Any) -> Any:
+    """`key:` with nothing after it counts as a missing key."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+_ADAPTERS: dict[Any, TypeAdapter] = {}
+
+
+def adapter(tp: Any) -> TypeAdapter:
+    try:
+        return _ADAPTERS[tp]
+    except (KeyError, TypeError):
+        pass
+    made = TypeAdapter(tp)
+    try:
+        _ADAPTERS[tp] = made
+    except TypeError:  # an unhashable type: not cached
+        pass
+    return made
+
+
+def validate(data: Any, tp: Any, file: str, lines: dict[str, int], *, error: type[SiteError] = SiteError,
+             default_line: int | None = 1, top: str | None = None, key_prefix: str = "",
+             context: dict | None = None) -> Any:
+    """`data` (from the YAML loader) as the model `tp`; raises `error` listing every problem found,
+    each with its file, line, key and fix. `top`: what the whole document should be ("expected a
+    mapping with images:"), for a file that is something else."""
+    data = _drop_nulls(data)
+    try:
+        return adapter(tp).validate_python(data, context=context)
+    except ValidationError as exc:
+        raise error(problems_of(exc, tp, data, file, lines, default_line=default_line, top=top,
+                                key_prefix=key_prefix)) from None
