@@ -14,7 +14,7 @@ keep working on the derived one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -152,5 +152,5 @@ def derive_language(root: Path, language, source):
     """The derived language of site.yaml, its titles taken from its source where not given (its
     page is converted as a whole; a title given for it is marked to be kept as written)."""
     converter(root, language)  # the glossary is checked with the configuration
-    return replace(language, **{key: f"{KEEP_START}{getattr(language, key)}{KEEP_END}" if getattr(language, key)
+    return language.model_copy(update={key: f"{KEEP_START}{getattr(language, key)}{KEEP_END}" if getattr(language, key)
                                 else getattr(source, key) for key in ("title", "description", "site_name")})

@@ -219,11 +219,14 @@ class _Walk:
             self.depth += 1
 
 
-def key_path(loc: tuple | list) -> str:
-    """A key path as the loader writes it: images[3].seed."""
+def key_path(loc: tuple | list, data: Any = None) -> str:
+    """A key path as the loader writes it: images[3].seed (an index of a list), languages.7 (a
+    key of a mapping that is a number)."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        in_list = isinstance(data, list) and isinstance(part, int)
+        out += f"[{part}]" if in_list else (f".{part}" if out else str(part))
+        data = _value_at(data, (part,))
     return out
 
 
@@ -257,7 +260,7 @@ def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: di
         loc = tuple(err["loc"])
         walk = _Walk(root, loc)
         keys = loc[: walk.depth]
-        path = key_path(keys)
+        path = key_path(keys, data)
         name = str(keys[-1]) if keys and not isinstance(keys[-1], int) else "the value"
         fix = _fix_of(walk.info)
         kind = err["type"]
@@ -268,7 +271,7 @@ def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: di
             message, fix = "unknown key", f"remove it or correct the spelling; known keys here: {known}"
         elif loc[walk.depth: walk.depth + 1] == ("[key]",) or (walk.depth and loc[walk.depth - 1] == "[key]"):
             keys = loc[: walk.depth - 1] if loc[walk.depth - 1] == "[key]" else keys
-            path = key_path(keys)
+            path = key_path(keys, data)
             k = keys[-1] if keys else None
             message, fix = f"the key {k!r} is {_actual(k)}, not text", f'put the key in quotes: "{k}":'
         elif kind in ("check", "choice"):
