@@ -77,6 +77,8 @@ class Localized(dict):
     read: a missing language is reported with its line (the manifest refuses it, facts.yaml warns),
     and so is a language site.yaml does not declare. There is no fallback to another language."""
 
+    values: Any = str  # the type of each text
+
     def text(self, lang: str) -> str:
         return str(self.get(lang, ""))
 
@@ -84,44 +86,58 @@ class Localized(dict):
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
         from pydantic_core import core_schema
 
-        return core_schema.no_info_after_validator_function(cls, handler(dict[str, str]))
+        return core_schema.no_info_after_validator_function(cls, handler(dict[str, cls.values]))
 
 
-LocalizedText = Annotated[Localized, check(lambda v: next((f"the {k} text is empty" for k, t in v.items()
-                                                              if not t.strip()), None))]
+class Texts(Localized):
+    """Localized texts none of which may be empty."""
+
+    values = NonEmpty
+
+
+Missing = Callable[[str, str], "tuple[str, str | None]"]  # (path of the text, language) → (message, fix)
+
+
+def language_problems(texts: dict, languages: tuple[str, ...] | list[str], file: str, lines: dict[str, int],
+                      path: str, missing: Missing | None = None) -> list[Problem]:
+    """One text in several languages checked against `languages` (those of site.yaml written by
+    hand): a Problem for each language it lacks (at `path.lang`, on the text's line; "missing
+    value" unless `missing` words it) and for each language site.yaml does not declare."""
+    problems: list[Problem] = []
+    if not languages:  # (a file read without site.yaml: its texts are not checked)
+        return problems
+    for lang in languages:
+        if lang not in texts:
+            message, fix = missing(path, lang) if missing else ("missing value", None)
+            problems.append(Problem(message, file=file, line=line_of(lines, path, None), key=f"{path}.{lang}", fix=fix))
+    for lang in texts:
+        if lang not in languages:
+            key = f"{path}.{lang}"
+            problems.append(Problem(f"{lang!r} is not a language of site.yaml written by hand", file=file,
+                                    line=line_of(lines, key, None), key=key,
+                                    fix=f"use the languages of site.yaml: {', '.join(languages)}"))
+    return problems
 
 
 def localized_problems(value: Any, languages: tuple[str, ...] | list[str], file: str, lines: dict[str, int],
-                       path: str = "", *, what: Callable[[str, str], str] | None = None) -> list[Problem]:
-    """Every Localized text inside `value` (a model, list or dict, walked recursively) checked
-    against `languages`: a Problem for each missing language ("missing value" at `path.lang`, on
-    the text's line) and each language site.yaml does not declare. `what(path, lang)` words the
-    message of a missing language (default: "missing value")."""
-    problems: list[Problem] = []
+                       path: str = "", missing: Missing | None = None) -> list[Problem]:
+    """`language_problems` of every Localized text inside `value` (a model, or a dict or list of
+    them, walked recursively), each at its key path."""
     if isinstance(value, Localized):
-        for lang in languages:
-            if lang not in value:
-                key = f"{path}.{lang}"
-                problems.append(Problem(what(path, lang) if what else "missing value", file=file,
-                                        line=_line(lines, key, None), key=key, fix=None))
-        for lang in value:
-            if lang not in languages:
-                key = f"{path}.{lang}"
-                problems.append(Problem(f"{lang!r} is not a language of site.yaml written by hand", file=file,
-                                        line=_line(lines, key, None), key=key,
-                                        fix=f"use the languages of site.yaml: {', '.join(languages)}"))
-    elif isinstance(value, BaseModel):
+        return language_problems(value, languages, file, lines, path, missing)
+    problems: list[Problem] = []
+    if isinstance(value, BaseModel):
         for name, info in type(value).model_fields.items():
             sub = info.alias or name
             problems += localized_problems(getattr(value, name), languages, file, lines,
-                                           f"{path}.{sub}" if path else sub, what=what)
+                                           f"{path}.{sub}" if path else sub, missing)
     elif isinstance(value, dict):
         for key, item in value.items():
             problems += localized_problems(item, languages, file, lines, f"{path}.{key}" if path else str(key),
-                                           what=what)
+                                           missing)
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            problems += localized_problems(item, languages, file, lines, f"{path}[{i}]", what=what)
+            problems += localized_problems(item, languages, file, lines, f"{path}[{i}]", missing)
     return problems
 
 
@@ -209,9 +225,10 @@ class _Walk:
                 self.info = fields[part]
                 self.type = Annotated[(self.info.annotation, *self.info.metadata)] if self.info.metadata \
                     else self.info.annotation
-            elif typing.get_origin(tp) is dict or (isinstance(tp, type) and issubclass(tp, dict)):
-                args = typing.get_args(tp)
-                self.type, self.info = (args[1] if args else str), None
+            elif isinstance(tp, type) and issubclass(tp, Localized):  # a text: its field's fix holds
+                self.type = tp.values
+            elif typing.get_origin(tp) is dict:
+                self.type, self.info = typing.get_args(tp)[1], None
             elif typing.get_origin(tp) in (list, tuple):
                 self.type, self.info = typing.get_args(tp)[0], None
             else:
@@ -230,7 +247,7 @@ def key_path(loc: tuple | list, data: Any = None) -> str:
     return out
 
 
-def _line(lines: dict[str, int], path: str, default: int | None) -> int | None:
+def line_of(lines: dict[str, int], path: str, default: int | None) -> int | None:
     """The line of a key path, or of its nearest parent (a missing key: the mapping it belongs in)."""
     while path:
         if path in lines:
@@ -292,17 +309,17 @@ def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: di
             continue
         seen.add(path)
         shown = f"{key_prefix} {path}".strip() if key_prefix else path
-        problems.append(Problem(message, file=file, line=_line(lines, path, default_line), key=shown or None,
+        problems.append(Problem(message, file=file, line=line_of(lines, path, default_line), key=shown or None,
                                 fix=fix))
     return problems
 
 
-def _drop_nulls(value: Any) -> Any:
+def drop_nulls(value: Any) -> Any:
     """`key:` with nothing after it counts as a missing key."""
     if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
+        return [drop_nulls(v) for v in value]
     return value
 
 
@@ -328,7 +345,7 @@ def validate(data: Any, tp: Any, file: str, lines: dict[str, int], *, error: typ
     """`data` (from the YAML loader) as the model `tp`; raises `error` listing every problem found,
     each with its file, line, key and fix. `top`: what the whole document should be ("expected a
     mapping with images:"), for a file that is something else."""
-    data = _drop_nulls(data)
+    data = drop_nulls(data)
     try:
         return adapter(tp).validate_python(data, context=context)
     except ValidationError as exc:
