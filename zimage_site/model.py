@@ -20,7 +20,7 @@ import types
 import typing
 from typing import Annotated, Any, Callable, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
@@ -31,6 +31,15 @@ class Strict(BaseModel):
     """The base of every model of an input file: strict types, no unknown keys."""
 
     model_config = ConfigDict(strict=True, extra="forbid", validate_by_name=True, validate_by_alias=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_missing(cls, data: Any) -> Any:
+        """`key:` with nothing after it counts as a missing key (a text of a mapping of texts stays
+        null: an error)."""
+        if isinstance(data, dict) and any(v is None for v in data.values()):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
 
 
 def field(default: Any = ..., *, fix: str | None = None, alias: str | None = None, **kw: Any) -> Any:
@@ -99,17 +108,19 @@ Missing = Callable[[str, str], "tuple[str, str | None]"]  # (path of the text, l
 
 
 def language_problems(texts: dict, languages: tuple[str, ...] | list[str], file: str, lines: dict[str, int],
-                      path: str, missing: Missing | None = None) -> list[Problem]:
+                      path: str, missing: Missing | None = None, key_at_text: bool = False) -> list[Problem]:
     """One text in several languages checked against `languages` (those of site.yaml written by
-    hand): a Problem for each language it lacks (at `path.lang`, on the text's line; "missing
-    value" unless `missing` words it) and for each language site.yaml does not declare."""
+    hand): a Problem for each language it lacks (keyed `path.lang`, or `path` with `key_at_text`;
+    on the text's line; "missing value" unless `missing` words it) and for each language site.yaml
+    does not declare."""
     problems: list[Problem] = []
     if not languages:  # (a file read without site.yaml: its texts are not checked)
         return problems
     for lang in languages:
         if lang not in texts:
             message, fix = missing(path, lang) if missing else ("missing value", None)
-            problems.append(Problem(message, file=file, line=line_of(lines, path, None), key=f"{path}.{lang}", fix=fix))
+            problems.append(Problem(message, file=file, line=line_of(lines, path, None),
+                                    key=path if key_at_text else f"{path}.{lang}", fix=fix))
     for lang in texts:
         if lang not in languages:
             key = f"{path}.{lang}"
@@ -120,24 +131,24 @@ def language_problems(texts: dict, languages: tuple[str, ...] | list[str], file:
 
 
 def localized_problems(value: Any, languages: tuple[str, ...] | list[str], file: str, lines: dict[str, int],
-                       path: str = "", missing: Missing | None = None) -> list[Problem]:
+                       path: str = "", missing: Missing | None = None, key_at_text: bool = False) -> list[Problem]:
     """`language_problems` of every Localized text inside `value` (a model, or a dict or list of
     them, walked recursively), each at its key path."""
     if isinstance(value, Localized):
-        return language_problems(value, languages, file, lines, path, missing)
+        return language_problems(value, languages, file, lines, path, missing, key_at_text)
     problems: list[Problem] = []
     if isinstance(value, BaseModel):
         for name, info in type(value).model_fields.items():
             sub = info.alias or name
             problems += localized_problems(getattr(value, name), languages, file, lines,
-                                           f"{path}.{sub}" if path else sub, missing)
+                                           f"{path}.{sub}" if path else sub, missing, key_at_text)
     elif isinstance(value, dict):
         for key, item in value.items():
             problems += localized_problems(item, languages, file, lines, f"{path}.{key}" if path else str(key),
-                                           missing)
+                                           missing, key_at_text)
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            problems += localized_problems(item, languages, file, lines, f"{path}[{i}]", missing)
+            problems += localized_problems(item, languages, file, lines, f"{path}[{i}]", missing, key_at_text)
     return problems
 
 
@@ -314,15 +325,6 @@ def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: di
     return problems
 
 
-def drop_nulls(value: Any) -> Any:
-    """`key:` with nothing after it counts as a missing key."""
-    if isinstance(value, dict):
-        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [drop_nulls(v) for v in value]
-    return value
-
-
 _ADAPTERS: dict[Any, TypeAdapter] = {}
 
 
@@ -339,13 +341,32 @@ def adapter(tp: Any) -> TypeAdapter:
     return made
 
 
+def validate_all(data: Any, tp: Any, file: str, lines: dict[str, int], **kw: Any
+                 ) -> tuple[Any, list[Problem], set[tuple]]:
+    """`data` as the model `tp`, for a file whose values are also checked against each other:
+    (the model or None, the problems, the locs of the values that failed). A check across values
+    then reads the data without those (`valid_parts`), so that every problem is reported at once."""
+    try:
+        return adapter(tp).validate_python(data), [], set()
+    except ValidationError as exc:
+        return None, problems_of(exc, tp, data, file, lines, **kw), {tuple(e["loc"]) for e in exc.errors()}
+
+
+def valid_parts(entry: Any, loc: tuple, bad: set[tuple], model: type[BaseModel]) -> dict:
+    """The keys of the mapping at `loc` that are fields of `model` and whose values passed."""
+    if not isinstance(entry, dict) or any(b == loc[: len(b)] for b in bad):
+        return {}
+    known = _fields(model) or {}
+    return {k: v for k, v in entry.items()
+            if k in known and not any(b[: len(loc) + 1] == (*loc, k) for b in bad)}
+
+
 def validate(data: Any, tp: Any, file: str, lines: dict[str, int], *, error: type[SiteError] = SiteError,
              default_line: int | None = 1, top: str | None = None, key_prefix: str = "",
              context: dict | None = None) -> Any:
     """`data` (from the YAML loader) as the model `tp`; raises `error` listing every problem found,
     each with its file, line, key and fix. `top`: what the whole document should be ("expected a
     mapping with images:"), for a file that is something else."""
-    data = drop_nulls(data)
     try:
         return adapter(tp).validate_python(data, context=context)
     except ValidationError as exc:

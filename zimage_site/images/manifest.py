@@ -19,7 +19,7 @@ from typing import Annotated
 from pydantic import ConfigDict, ValidationError
 
 from zimage_site.errors import ImageError, Problem, Report
-from zimage_site.model import (NonEmpty, Strict, Texts, adapter, check, drop_nulls, field, language_problems, line_of,
+from zimage_site.model import (NonEmpty, Strict, Texts, adapter, check, field, language_problems, line_of,
                                one_of, problems_of)
 from zimage_site.yamlfile import load_yaml
 
@@ -208,7 +208,6 @@ def parse_manifest(data, lines: dict[str, int], display: str, langs: tuple[str, 
         add("", "expected a mapping with `images:` (and optionally `sets:` and `model:`)",
             "see docs/images.md for the format")
         raise ImageError(problems)
-    data = drop_nulls(data)
     parsed: ManifestFile | None = None
     bad: set[tuple] = set()
     try:
@@ -263,7 +262,7 @@ def parse_manifest(data, lines: dict[str, int], display: str, langs: tuple[str, 
                     f"use one of the sets defined under `sets:` ({known}), or define it there")
             else:
                 members[set_id].append((i, item))
-                if "label" not in item and ("images", i, "label") not in bad:
+                if item.get("label") is None and ("images", i, "label") not in bad:
                     add(f"{path}.label", "missing value",
                         "a comparison image needs the label of its varied value: label: {CODES}")
                 if section is None:
