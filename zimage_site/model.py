@@ -213,38 +213,64 @@ def _fix_of(info: FieldInfo | None) -> str | None:
     return extra.get("fix") if isinstance(extra, dict) else None
 
 
+def _kind_matches(tp: Any, value: Any) -> bool:
+    """Whether a value is of the shape a member of a union takes (a mapping, a list)."""
+    tp, _ = _unwrap(tp)
+    origin = typing.get_origin(tp) or tp
+    if isinstance(value, dict):
+        return origin is dict or (isinstance(origin, type) and issubclass(origin, (dict, BaseModel)))
+    if isinstance(value, list):
+        return origin in (list, tuple)
+    return False
+
+
 class _Walk:
     """Where an error's loc leads in the model: the type there, the field that declared it, and
-    how many parts of the loc are real keys (the rest are pydantic's tags inside a union)."""
+    the parts of the loc that are keys of the file (pydantic adds a tag for each member of a
+    union: the walk follows the member the value's shape chooses, or stops at the union)."""
 
-    def __init__(self, root: Any, loc: tuple):
-        self.type, self.info, self.parent, self.depth = root, None, None, 0
-        for part in loc:
+    def __init__(self, root: Any, loc: tuple, data: Any):
+        self.type, self.info, self.parent = root, None, None
+        self.keys: list = []
+        self.other_member = False  # the error is of a member of a union the value does not choose
+        parts = list(loc)
+        while parts:
+            part = parts[0]
             tp, _ = _unwrap(self.type)
-            if _is_union(tp):  # a value of several types: the error is the value's, at this key
-                break
+            if _is_union(tp):  # a value of several types: follow the one its shape chooses
+                chosen = [m for m in typing.get_args(tp) if _kind_matches(m, data)]
+                if len(chosen) != 1 or len(parts) < 2:
+                    self.other_member = bool(chosen) and len(parts) == 1
+                    break
+                self.type = chosen[0]
+                parts.pop(0)  # the member's tag
+                continue
             fields = _fields(tp)
             if part == "[key]":
-                self.depth += 1
                 break
             if fields is not None:
                 self.parent = tp
+                self.keys.append(part)
+                parts.pop(0)
                 if part not in fields:
                     self.type, self.info = None, None
-                    self.depth += 1
                     break
                 self.info = fields[part]
                 self.type = Annotated[(self.info.annotation, *self.info.metadata)] if self.info.metadata \
                     else self.info.annotation
             elif isinstance(tp, type) and issubclass(tp, Localized):  # a text: its field's fix holds
                 self.type = tp.values
+                self.keys.append(parts.pop(0))
             elif typing.get_origin(tp) is dict:
                 self.type, self.info = typing.get_args(tp)[1], None
+                self.keys.append(parts.pop(0))
             elif typing.get_origin(tp) in (list, tuple):
                 self.type, self.info = typing.get_args(tp)[0], None
+                self.keys.append(parts.pop(0))
             else:
                 break
-            self.depth += 1
+            data = _value_at(data, (part,))
+        self.rest = tuple(parts)
 
 
 def key_path(loc: tuple | list, data: Any = None) -> str:
@@ -286,8 +312,10 @@ def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: di
     seen: set[str] = set()
     for err in exc.errors():
         loc = tuple(err["loc"])
-        walk = _Walk(root, loc)
-        keys = loc[: walk.depth]
+        walk = _Walk(root, loc, data)
+        if walk.other_member and err["type"].endswith("_type"):
+            continue  # "not a string" where the value is a mapping: the mapping's own errors say it
+        keys = tuple(walk.keys)
         path = key_path(keys, data)
         name = str(keys[-1]) if keys and not isinstance(keys[-1], int) else "the value"
         fix = _fix_of(walk.info)
@@ -297,9 +325,7 @@ def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: di
         elif kind == "extra_forbidden":
             known = ", ".join(_fields(walk.parent) or {})
             message, fix = "unknown key", f"remove it or correct the spelling; known keys here: {known}"
-        elif loc[walk.depth: walk.depth + 1] == ("[key]",) or (walk.depth and loc[walk.depth - 1] == "[key]"):
-            keys = loc[: walk.depth - 1] if loc[walk.depth - 1] == "[key]" else keys
-            path = key_path(keys, data)
+        elif walk.rest[:1] == ("[key]",):
             k = keys[-1] if keys else None
             message, fix = f"the key {k!r} is {_actual(k)}, not text", f'put the key in quotes: "{k}":'
         elif kind in ("check", "choice"):
