@@ -24,11 +24,11 @@ import pytest
 import yaml
 
 from zimage_site import data as data_module
-from zimage_site.charts import CHARTS, ChartDataError, render_chart
+from zimage_site.charts import CHARTS, render_chart
 from zimage_site.config import load_config
 from zimage_site.content import parse_section
 from zimage_site.data import Data, load_data, text
-from zimage_site.errors import SiteError
+from zimage_site.errors import ContentError, SiteError
 from zimage_site.markdown import MarkdownRenderer
 from zimage_site.render import load_strings
 
@@ -611,11 +611,11 @@ def chart(chart_id: str, lang: str = "en", data: dict | None = None, strings: di
     return str(render_chart(chart_id, data or _chart_data(), lang, _strings()[lang] if strings is None else strings))
 
 
-def chart_error(chart_id: str, mutate) -> ChartDataError:
+def chart_error(chart_id: str, mutate) -> ContentError:
     data = _chart_data()
     mutate(data["facts"])
-    with pytest.raises(ChartDataError) as info:
-        chart(chart_id, data=data)
+    with pytest.raises(ContentError) as info:
+        render_chart(chart_id, data, "en", _strings()["en"], load_data(ROOT).lines["facts"])
     return info.value
 
 
@@ -799,12 +799,19 @@ def _arena(facts):
     ("model-size", lambda f: f["series"]["model_size"].update(entries=[]), "series.model_size.entries",
      ["an empty list"]),
 ])
-def test_chart_data_mistakes_name_the_file_the_key_and_the_fix(chart_id, mutate, key, words):
+def test_chart_data_mistakes_name_the_file_the_line_the_key_and_the_fix(chart_id, mutate, key, words):
     err = chart_error(chart_id, mutate)
-    assert isinstance(err, ValueError)
+    problem = err.problems[0]
     message = str(err)
-    assert message.startswith(f"content/data/facts.yaml, {key}: "), message
-    assert "; fix: " in message and (err.file, err.key) == ("content/data/facts.yaml", key)
+    assert message.startswith(f'error: content/data/facts.yaml, line {problem.line}, key "{key}": '
+                              f"chart {chart_id!r}: "), message
+    assert (problem.file, problem.key) == ("content/data/facts.yaml", key) and problem.fix
+    # the line of the key, or of the nearest key above it that the file has (a missing key)
+    lines = load_data(ROOT).lines["facts"]
+    near = key
+    while near not in lines:
+        near = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", near)
+    assert problem.line == lines[near]
     for word in words:
         assert word in message, message
 
@@ -815,7 +822,7 @@ def test_every_chart_data_mistake_is_reported_at_once():
         del entries[0]["elo"]
         entries[5]["elo"] = None
     err = chart_error("arena-elo", mutate)
-    assert [key for key, _, _ in err.problems] == ["series.arena_elo.entries[0].elo", "series.arena_elo.entries[5].elo"]
+    assert [p.key for p in err.problems] == ["series.arena_elo.entries[0].elo", "series.arena_elo.entries[5].elo"]
 
 
 def test_a_chart_data_mistake_stops_the_build_with_the_facts_file_and_key(tmp_path):

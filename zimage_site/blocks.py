@@ -8,7 +8,6 @@ check, ids, FAQ questions); it never imports the Markdown renderer, which hands 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Callable, Protocol
 
@@ -222,21 +221,12 @@ def compare(b: Block) -> str:
 
 
 def chart(b: Block) -> str:
-    from zimage_site.charts import ChartDataError, chart_facts, render_chart
+    from zimage_site.charts import chart_facts, render_chart
 
     chart_id = b.arg("chart id", [])
-    try:
-        svg = render_chart(chart_id, b.page.data.files, b.page.text_lang, b.page.strings)
-    except ChartDataError as exc:  # the data is wrong: point at facts.yaml, not at the section
-        lines = b.page.data.lines.get("facts", {})
-
-        def line_of(key: str) -> int | None:  # a missing key: the line of the nearest parent
-            while key and key not in lines:
-                key = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", key) if re.search(r"[.\[]", key) else ""
-            return lines.get(key)
-
-        raise SiteError([Problem(f"chart {chart_id!r}: {what}", file=str(exc.file), line=line_of(key), key=key,
-                                 fix=fix) for key, what, fix in exc.problems]) from exc
+    lines = b.page.data.lines.get("facts", {})
+    try:  # (a series that cannot be drawn is a ContentError at its line of facts.yaml)
+        svg = render_chart(chart_id, b.page.data.files, b.page.text_lang, b.page.strings, lines)
     except KeyError as exc:
         message = str(exc).strip(chr(39) + chr(34))
         if message.startswith("the UI string"):  # a string of templates/i18n/ is missing: blame it there
@@ -246,10 +236,10 @@ def chart(b: Block) -> str:
                                     fix=message.split("; ", 1)[-1])) from exc
         raise b.error(f"chart {chart_id!r}: {message}",
                       "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
-    except (ValueError, TypeError) as exc:
+    except ValueError as exc:  # an unknown chart id
         raise b.error(f"chart {chart_id!r}: {str(exc).strip(chr(39) + chr(34))}",
                       "use a chart id known to zimage_site/charts.py, with its data in content/data/facts.yaml") from exc
-    facts = chart_facts(chart_id, b.page.data.files)
+    facts = chart_facts(chart_id, b.page.data.files, lines)
     for key in facts:  # the facts it shows count as printed (the page's check dates, stale facts)
         b.page.printed(key)
     return b.render(chart=svg, id=chart_id, facts=facts)

@@ -14,8 +14,9 @@ from inline colours, so the light and dark themes both work. Every string from t
 The data is `data["facts"]["series"][<series>]` of content/data/facts.yaml. A series holds no
 number of its own: each value it plots or prints is the key of a fact (`elo: arena_elo`), and the
 chart reads the value from `facts:` and links the fact's source from `sources:`. Only display
-settings (where an axis starts) are literal. The series is checked before anything is drawn: a
-mistake raises `ChartDataError` (a `ValueError`) naming the file, the key path and the fix.
+settings (where an axis starts) are literal. Each series is a model (`ArenaSeries`, `SizeSeries`,
+`ArchitectureSeries`, zimage_site/model.py), checked before anything is drawn, its fact keys then
+resolved: a mistake is a `ContentError` naming facts.yaml, the line, the key path and the fix.
 
 UI strings come from `strings` (templates/i18n/charts.yaml, merged by the engine); a key missing
 there is a bug and raises `KeyError`.
@@ -27,14 +28,18 @@ import datetime as dt
 import difflib
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from dataclasses import field as field_of_dataclass
+from typing import Annotated, Any
 
 from markupsafe import Markup, escape
+from pydantic import BeforeValidator
 
 from zimage_site.data import text as localized
+from zimage_site.errors import ContentError, Problem
+from zimage_site.model import Strict, check, extra_of, field, line_of, refused, validate
 
-__all__ = ["CHARTS", "FACTS_FILE", "STRINGS_FILE", "ChartDataError", "render_chart"]
+__all__ = ["CHARTS", "FACTS_FILE", "STRINGS_FILE", "chart_facts", "render_chart"]
 
 FACTS_FILE = "content/data/facts.yaml"
 STRINGS_FILE = "templates/i18n/charts.yaml"
@@ -51,19 +56,21 @@ TOP = 12
 AXIS_H = 28
 
 
-def render_chart(chart_id: str, data: Mapping[str, Any], lang: str, strings: Mapping[str, str]) -> Markup:
+def render_chart(chart_id: str, data: Mapping[str, Any], lang: str, strings: Mapping[str, str],
+                 lines: Mapping[str, int] | None = None) -> Markup:
     """Render the chart `chart_id` as safe HTML, in `lang`, from the loaded data files.
 
     `data` maps data file names to their content (`{"facts": <facts.yaml>}`); `strings` maps UI
-    string keys to their text in `lang`. Raises `ChartDataError` (a `ValueError`) when the chart's
-    series is not usable, `KeyError` when a UI string is missing.
+    string keys to their text in `lang`; `lines` are facts.yaml's (key path → line). Raises a
+    `ContentError` naming facts.yaml's line, key and fix when the chart's series is not usable,
+    `KeyError` when a UI string is missing.
     """
     try:
         spec = CHARTS[chart_id]
     except KeyError as exc:
         known = ", ".join(sorted(CHARTS))
         raise ValueError(f"unknown chart {chart_id!r}; known charts: {known}") from exc
-    series = _read_series(spec, data.get("facts"))
+    series = _read_series(chart_id, spec, data.get("facts"), lines)
     return spec.draw(_Ctx(chart_id, lang, strings), series)
 
 
@@ -84,42 +91,96 @@ class _Ctx:
         return template.format(**fields) if fields else template
 
 
-# --- the series: read and checked before anything is drawn ----------------------------------------
+# --- the series: typed, read and checked before anything is drawn ----------------------------------
 
-
-class ChartDataError(ValueError):
-    """A series of content/data/facts.yaml that a chart cannot draw: where, what, and the fix."""
-
-    def __init__(self, problems: list[tuple[str, str, str]]):
-        self.problems = problems  # (key path, what is wrong, how to fix it)
-        self.file = FACTS_FILE
-        self.key, self.problem, self.fix = problems[0]
-        super().__init__("\n".join(f"{FACTS_FILE}, {key}: {what}; fix: {fix}" for key, what, fix in problems))
-
-
-# What a series field holds: the key of a fact whose value is a number, a positive number, a whole
-# number >= 1 (a rank) or a date; or, for display settings and labels, a literal.
+# What a series field names: the key of a fact whose value is a number, a positive number, a whole
+# number >= 1 (a rank) or a date. Display settings and labels are literal fields of the model.
 FACT_NUMBER, FACT_POSITIVE, FACT_RANK, FACT_DATE = "fact-number", "fact-positive", "fact-rank", "fact-date"
-NUMBER, FLAG, NAME = "number", "flag", "name"
-_FACT_KINDS = (FACT_NUMBER, FACT_POSITIVE, FACT_RANK, FACT_DATE)
 
 
-@dataclass(frozen=True)
-class Value:
-    kind: str
-    required: bool = True
-    default: Any = None
-    example: str = ""  # a fact key to show in a fix
-    doc: str = ""      # what the field is, for messages
+def _fact_key(value: Any) -> Any:
+    """A fact's key; a number or a date written in its place is refused with the reason."""
+    if isinstance(value, str):
+        return value
+    if _is_number(value) or isinstance(value, dt.date):
+        raise refused(f"{_kind_of(value)} is written here, but a chart takes its numbers and dates from facts",
+                      "add it under facts: (value, source, verdict, as_of) or reuse the fact that holds it, "
+                      "then write its key here (e.g. {example})")
+    raise refused(f"expected the key of a fact, found {_kind_of(value)}",
+                  "write the key of a fact under facts: (e.g. {example})")
+
+
+FactKey = Annotated[str, BeforeValidator(_fact_key)]
+Name = Annotated[str, check(lambda v: None if v.strip() else "the text is empty")]
+Number = Annotated[float, check(lambda v: None if math.isfinite(v) else f"the number {v} is not finite")]
+
+
+def ref(kind: str, example: str, doc: str, required: bool = True) -> Any:
+    """A field of a series that names a fact (`elo: arena_elo`) of `kind`."""
+    return field(... if required else None, doc=doc, example=example, fact=kind,
+                 fix="write {name}: FACT-KEY, the key of a fact under facts: (e.g. {name}: {example})")
+
+
+def _entries(fix: str) -> Any:
+    return field(fix=fix)
+
+
+_NONEMPTY = check(lambda v: None if v else "expected a list of entries, found an empty list")
+
+
+class ArenaEntry(Strict):
+    name: Name = field(doc="the model's name", fix="write name: followed by a text")
+    elo: FactKey = ref(FACT_NUMBER, "arena_elo", "the Elo")
+    open: bool = False
+    highlight: bool = False
+
+
+class ArenaSeries(Strict):
+    """`series: arena_elo:` of facts.yaml, drawn by ::: chart arena-elo."""
+
+    as_of: FactKey = ref(FACT_DATE, "arena_as_of", "the date of the snapshot")
+    rank: FactKey = ref(FACT_RANK, "arena_rank", "the highlighted model's rank")
+    open_rank: FactKey = ref(FACT_RANK, "arena_open_rank", "its rank among open models")
+    axis_min: Number = field(0, doc="where the axis starts", fix="write axis_min: followed by a number")
+    entries: Annotated[list[ArenaEntry], _NONEMPTY] = _entries("write one entry per bar: - {name: …, elo: …}")
+
+
+class SizeEntry(Strict):
+    name: Name = field(doc="the model's name", fix="write name: followed by a text")
+    dit: FactKey = ref(FACT_POSITIVE, "params", "the diffusion transformer's size")
+    text_encoder: FactKey | None = ref(FACT_POSITIVE, "te_params", "the text encoder's size", required=False)
+    text_encoder_name: str = ""
+    highlight: bool = False
+
+
+class SizeSeries(Strict):
+    """`series: model_size:` of facts.yaml, drawn by ::: chart model-size."""
+
+    as_of: FactKey = ref(FACT_DATE, "turbo_release", "the date of the data")
+    entries: Annotated[list[SizeEntry], _NONEMPTY] = _entries("write one entry per bar: - {name: …, dit: …}")
+
+
+class ArchitectureSeries(Strict):
+    """`series: s3_dit:` of facts.yaml, drawn by ::: chart architecture (zimage_site/diagram.py)."""
+
+    params: FactKey = ref(FACT_POSITIVE, "params_exact", "the parameters counted from the config (billions)")
+    layers: FactKey = ref(FACT_POSITIVE, "dit_layers", "the main transformer layers")
+    hidden: FactKey = ref(FACT_POSITIVE, "hidden_size", "the transformer's hidden size")
+    heads: FactKey = ref(FACT_POSITIVE, "attention_heads", "the attention heads")
+    refiners: FactKey = ref(FACT_POSITIVE, "refiner_blocks", "the refiner blocks of each stream")
+    te_layers: FactKey = ref(FACT_POSITIVE, "te_layers", "the text encoder's layers")
+    te_hidden: FactKey = ref(FACT_POSITIVE, "te_hidden", "the text encoder's hidden size")
+    max_tokens: FactKey = ref(FACT_POSITIVE, "max_prompt_tokens", "the longest prompt in tokens")
+    latent_channels: FactKey = ref(FACT_POSITIVE, "latent_channels", "the VAE latent channels")
+    rope_axes: FactKey = ref(FACT_POSITIVE, "rope_axes", "the axes of the unified RoPE")
 
 
 @dataclass(frozen=True)
 class ChartSpec:
     series: str                        # the key under `series:`
-    fields: dict[str, Value]           # the series' own fields (besides `entries`)
-    entry: dict[str, Value]            # the fields of each entry
+    model: type[Strict]                # what the series holds
     draw: Callable[[_Ctx, Series], Markup]
-    check: Callable[[Series, _Reader], None] | None = None  # checks across entries
+    check: Callable[[Series, _Resolver], None] | None = None  # checks across entries
 
 
 @dataclass
@@ -129,79 +190,38 @@ class Series:
     name: str
     fields: dict[str, Any]
     entries: list[dict[str, Any]]
-    sources: list[Mapping[str, Any]] = field(default_factory=list)  # ordered, without duplicates
-    facts: list[str] = field(default_factory=list)  # the keys of the facts it shows, without duplicates
+    sources: list[Mapping[str, Any]] = field_of_dataclass(default_factory=list)  # ordered, without duplicates
+    facts: list[str] = field_of_dataclass(default_factory=list)  # the keys of the facts it shows, without duplicates
+    typed: Strict | None = None  # the series as its model read it (fact keys, not values)
 
 
-class _Reader:
-    def __init__(self, spec: ChartSpec, facts_file: Any):
+class _Resolver:
+    """Looks up the facts a typed series names, collecting what is wrong as (key path, what, fix)."""
+
+    def __init__(self, facts_file: Any, raw: Mapping[str, Any]):
         self.problems: list[tuple[str, str, str]] = []
         self.keys: dict[str, None] = {}  # the facts read, in order
         facts_file = facts_file if isinstance(facts_file, Mapping) else {}
         self.facts = facts_file.get("facts") if isinstance(facts_file.get("facts"), Mapping) else {}
         self.sources = facts_file.get("sources") if isinstance(facts_file.get("sources"), Mapping) else {}
-        all_series = facts_file.get("series")
-        self.raw = all_series.get(spec.series) if isinstance(all_series, Mapping) else None
+        self.raw = raw  # the series as written (for messages that quote a fact key)
 
     def fail(self, path: str, what: str, fix: str) -> None:
         self.problems.append((path, what, fix))
 
-    def raise_if_failed(self) -> None:
-        if self.problems:
-            raise ChartDataError(self.problems)
+    def values(self, model: Strict, path: str, used: list[str]) -> dict[str, Any]:
+        """The model's fields, each fact key replaced by the fact's value (entries aside)."""
+        out = {}
+        for name, info in type(model).model_fields.items():
+            if name == "entries":
+                continue
+            value, extra = getattr(model, name), extra_of(info)
+            if value is not None and extra.get("fact"):
+                value = self.fact(value, extra["fact"], f"{path}.{name}", used)
+            out[name] = value
+        return out
 
-    def mapping(self, node: Any, path: str, fields: list[str], what: str) -> Mapping[str, Any] | None:
-        if not isinstance(node, Mapping):
-            self.fail(path, f"expected a {what} (a mapping), found {_kind_of(node)}",
-                      f"write it as a mapping with: {', '.join(fields)} (see docs/content.md)")
-            return None
-        for key in node:
-            if key not in fields:
-                close = difflib.get_close_matches(str(key), list(fields), n=1)
-                hint = f"did you mean {close[0]}? " if close else ""
-                self.fail(f"{path}.{key}", "unknown key",
-                          f"{hint}a {what} takes: {', '.join(fields)}; numbers are facts, referenced by key")
-        return node
-
-    def value(self, node: Mapping[str, Any], name: str, spec: Value, path: str, used: list[str]) -> Any:
-        where = f"{path}.{name}"
-        if name not in node or node[name] is None:
-            if not spec.required:
-                return spec.default
-            state = "is empty (null)" if name in node else "is missing"
-            if spec.kind in _FACT_KINDS:
-                self.fail(where, f"{spec.doc or name} {state}",
-                          f"write {name}: FACT-KEY, the key of a fact under facts: (e.g. {name}: {spec.example})")
-            else:
-                self.fail(where, f"{spec.doc or name} {state}", f"write {name}: followed by {_literal_doc(spec.kind)}")
-            return None
-        raw = node[name]
-        if spec.kind == FLAG:
-            if not isinstance(raw, bool):
-                self.fail(where, f"expected true or false, found {_kind_of(raw)}", f"write {name}: true or {name}: false")
-            return raw if isinstance(raw, bool) else None
-        if spec.kind == NAME:
-            if not isinstance(raw, str) or not raw.strip():
-                self.fail(where, f"expected a text, found {_kind_of(raw)}", f"write {name}: followed by the text")
-                return None
-            return raw
-        if spec.kind == NUMBER:
-            if not _is_number(raw) or not math.isfinite(raw):
-                self.fail(where, f"expected a number, found {_kind_of(raw)}", f"write {name}: followed by a number")
-                return None
-            return raw
-        return self.fact(raw, spec, where, used)
-
-    def fact(self, key: Any, spec: Value, where: str, used: list[str]) -> Any:
-        if not isinstance(key, str):
-            if _is_number(key) or isinstance(key, dt.date):
-                self.fail(where, f"{_kind_of(key)} is written here, but a chart takes its numbers and dates from facts",
-                          f"add it under facts: (value, source, verdict, as_of) or reuse the fact that holds it, "
-                          f"then write its key here (e.g. {spec.example})")
-            else:
-                self.fail(where, f"expected the key of a fact, found {_kind_of(key)}",
-                          f"write the key of a fact under facts: (e.g. {spec.example})")
-            return None
+    def fact(self, key: str, kind: str, where: str, used: list[str]) -> Any:
         fact = self.facts.get(key)
         if fact is None:
             close = difflib.get_close_matches(key, list(self.facts), n=3)
@@ -209,16 +229,13 @@ class _Reader:
             self.fail(where, f"unknown fact {key!r}", f"{hint}add {key} under facts: with value, source and verdict, "
                                                        "or use the key of an existing fact")
             return None
-        if not isinstance(fact, Mapping):
-            self.fail(f"facts.{key}", "expected a mapping with value:, source:, verdict:", "see docs/content.md")
-            return None
         self.keys[key] = None
         value, fact_path = fact.get("value"), f"facts.{key}.value"
-        if spec.kind == FACT_DATE:
+        if kind == FACT_DATE:
             if not isinstance(value, (str, dt.date)) or not str(value).strip():
                 self.fail(fact_path, f"{where} needs a date, found {_kind_of(value)}", 'write the date, e.g. value: "2025-11-26"')
                 return None
-        elif spec.kind == FACT_RANK:
+        elif kind == FACT_RANK:
             if not _is_number(value) or not float(value).is_integer() or value < 1:
                 self.fail(fact_path, f"{where} needs a rank (a whole number from 1), found {_kind_of(value)}",
                           "write the rank, e.g. value: 4")
@@ -227,7 +244,7 @@ class _Reader:
             self.fail(fact_path, f"{where} plots it, but it is {_kind_of(value)}, not a number",
                       "write the number alone as the value (units and wording belong in display:)")
             return None
-        elif spec.kind == FACT_POSITIVE and value <= 0:
+        elif kind == FACT_POSITIVE and value <= 0:
             self.fail(fact_path, f"{where} plots it as a size, but it is {value}", "write a number above 0")
             return None
         source_key = fact.get("source")
@@ -242,46 +259,50 @@ class _Reader:
         return value
 
 
-def _read_series(spec: ChartSpec, facts_file: Any) -> Series:
-    """The series of `spec`, every fact key resolved; ChartDataError lists what is wrong."""
-    r = _Reader(spec, facts_file)
+def _read_series(chart_id: str, spec: ChartSpec, facts_file: Any, lines: Mapping[str, int] | None) -> Series:
+    """The series of `spec` as its model, every fact key resolved; a SiteError lists what is wrong,
+    each problem with facts.yaml's line."""
+    lines = lines or {}
     path = f"series.{spec.series}"
-    if r.raw is None:
-        raise ChartDataError([(path, "the series is missing",
-                               f"add series: {spec.series}: with {', '.join(spec.fields)} (see the other series)")])
-    node = r.mapping(r.raw, path, [*spec.fields, *(["entries"] if spec.entry else [])], "series")
-    r.raise_if_failed()
-    assert node is not None
+    all_series = facts_file.get("series") if isinstance(facts_file, Mapping) else None
+    raw = all_series.get(spec.series) if isinstance(all_series, Mapping) else None
+
+    def error(problems: list[Problem]) -> ContentError:
+        for p in problems:
+            p.message = f"chart {chart_id!r}: {p.message}"
+        return ContentError(problems)
+
+    def problem(key: str, what: str, fix: str) -> Problem:
+        return Problem(what, file=FACTS_FILE, line=line_of(dict(lines), key, None), key=key, fix=fix)
+
+    if raw is None:
+        raise error([problem(path, "the series is missing",
+                             f"add series: {spec.series}: with {', '.join(spec.model.model_fields)} "
+                             "(see the other series)")])
+    try:
+        typed = validate(raw, spec.model, FACTS_FILE, dict(lines), error=ContentError, at=path, default_line=None,
+                         top="expected a series (a mapping)")
+    except ContentError as exc:
+        raise error(exc.problems) from None
+    r = _Resolver(facts_file, raw)
     series_sources: list[str] = []
     entry_sources: list[str] = []
-    fields = {name: r.value(node, name, f, path, series_sources) for name, f in spec.fields.items()}
-    raw_entries = node.get("entries")
-    entries: list[dict[str, Any]] = []
-    if not spec.entry:
-        pass  # a drawing of named numbers (the architecture diagram), no list of bars
-    elif not isinstance(raw_entries, list) or not raw_entries:
-        r.fail(f"{path}.entries", f"expected a list of entries, found {_kind_of(raw_entries)}",
-               f"write one entry per bar: - {{{', '.join(f'{k}: …' for k, f in spec.entry.items() if f.required)}}}")
-    else:
-        for i, raw in enumerate(raw_entries):
-            entry_path = f"{path}.entries[{i}]"
-            entry = r.mapping(raw, entry_path, list(spec.entry), "chart entry")
-            if entry is not None:
-                entries.append({name: r.value(entry, name, f, entry_path, entry_sources)
-                                for name, f in spec.entry.items()})
-    r.raise_if_failed()
-    series = Series(spec.series, fields, entries)
-    if spec.check:
+    fields = r.values(typed, path, series_sources)
+    entries = [r.values(entry, f"{path}.entries[{i}]", entry_sources)
+               for i, entry in enumerate(getattr(typed, "entries", []))]
+    series = Series(spec.series, fields, entries, typed=typed)
+    if not r.problems and spec.check:
         spec.check(series, r)
-        r.raise_if_failed()
+    if r.problems:
+        raise error([problem(*p) for p in r.problems])
     series.sources = [r.sources[key] for key in dict.fromkeys(entry_sources + series_sources)]
     series.facts = list(r.keys)
     return series
 
 
-def chart_facts(chart_id: str, data: Mapping[str, Any]) -> list[str]:
+def chart_facts(chart_id: str, data: Mapping[str, Any], lines: Mapping[str, int] | None = None) -> list[str]:
     """The keys of the facts the chart `chart_id` shows (the page dates its facts by them)."""
-    return _read_series(CHARTS[chart_id], data.get("facts")).facts
+    return _read_series(chart_id, CHARTS[chart_id], data.get("facts"), lines).facts
 
 
 def _is_number(value: Any) -> bool:
@@ -304,10 +325,6 @@ def _kind_of(value: Any) -> str:
     if isinstance(value, list):
         return "a list" if value else "an empty list"
     return type(value).__name__
-
-
-def _literal_doc(kind: str) -> str:
-    return {NUMBER: "a number", FLAG: "true or false", NAME: "a text"}[kind]
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -390,7 +407,7 @@ def _by_elo(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda e: -float(e["elo"]))
 
 
-def _check_arena(series: Series, r: _Reader) -> None:
+def _check_arena(series: Series, r: _Resolver) -> None:
     path = f"series.{series.name}"
     highlighted = [e for e in series.entries if e["highlight"]]
     if len(highlighted) != 1:
@@ -504,7 +521,7 @@ def _arena_elo(ctx: _Ctx, series: Series) -> Markup:
     return _figure(ctx, svg="".join(svg), caption=caption, table=table, series=series)
 
 
-def _check_model_size(series: Series, r: _Reader) -> None:
+def _check_model_size(series: Series, r: _Resolver) -> None:
     for i, e in enumerate(series.entries):
         if e["text_encoder"] is not None and not e["text_encoder_name"]:
             r.fail(f"series.{series.name}.entries[{i}].text_encoder_name", "the text encoder has no name",
@@ -597,56 +614,8 @@ def _s3_dit(ctx: _Ctx, series: Series) -> Markup:
     return draw_s3_dit(ctx, series, _figure)
 
 
-def _fact(example: str, doc: str) -> Value:
-    return Value(FACT_POSITIVE, example=example, doc=doc)
-
-
 CHARTS: dict[str, ChartSpec] = {
-    "architecture": ChartSpec(
-        series="s3_dit",
-        fields={
-            "params": _fact("params_exact", "the parameters counted from the config (billions)"),
-            "layers": _fact("dit_layers", "the main transformer layers"),
-            "hidden": _fact("hidden_size", "the transformer's hidden size"),
-            "heads": _fact("attention_heads", "the attention heads"),
-            "refiners": _fact("refiner_blocks", "the refiner blocks of each stream"),
-            "te_layers": _fact("te_layers", "the text encoder's layers"),
-            "te_hidden": _fact("te_hidden", "the text encoder's hidden size"),
-            "max_tokens": _fact("max_prompt_tokens", "the longest prompt in tokens"),
-            "latent_channels": _fact("latent_channels", "the VAE latent channels"),
-            "rope_axes": _fact("rope_axes", "the axes of the unified RoPE"),
-        },
-        entry={},
-        draw=_s3_dit,
-    ),
-    "arena-elo": ChartSpec(
-        series="arena_elo",
-        fields={
-            "as_of": Value(FACT_DATE, example="arena_as_of", doc="the date of the snapshot"),
-            "rank": Value(FACT_RANK, example="arena_rank", doc="the highlighted model's rank"),
-            "open_rank": Value(FACT_RANK, example="arena_open_rank", doc="its rank among open models"),
-            "axis_min": Value(NUMBER, required=False, default=0, doc="where the axis starts"),
-        },
-        entry={
-            "name": Value(NAME, doc="the model's name"),
-            "elo": Value(FACT_NUMBER, example="arena_elo", doc="the Elo"),
-            "open": Value(FLAG, required=False, default=False),
-            "highlight": Value(FLAG, required=False, default=False),
-        },
-        draw=_arena_elo,
-        check=_check_arena,
-    ),
-    "model-size": ChartSpec(
-        series="model_size",
-        fields={"as_of": Value(FACT_DATE, example="turbo_release", doc="the date of the data")},
-        entry={
-            "name": Value(NAME, doc="the model's name"),
-            "dit": Value(FACT_POSITIVE, example="params", doc="the diffusion transformer's size"),
-            "text_encoder": Value(FACT_POSITIVE, required=False, example="te_params", doc="the text encoder's size"),
-            "text_encoder_name": Value(NAME, required=False, default=""),
-            "highlight": Value(FLAG, required=False, default=False),
-        },
-        draw=_model_size,
-        check=_check_model_size,
-    ),
+    "architecture": ChartSpec(series="s3_dit", model=ArchitectureSeries, draw=_s3_dit),
+    "arena-elo": ChartSpec(series="arena_elo", model=ArenaSeries, draw=_arena_elo, check=_check_arena),
+    "model-size": ChartSpec(series="model_size", model=SizeSeries, draw=_model_size, check=_check_model_size),
 }

@@ -16,6 +16,7 @@ its type is an `Annotated` check (`check(fn)`: fn returns an error message or No
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import types
 import typing
 from typing import Annotated, Any, Callable, Union
@@ -42,10 +43,13 @@ class Strict(BaseModel):
         return data
 
 
-def field(default: Any = ..., *, fix: str | None = None, alias: str | None = None, **kw: Any) -> Any:
-    """A model field with the fix a user reads when its value is wrong or missing."""
-    extra = {"fix": fix} if fix else None
-    return Field(default, alias=alias, json_schema_extra=extra, **kw)
+def field(default: Any = ..., *, fix: str | None = None, doc: str | None = None, alias: str | None = None,
+          **extra: Any) -> Any:
+    """A model field with the fix a user reads when its value is wrong or missing ("{name}" in it
+    reads as the field's key), and what it is (`doc`: "the Elo" makes a missing value read "the
+    Elo is missing"). Other keywords are kept with the field for the code that reads it."""
+    extra.update({k: v for k, v in (("fix", fix), ("doc", doc)) if v})
+    return Field(default, alias=alias, json_schema_extra=extra or None)
 
 
 def check(fn: Callable[[Any], str | None]) -> AfterValidator:
@@ -54,10 +58,16 @@ def check(fn: Callable[[Any], str | None]) -> AfterValidator:
     def run(value: Any) -> Any:
         message = fn(value)
         if message:
-            raise PydanticCustomError("check", "{message}", {"message": message})
+            raise refused(message)
         return value
 
     return AfterValidator(run)
+
+
+def refused(message: str, fix: str | None = None) -> PydanticCustomError:
+    """The error a validator of a model raises: its message, and a fix of its own when the field's
+    does not fit ("{name}" and "{example}" read as the field's key and example)."""
+    return PydanticCustomError("check", "{message}", {"message": message, **({"fix": fix} if fix else {})})
 
 
 def one_of(*choices: str) -> AfterValidator:
@@ -208,9 +218,10 @@ def _is_union(tp: Any) -> bool:
     return typing.get_origin(tp) in (Union, types.UnionType)
 
 
-def _fix_of(info: FieldInfo | None) -> str | None:
+def extra_of(info: FieldInfo | None) -> dict:
+    """What `field()` keeps with a field (fix, doc, and the code's own keys)."""
     extra = info.json_schema_extra if info is not None else None
-    return extra.get("fix") if isinstance(extra, dict) else None
+    return extra if isinstance(extra, dict) else {}
 
 
 def _kind_matches(tp: Any, value: Any) -> bool:
@@ -306,8 +317,10 @@ def _value_at(data: Any, loc: tuple) -> Any:
 
 
 def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: dict[str, int], *,
-                default_line: int | None = 1, top: str | None = None, key_prefix: str = "") -> list[Problem]:
-    """pydantic's errors as the site's Problems (file, line, key, fix), one per key."""
+                default_line: int | None = 1, top: str | None = None, key_prefix: str = "",
+                at: str = "") -> list[Problem]:
+    """pydantic's errors as the site's Problems (file, line, key, fix), one per key. `at`: the key
+    path of `data` inside its file (series.arena_elo), `key_prefix`: a word before every key."""
     problems: list[Problem] = []
     seen: set[str] = set()
     for err in exc.errors():
@@ -317,20 +330,28 @@ def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: di
             continue  # "not a string" where the value is a mapping: the mapping's own errors say it
         keys = tuple(walk.keys)
         path = key_path(keys, data)
+        if at:
+            path = at + ("" if path.startswith("[") or not path else ".") + path
         name = str(keys[-1]) if keys and not isinstance(keys[-1], int) else "the value"
-        fix = _fix_of(walk.info)
+        extra = extra_of(walk.info)
+        fix, doc = extra.get("fix"), extra.get("doc")
         kind = err["type"]
         if kind == "missing":
-            message, fix = "missing value", fix or f"add {name}: …"
+            parent = _value_at(data, keys[:-1])
+            state = "is empty (null)" if isinstance(parent, dict) and name in parent else "is missing"
+            message, fix = (f"{doc} {state}" if doc else "missing value"), fix or f"add {name}: …"
         elif kind == "extra_forbidden":
-            known = ", ".join(_fields(walk.parent) or {})
-            message, fix = "unknown key", f"remove it or correct the spelling; known keys here: {known}"
+            known = list(_fields(walk.parent) or {})
+            close = difflib.get_close_matches(name, known, n=1)
+            message = "unknown key"
+            fix = f"remove it or correct the spelling; known keys here: {', '.join(known)}" + (
+                f"; did you mean {close[0]}?" if close else "")
         elif walk.rest[:1] == ("[key]",):
             k = keys[-1] if keys else None
             message, fix = f"the key {k!r} is {_actual(k)}, not text", f'put the key in quotes: "{k}":'
         elif kind in ("check", "choice"):
             message = err["ctx"]["message"]
-            fix = fix or (f"write one of: {err['ctx']['choices']}" if kind == "choice" else f"correct {name}")
+            fix = err["ctx"].get("fix") or fix or (f"write one of: {err['ctx']['choices']}" if kind == "choice" else f"correct {name}")
         elif kind.endswith("_type") or kind in ("dataclass_exact_type",):
             value = _value_at(data, keys)
             if not keys and (top or _fields(_unwrap(root)[0]) is not None):
@@ -342,6 +363,8 @@ def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: di
                 fix = fix or f"write {expected} for {name} (see the documented format of this file)"
         else:
             message, fix = err["msg"], fix or "see the documented format of this file"
+        if fix:
+            fix = fix.replace("{name}", name).replace("{example}", str(extra.get("example", "")))
         if path in seen:  # a value of several types fails once per type: say it once
             continue
         seen.add(path)
@@ -388,7 +411,7 @@ def valid_parts(entry: Any, loc: tuple, bad: set[tuple], model: type[BaseModel])
 
 
 def validate(data: Any, tp: Any, file: str, lines: dict[str, int], *, error: type[SiteError] = SiteError,
-             default_line: int | None = 1, top: str | None = None, key_prefix: str = "",
+             default_line: int | None = 1, top: str | None = None, key_prefix: str = "", at: str = "",
              context: dict | None = None) -> Any:
     """`data` (from the YAML loader) as the model `tp`; raises `error` listing every problem found,
     each with its file, line, key and fix. `top`: what the whole document should be ("expected a
@@ -397,4 +420,4 @@ def validate(data: Any, tp: Any, file: str, lines: dict[str, int], *, error: typ
         return adapter(tp).validate_python(data, context=context)
     except ValidationError as exc:
         raise error(problems_of(exc, tp, data, file, lines, default_line=default_line, top=top,
-                                key_prefix=key_prefix)) from None
+                                key_prefix=key_prefix, at=at)) from None
