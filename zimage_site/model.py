@@ -118,11 +118,12 @@ Missing = Callable[[str, str], "tuple[str, str | None]"]  # (path of the text, l
 
 
 def language_problems(texts: dict, languages: tuple[str, ...] | list[str], file: str, lines: dict[str, int],
-                      path: str, missing: Missing | None = None, key_at_text: bool = False) -> list[Problem]:
+                      path: str, missing: Missing | None = None, key_at_text: bool = False,
+                      unknown: bool = True) -> list[Problem]:
     """One text in several languages checked against `languages` (those of site.yaml written by
     hand): a Problem for each language it lacks (keyed `path.lang`, or `path` with `key_at_text`;
     on the text's line; "missing value" unless `missing` words it) and for each language site.yaml
-    does not declare."""
+    does not declare (unless `unknown` is False: a file that may hold a derived language's text)."""
     problems: list[Problem] = []
     if not languages:  # (a file read without site.yaml: its texts are not checked)
         return problems
@@ -131,7 +132,7 @@ def language_problems(texts: dict, languages: tuple[str, ...] | list[str], file:
             message, fix = missing(path, lang) if missing else ("missing value", None)
             problems.append(Problem(message, file=file, line=line_of(lines, path, None),
                                     key=path if key_at_text else f"{path}.{lang}", fix=fix))
-    for lang in texts:
+    for lang in texts if unknown else ():
         if lang not in languages:
             key = f"{path}.{lang}"
             problems.append(Problem(f"{lang!r} is not a language of site.yaml written by hand", file=file,
@@ -244,6 +245,7 @@ class _Walk:
         self.type, self.info, self.parent = root, None, None
         self.keys: list = []
         self.other_member = False  # the error is of a member of a union the value does not choose
+        self.text_lang = None  # the language of a text in several languages the error is in
         parts = list(loc)
         while parts:
             part = parts[0]
@@ -270,7 +272,7 @@ class _Walk:
                 self.type = Annotated[(self.info.annotation, *self.info.metadata)] if self.info.metadata \
                     else self.info.annotation
             elif isinstance(tp, type) and issubclass(tp, Localized):  # a text: its field's fix holds
-                self.type = tp.values
+                self.type, self.text_lang = tp.values, part
                 self.keys.append(parts.pop(0))
             elif typing.get_origin(tp) is dict:
                 self.type, self.info = typing.get_args(tp)[1], None
@@ -351,7 +353,8 @@ def problems_of(exc: ValidationError, root: Any, data: Any, file: str, lines: di
             message, fix = f"the key {k!r} is {_actual(k)}, not text", f'put the key in quotes: "{k}":'
         elif kind in ("check", "choice"):
             message = err["ctx"]["message"]
-            fix = err["ctx"].get("fix") or fix or (f"write one of: {err['ctx']['choices']}" if kind == "choice" else f"correct {name}")
+            fix = err["ctx"].get("fix") or fix or (f"write one of: {err['ctx']['choices']}" if kind == "choice" else
+                                                   f"write the {name} text" if walk.text_lang else f"correct {name}")
         elif kind.endswith("_type") or kind in ("dataclass_exact_type",):
             value = _value_at(data, keys)
             if not keys and (top or _fields(_unwrap(root)[0]) is not None):
