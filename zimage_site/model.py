@@ -274,11 +274,10 @@ class _Walk:
             elif isinstance(tp, type) and issubclass(tp, Localized):  # a text: its field's fix holds
                 self.type, self.text_lang = tp.values, part
                 self.keys.append(parts.pop(0))
-            elif typing.get_origin(tp) is dict:
-                self.type, self.info = typing.get_args(tp)[1], None
-                self.keys.append(parts.pop(0))
-            elif typing.get_origin(tp) in (list, tuple):
-                self.type, self.info = typing.get_args(tp)[0], None
+            elif typing.get_origin(tp) in (dict, list, tuple):  # an item: the field's fix holds for plain values
+                self.type = typing.get_args(tp)[1 if typing.get_origin(tp) is dict else 0]
+                if _fields(_unwrap(self.type)[0]) is not None:
+                    self.info = None
                 self.keys.append(parts.pop(0))
             else:
                 break
