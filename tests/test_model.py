@@ -71,3 +71,19 @@ def test_a_key_that_is_not_text_and_a_top_that_is_not_a_mapping():
     assert (found["model"].line, found["model"].message) == (1, "missing value")  # a missing key: the file's line
     (problem,) = problems("- a\n- b\n", FrontMatter)
     assert (problem.line, problem.message) == (1, "expected a mapping of keys at the top of the file, got a list")
+
+
+def test_the_models_of_the_real_site_survive_the_parts_cache():
+    """The parts cache stores models by their fields and reads them back without validating."""
+    import json
+    from pathlib import Path
+
+    from zimage_site.cache import decode, encode
+    from zimage_site.config import load_config
+    from zimage_site.data import load_data
+    from zimage_site.images.manifest import load_manifest
+
+    root = Path(__file__).resolve().parent.parent
+    for value in (load_config(root), load_data(root), load_manifest(root)):
+        again = decode(json.loads(json.dumps(encode(value), ensure_ascii=False)))
+        assert again == value

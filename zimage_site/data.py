@@ -87,7 +87,7 @@ class Fact(Strict):
     url: Https | None = field(None, fix="a deep link into the source (a figure, a line)")
     verdict: Annotated[str, one_of(*VERDICTS)] = field(
         fix="verified (an official source says it) or secondary (the technical report, via transcriptions)")
-    cls: str | None = field(None, alias="class")
+    class_: str | None = field(None, alias="class")  # (not `cls`: model_construct takes cls)
     checked: Day | None = field(None, fix=_DATE_FIX + ": the day the fact was last verified against its source")
     note: str | None = None
 

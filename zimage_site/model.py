@@ -31,7 +31,10 @@ from zimage_site.errors import Problem, SiteError
 class Strict(BaseModel):
     """The base of every model of an input file: strict types, no unknown keys."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", validate_by_name=True, validate_by_alias=True)
+    # defer_build: a model builds its validator when it first validates (a build whose parts come from
+    # the cache validates nothing, and pays nothing for it)
+    model_config = ConfigDict(strict=True, extra="forbid", validate_by_name=True, validate_by_alias=True,
+                              defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
