@@ -1,8 +1,10 @@
 """Data files (`content/data/*.yaml`): one home for every structured value, facts above all.
 
 All files are readable from content (`{data}` role) and templates (`data.<file>.<key>`).
-`facts.yaml` is validated: every fact names a source that exists and an allowed verdict, so that
-the page can link every number it prints to where it comes from.
+`facts.yaml` is a `FactsFile` model (zimage_site/model.py): every fact names a source that exists
+and an allowed verdict, so that the page can link every number it prints to where it comes from.
+`Data.model` is the typed file; `Data.files["facts"]` is its mapping view (every field, by the key
+the file writes) for templates, the `{data}` role and the charts.
 
 Facts are dated. `classes:` declares, once, how long a fact of each volatility class stays
 trustworthy (`max_age_days`); each fact names its `class:` and the day it was last verified

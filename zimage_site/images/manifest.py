@@ -1,9 +1,9 @@
 """The image manifest, `content/images.yaml`: every image the page shows and how it is made.
 
-The file is validated with `zimage_site.yamlfile` like the site configuration: unknown keys, wrong
-types, missing values, duplicate ids, unknown set references, sizes that are not multiples of 16,
-and comparison sets whose images differ in anything but the varied parameter are all reported
-together, each with its file, line and key.
+The file is described by its models (`ManifestFile`, `ImageEntry`, `SetEntry`; zimage_site/model.py):
+unknown keys, wrong types, missing values, duplicate ids, unknown set references, sizes that are not
+multiples of 16, texts that lack a language of site.yaml, and comparison sets whose images differ in
+anything but the varied parameter are all reported together, each with its file, line and key.
 """
 
 from __future__ import annotations
