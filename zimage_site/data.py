@@ -182,16 +182,16 @@ class Data:
 
     def checked(self, key: str) -> dt.date | None:
         """When the fact was last verified against its source, if the data says."""
-        value = self.facts[key].get("checked")
-        return value if _day(value) else None
+        self.facts[key]  # (KeyError for an unknown fact)
+        return self.model.facts[key].checked if self.model is not None else None
 
     def require_dated(self, key: str) -> Problem | None:
         """What is missing for the fact to be printed: once the data declares classes, a printed
         fact has a class and a check date."""
-        if not self.classes:
+        if not self.classes or self.model is None:
             return None
-        fact = self.facts[key]
-        missing = [name for name in ("class", "checked") if fact.get(name) is None]
+        fact = self.model.facts[key]
+        missing = [name for name, value in (("class", fact.class_), ("checked", fact.checked)) if value is None]
         if not missing:
             return None
         lines = self.lines.get("facts", {})
@@ -203,18 +203,18 @@ class Data:
     def stale_facts(self, keys: Any, today: dt.date) -> list[Stale]:
         """The facts among `keys` (the printed ones) whose check is older than their class allows,
         in the order given."""
-        found = []
+        found: list[Stale] = []
+        if self.model is None:
+            return found
+        classes = self.model.classes or {}
         for key in dict.fromkeys(keys):
-            fact = self.facts.get(key)
-            if not isinstance(fact, dict):
+            fact = self.model.facts.get(key)
+            cls = classes.get(fact.class_ or "") if fact is not None else None
+            if cls is None or fact.checked is None:
                 continue
-            cls = self.classes.get(fact.get("class") or "")
-            checked = fact.get("checked")
-            if not isinstance(cls, dict) or not _day(checked):
-                continue
-            age = (today - checked).days
-            if age > cls["max_age_days"]:
-                found.append(Stale(key, str(fact.get("source")), fact["class"], checked, age, cls["max_age_days"]))
+            age = (today - fact.checked).days
+            if age > cls.max_age_days:
+                found.append(Stale(key, fact.source, fact.class_, fact.checked, age, cls.max_age_days))
         return found
 
     def lookup(self, dotted: str) -> Any:
@@ -232,15 +232,17 @@ class Data:
     def fact_display(self, key: str, lang: str) -> str:
         """The fact as the page prints it: its number (`display`, the number as written in that
         language, or else `value`) followed by its `unit`: "512 个 token", "512 tokens"."""
-        fact = self.facts[key]
-        if fact.get("display") is not None:
-            number = text(fact["display"], lang)
+        fact = self.model.facts[key] if self.model is not None else None
+        if fact is None:
+            raise KeyError(key)
+        if fact.display is not None:
+            number = text(fact.display, lang)
         else:
-            value = fact["value"]
+            value = fact.value
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             number = str(value)
-        return f"{number}{text(fact.get('unit'), lang)}"
+        return f"{number}{text(fact.unit, lang)}"
 
 
 def load_data(root: Path, report: Report | None = None) -> Data:
