@@ -260,6 +260,8 @@ def synthetic_site(target: Path, files: int, templates: Path, corpus: str = "var
         (shutil.copytree if src.is_dir() else shutil.copyfile)(src, target / name)
     shutil.copytree(templates, target / "templates")
     shutil.copytree(REPO / "content/data", target / "content/data")
+    if (REPO / "content/i18n").is_dir():  # the glossary of a derived language
+        shutil.copytree(REPO / "content/i18n", target / "content/i18n")
     sys.path.insert(0, str(REPO))
     from zimage_site.data import load_data
 

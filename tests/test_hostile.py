@@ -657,7 +657,6 @@ def test_bcp47_tags_are_accepted(value):
 def test_every_string_of_the_sitemap_is_escaped(site):
     """Whatever a value of site.yaml holds (the checks of config.py aside), sitemap.xml stays the
     same tree: the strings come back from an XML parser exactly as they went in."""
-    from dataclasses import replace
 
     from lxml import etree
 
@@ -666,7 +665,7 @@ def test_every_string_of_the_sitemap_is_escaped(site):
 
     config = load_config(site)
     for value in HOSTILE_TEXT:
-        config.languages = {code: replace(lang, locale=value + code) for code, lang in config.languages.items()}
+        config.languages = {code: lang.model_copy(update={"locale": value + code}) for code, lang in config.languages.items()}
         config.base_url = "https://x.example/" + value + "/"
         tree = etree.fromstring(sitemap(config, lastmod=value).encode("utf-8"))  # strict XML
         names = {etree.QName(el).localname for el in tree.iter()}

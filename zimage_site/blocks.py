@@ -9,13 +9,14 @@ check, ids, FAQ questions); it never imports the Markdown renderer, which hands 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Protocol
 
 from markupsafe import Markup
 
 from zimage_site.errors import Problem, SiteError
 from zimage_site.fragments import Link, Question, SectionState, plain_text, section_line
-from zimage_site.yamlfile import Field, Validation, _check, parse_yaml
+from zimage_site.model import Strict, one_of, validate
+from zimage_site.yamlfile import parse_yaml
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -74,18 +75,13 @@ class Block:
             raise self.error(f"::: {self.name} takes no arguments, got {' '.join(self.args)!r}",
                              f"write ::: {self.name} on its own line")
 
-    def yaml(self, spec: Field) -> Any:
-        """The body parsed as YAML and validated against `spec`, errors at their file line."""
+    def yaml(self, model: Any) -> Any:
+        """The body parsed as YAML and validated as `model` (a type of zimage_site/model.py: a
+        model, or a list of them), errors at their file line, keyed "::: NAME path"."""
         offset = self.line or 0
         data, lines = parse_yaml(self.raw, self.file, line_offset=offset)
         self.lines = lines
-        v = Validation(self.file, lines, default_line=self.line)
-        value = _check(data, spec, "", v)
-        if v.problems:
-            for p in v.problems:
-                p.key = f"::: {self.name} {p.key or ''}".strip()
-            raise SiteError(v.problems)
-        return value
+        return validate(data, model, self.file, lines, default_line=self.line, key_prefix=f"::: {self.name}")
 
     def item_line(self, path: str, index: int, key: str) -> int | None:
         """The file line of `path[index].key` in the YAML body parsed last."""
@@ -123,25 +119,36 @@ class Block:
         return self.page.partial(f"blocks/{self.name}.html", **context)
 
 
+class Stat(Strict):
+    """An item of ::: stats: a fact of facts.yaml, with a label of its own when given."""
+
+    fact: str
+    label: str | None = None
+
+
+class Button(Strict):
+    """An item of ::: cta."""
+
+    label: str
+    href: str
+    style: Annotated[str, one_of("primary", "secondary")] = "primary"
+
+
 def stats(b: Block) -> str:
     b.no_args()
-    items = b.yaml(Field(list, items=Field(dict, schema={"fact": Field(str), "label": Field(str, required=False)})))
     cards = []
-    for i, item in enumerate(items):
-        key = item["fact"]
+    for i, item in enumerate(b.yaml(list[Stat])):
+        key = item.fact
         if key not in b.page.data.facts:
             raise b.error(f"unknown fact {key!r} in ::: stats", f"add it to content/data/facts.yaml or use one of: "
                           f"{', '.join(sorted(b.page.data.facts)) or '(none yet)'}", (b.line or 0) + 1 + i)
-        cards.append(b.page.fact_card(key, item.get("label")))
+        cards.append(b.page.fact_card(key, item.label))
     return b.render(cards=cards)
 
 
 def cta(b: Block) -> str:
     b.no_args()
-    buttons = b.yaml(Field(list, items=Field(dict, schema={
-        "label": Field(str), "href": Field(str),
-        "style": Field(str, required=False, default="primary", choices=("primary", "secondary")),
-    })))
+    buttons = [button.model_dump() for button in b.yaml(list[Button])]
     for i, button in enumerate(buttons):
         try:
             button["href"] = b.page.link(button["href"])
@@ -199,7 +206,7 @@ def figure(b: Block) -> str:
 
 def gallery(b: Block) -> str:
     b.no_args()
-    ids = b.yaml(Field(list, items=Field(str)))
+    ids = b.yaml(list[str])
     for image_id in ids:
         _require_image(b, image_id)
     return b.render(views=b.page.images.gallery(ids, b.page.text_lang))

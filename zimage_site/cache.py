@@ -15,6 +15,8 @@ from functools import lru_cache
 import tempfile
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from zimage_site.errors import Problem
 from zimage_site.fragments import Link, Question, SectionHTML
 
@@ -222,6 +224,12 @@ def encode(value):
     if isinstance(value, str) and t.__module__.startswith("zimage_site.") and hasattr(t, "__slots__"):
         return {"$": "str", "type": f"{t.__module__}:{t.__qualname__}", "s": str(value),
                 "v": {k: encode(getattr(value, k, None)) for k in t.__slots__}}
+    if t.__module__.startswith("zimage_site.") and "<locals>" not in t.__qualname__ and isinstance(value, dict):
+        return {"$": "mapping", "type": f"{t.__module__}:{t.__qualname__}",  # a dict of its own (model.Localized)
+                "v": [[encode(k), encode(v)] for k, v in value.items()]}
+    if t.__module__.startswith("zimage_site.") and "<locals>" not in t.__qualname__ and isinstance(value, BaseModel):
+        return {"$": "model", "type": f"{t.__module__}:{t.__qualname__}",  # a model of zimage_site/model.py
+                "v": {name: encode(getattr(value, name)) for name in type(value).model_fields}}
     if t.__module__.startswith("zimage_site.") and "<locals>" not in t.__qualname__:
         fields = ({f.name: getattr(value, f.name) for f in dataclasses.fields(value)} if dataclasses.is_dataclass(value)
                   else vars(value) if hasattr(value, "__dict__") else None)
@@ -272,8 +280,21 @@ def decode(data):
             if name in cls.__slots__:
                 setattr(obj, name, decode(x))
         return obj
+    if tag == "mapping":
+        cls = _known_class(data.get("type"))
+        if not issubclass(cls, dict):
+            raise ValueError(f"not a kind of mapping: {data.get('type')!r}")
+        return cls({decode(k): decode(x) for k, x in v})
+    if tag == "model":
+        cls = _known_class(data.get("type"))
+        if not issubclass(cls, BaseModel):
+            raise ValueError(f"not a model: {data.get('type')!r}")
+        # its fields as stored (they were validated when the file was read); no validator runs
+        return cls.model_construct(**{name: decode(x) for name, x in v.items() if name in cls.model_fields})
     if tag == "object":
         cls = _known_class(data.get("type"))
+        if issubclass(cls, BaseModel):  # written before the class became a model: made again
+            raise ValueError(f"a model stored as a plain object: {data.get('type')!r}")
         obj = object.__new__(cls)  # no __init__, no code of the file's choosing: its fields, set
         for name, x in v.items():
             object.__setattr__(obj, name, decode(x))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import Annotated
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from zimage_site.errors import ConfigError, Problem, Report
-from zimage_site.yamlfile import Field, load_yaml, validate
+from pydantic import ConfigDict, Field
+
+from zimage_site.model import Strict, check, field, one_of, validate
+from zimage_site.yamlfile import load_yaml
 
 CONFIG_FILE = "site.yaml"
 
@@ -113,16 +116,22 @@ def _label_text(value: str) -> str | None:
     return None
 
 
-# The GB 45438-2025 implicit label of the generated images (zimage_site/images/xmp.py): who made
-# them and who publishes them. Required as soon as a generated image is published.
-AIGC = Field(dict, required=False, schema={
-    "producer": Field(str, check=_label_text,
-                      fix="the name (or registered code) of whoever generated the images, e.g. the site's "
-                          "owner: producer: example.github.io"),
-    "propagator": Field(str, check=_label_text,
-                        fix="the name (or registered code) of whoever publishes them, e.g. the site: "
-                            "propagator: example.github.io"),
-}, fix="aigc: {producer: …, propagator: …} (see docs/images.md, “AI-content labels”)")
+_LABEL_TEXT = check(_label_text)
+
+
+class Aigc(Strict):
+    """Who generated the site's images and who publishes them (GB 45438-2025's ContentProducer and
+    ContentPropagator): the implicit label of the generated images (zimage_site/images/xmp.py).
+    Required as soon as a generated image is published."""
+
+    producer: Annotated[str, _LABEL_TEXT] = field(
+        fix="the name (or registered code) of whoever generated the images, e.g. the site's owner: "
+            "producer: example.github.io")
+    propagator: Annotated[str, _LABEL_TEXT] = field(
+        fix="the name (or registered code) of whoever publishes them, e.g. the site: propagator: example.github.io")
+
+
+AIGC_FIX = "aigc: {producer: …, propagator: …} (see docs/images.md, “AI-content labels”)"
 AIGC_MISSING_FIX = ("add to site.yaml:\n  aigc:\n    producer: NAME   # who generated the images (GB 45438-2025 "
                     "ContentProducer)\n    propagator: NAME # who publishes them (ContentPropagator)\n"
                     "  (see docs/images.md, “AI-content labels”)")
@@ -134,69 +143,29 @@ SCRIPTS = ("Hans", "Hant", "Latn", "Cyrl", "Grek", "Arab", "Hebr", "Deva", "Jpan
 HAN_SCRIPTS = ("Hans", "Hant", "Jpan")
 # OpenCC's conversion profiles (zimage_site/derive.py): from Simplified to Traditional Chinese and back.
 PROFILES = ("s2t", "s2tw", "s2twp", "s2hk", "t2s", "tw2s", "tw2sp", "hk2s")
-LANGUAGE = Field(dict, schema={
-    "locale": Field(str, check=_locale, fix='the BCP 47 tag, e.g. "zh-CN" or "en"'),
-    "og_locale": Field(str, check=_og_locale, fix='the Open Graph locale, e.g. "zh_CN" or "en_US"'),
-    "name": Field(str, fix='the label of the language switch, e.g. "中文" or "EN"'),
-    "path": Field(str, check=_lang_path),
+
+
+class Language(Strict):
+    """A language of site.yaml (`languages: {CODE: …}`); `code` is its key there."""
+
+    code: str = ""
+    locale: Annotated[str, check(_locale)] = field(fix='the BCP 47 tag, e.g. "zh-CN" or "en"')
+    og_locale: Annotated[str, check(_og_locale)] = field(fix='the Open Graph locale, e.g. "zh_CN" or "en_US"')
+    name: str = field(fix='the label of the language switch, e.g. "中文" or "EN"')
+    path: Annotated[str, check(_lang_path)]
     # title, description and site_name are required, except in a derived language (converted from
     # its source's when not given): load_config checks them.
-    "title": Field(str, required=False, fix="the page title shown in search results"),
-    "description": Field(str, required=False, fix="one or two sentences for the meta description"),
-    "site_name": Field(str, required=False, fix="the site's name in this language"),
-    "script": Field(str, required=False, default="Latn", choices=SCRIPTS,
-                    fix=f"the writing system of the language (ISO 15924): {', '.join(SCRIPTS)}"),
+    title: str = field("", fix="the page title shown in search results")
+    description: str = field("", fix="one or two sentences for the meta description")
+    site_name: str = field("", fix="the site's name in this language")
+    script: Annotated[str, one_of(*SCRIPTS)] = field(
+        "Latn", fix=f"the writing system of the language (ISO 15924): {', '.join(SCRIPTS)}")
     # A derived language: its page is made from the `from` language's sources by OpenCC.
-    "from": Field(str, required=False, fix="the code of the language this page is converted from, e.g. zh"),
-    "convert": Field(str, required=False, choices=PROFILES,
-                     fix=f"an OpenCC profile: {', '.join(PROFILES)} (s2twp: Taiwan, with its phrases)"),
-    "glossary": Field(str, required=False, check=_glossary_file,
-                      fix="a YAML file of the site, e.g. content/i18n/zh-Hant.glossary.yaml"),
-})
-
-_URL_FIX = "an absolute http(s) URL, e.g. https://github.com/Tongyi-MAI/Z-Image (percent-encode spaces and quotes)"
-
-SCHEMA = {
-    "base_url": Field(str, check=_base_url, fix='the absolute URL the site is served from, e.g. "https://example.github.io/repo/"'),
-    "default_language": Field(str),
-    "languages": Field(dict, values=LANGUAGE),
-    "nav": Field(list, items=Field(str), fix="a list of section ids shown in the header navigation"),
-    "theme_color": Field(str, check=_color),
-    "social_image": Field(str, check=_static_file, fix="a PNG or JPEG under static/, e.g. img/og.png"),
-    "favicon": Field(str, check=_static_file, fix="an SVG under static/, e.g. favicon.svg"),
-    "repository": Field(str, check=_url, fix="the URL of this site's source repository"),
-    "links": Field(dict, required=False, default={}, values=Field((str, dict), check=_link,
-                   fix="a URL, or one URL per language: {zh: https://…, en: https://…}")),
-    "license": Field(dict, schema={"name": Field(str, fix="the license's name, e.g. Apache-2.0"),
-                                   "url": Field(str, check=_url, fix=_URL_FIX)}),
-    "model": Field(dict, schema={
-        "name": Field(str, fix="the model's name"),
-        "url": Field(str, check=_url, fix=_URL_FIX),
-        "download_url": Field(str, check=_url, fix=_URL_FIX),
-        "version": Field(str, required=False),
-        "date_published": Field(str, required=False),
-        "category": Field(str, required=False, default="MultimediaApplication"),
-        "operating_system": Field(str, required=False, default="Linux, Windows, macOS"),
-        "publisher": Field(str, fix="who publishes the model, e.g. Alibaba Tongyi-MAI"),
-    }),
-    "aigc": AIGC,
-}
-
-
-@dataclass
-class Language:
-    code: str
-    locale: str
-    og_locale: str
-    name: str
-    path: str
-    title: str
-    description: str
-    site_name: str
-    script: str = "Latn"
-    source: str | None = None     # a derived language: the code of the language it is converted from
-    convert: str | None = None    # its OpenCC profile
-    glossary: str | None = None   # its glossary of overrides (a file of the site)
+    source: str | None = field(None, alias="from", fix="the code of the language this page is converted from, e.g. zh")
+    convert: Annotated[str, one_of(*PROFILES)] | None = field(
+        None, fix=f"an OpenCC profile: {', '.join(PROFILES)} (s2twp: Taiwan, with its phrases)")
+    glossary: Annotated[str, check(_glossary_file)] | None = field(
+        None, fix="a YAML file of the site, e.g. content/i18n/zh-Hant.glossary.yaml")
 
     @property
     def text_lang(self) -> str:
@@ -209,33 +178,56 @@ class Language:
         return self.script in HAN_SCRIPTS
 
 
-@dataclass(frozen=True)
-class License:
-    name: str
-    url: str
+_URL_FIX = "an absolute http(s) URL, e.g. https://github.com/Tongyi-MAI/Z-Image (percent-encode spaces and quotes)"
+_URL = check(_url)
 
 
-@dataclass(frozen=True)
-class Model:
+class License(Strict):
+    name: str = field(fix="the license's name, e.g. Apache-2.0")
+    url: Annotated[str, _URL] = field(fix=_URL_FIX)
+
+
+class Model(Strict):
     """The model the page presents (its SoftwareApplication in JSON-LD)."""
 
-    name: str
-    url: str
-    download_url: str
-    publisher: str
+    name: str = field(fix="the model's name")
+    url: Annotated[str, _URL] = field(fix=_URL_FIX)
+    download_url: Annotated[str, _URL] = field(fix=_URL_FIX)
+    publisher: str = field(fix="who publishes the model, e.g. Alibaba Tongyi-MAI")
     category: str = "MultimediaApplication"
     operating_system: str = "Linux, Windows, macOS"
     version: str | None = None
     date_published: str | None = None
 
 
-@dataclass(frozen=True)
-class Aigc:
-    """Who generated the site's images and who publishes them (GB 45438-2025's ContentProducer and
-    ContentPropagator)."""
+class SiteFile(Strict):
+    """site.yaml as written."""
 
-    producer: str
-    propagator: str
+    base_url: Annotated[str, check(_base_url)] = field(
+        fix='the absolute URL the site is served from, e.g. "https://example.github.io/repo/"')
+    default_language: str
+    languages: dict[str, Language]
+    nav: list[str] = field(fix="a list of section ids shown in the header navigation")
+    theme_color: Annotated[str, check(_color)]
+    social_image: Annotated[str, check(_static_file)] = field(fix="a PNG or JPEG under static/, e.g. img/og.png")
+    favicon: Annotated[str, check(_static_file)] = field(fix="an SVG under static/, e.g. favicon.svg")
+    repository: Annotated[str, _URL] = field(fix="the URL of this site's source repository")
+    # a URL, or one URL per language; Config.links holds one per language
+    links: dict[str, Annotated[str | dict[str, str], check(_link)]] = field(
+        {}, fix="a URL, or one URL per language: {zh: https://…, en: https://…}")
+    license: License
+    model: Model
+    aigc: Aigc | None = field(None, fix=AIGC_FIX)
+
+
+class _AigcOnly(Strict):
+    model_config = ConfigDict(extra="ignore")
+    aigc: Aigc | None = field(None, fix=AIGC_FIX)
+
+
+class _LanguagesOnly(Strict):
+    model_config = ConfigDict(extra="ignore")
+    languages: dict[str, Language]
 
 
 def aigc_missing(line: int | None = None) -> ConfigError:
@@ -250,11 +242,14 @@ def load_aigc(root: Path) -> Aigc:
     if not path.exists():
         raise aigc_missing()
     raw, lines = load_yaml(path, CONFIG_FILE, error=ConfigError)
-    data = validate({"aigc": raw.get("aigc")} if isinstance(raw, dict) and raw.get("aigc") is not None else {},
-                    {"aigc": AIGC}, CONFIG_FILE, lines, error=ConfigError)
-    if data.get("aigc") is None:
+    data = validate(raw if isinstance(raw, dict) else {}, _AigcOnly, CONFIG_FILE, lines, error=ConfigError)
+    if data.aigc is None:
         raise aigc_missing()
-    return Aigc(**data["aigc"])
+    return data.aigc
+
+
+def _with_codes(languages: dict[str, Language]) -> dict[str, Language]:
+    return {code: lang.model_copy(update={"code": code}) for code, lang in languages.items()}
 
 
 def load_languages(root: Path) -> dict[str, Language]:
@@ -268,29 +263,17 @@ def load_languages(root: Path) -> dict[str, Language]:
         return {}
     if {"base_url", "default_language"} <= set(raw):
         return load_config(root).languages
-    data = validate({"languages": raw["languages"]}, {"languages": Field(dict, values=LANGUAGE)}, CONFIG_FILE,
-                    lines, error=ConfigError)
-    return {code: Language(code=code, **{("source" if k == "from" else k): (v if v is not None or k not in
-            ("title", "description", "site_name") else "") for k, v in spec.items()})
-            for code, spec in data["languages"].items()}
+    return _with_codes(validate(raw, _LanguagesOnly, CONFIG_FILE, lines, error=ConfigError).languages)
 
 
-@dataclass
-class Config:
+class Config(SiteFile):
+    """The site configuration: site.yaml, its languages' codes set and derived languages made,
+    its links resolved to one URL per language."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
     root: Path
-    base_url: str
-    default_language: str
-    languages: dict[str, Language]
-    nav: list[str]
-    theme_color: str
-    social_image: str
-    favicon: str
-    repository: str
-    links: dict[str, dict[str, str]]  # name -> {language code: URL}; the same URL for each unless site.yaml differs
-    license: License
-    model: Model
-    aigc: Aigc | None = None  # the AI-content labels' producer and propagator
-    lines: dict = field(default_factory=dict, repr=False, compare=False)  # key path → line of site.yaml
+    links: dict[str, dict[str, str]] = {}  # name -> {language code: URL}; the same URL for each unless site.yaml differs
+    lines: dict = Field(default_factory=dict, repr=False, exclude=True)  # key path → line of site.yaml
 
     @property
     def base_path(self) -> str:
@@ -302,9 +285,7 @@ class Config:
         if problem:
             raise ConfigError(Problem(problem, key="--base-url",
                                     fix="pass an absolute URL ending in /, e.g. --base-url https://example.github.io/repo/"))
-        clone = Config(**self.__dict__)
-        clone.base_url = base_url
-        return clone
+        return self.model_copy(update={"base_url": base_url})
 
     def link(self, name: str, lang: str) -> str:
         """The URL of the link `name` of site.yaml for a page in `lang` (KeyError when unknown)."""
@@ -323,38 +304,34 @@ def load_config(root: Path, report: Report | None = None) -> Config:
         raise ConfigError(Problem(f"no {CONFIG_FILE} in {root}", file=str(root),
                                 fix=f"run the command in the site folder or pass --root DIR (the folder holding {CONFIG_FILE})"))
     raw, lines = load_yaml(path, CONFIG_FILE, report=report, error=ConfigError, root=root)
-    data = validate(raw, SCHEMA, CONFIG_FILE, lines, error=ConfigError)
+    data = validate(raw, SiteFile, CONFIG_FILE, lines, error=ConfigError)
     problems = []
 
     def add(key: str, message: str, fix: str) -> None:  # (a missing key: the line of its parent)
         line = lines.get(key, lines.get(key.rsplit(".", 1)[0]))
         problems.append(Problem(message, file=CONFIG_FILE, line=line, key=key, fix=fix))
 
-    languages = {}
-    for code, spec in data["languages"].items():
-        spec = dict(spec)
-        spec["source"] = spec.pop("from")
-        if spec["source"] is None:
+    languages = _with_codes(data.languages)
+    for code, lang in languages.items():
+        if lang.source is None:
             for key in ("title", "description", "site_name"):
-                if spec[key] is None:
+                if key not in lang.model_fields_set:
                     add(f"languages.{code}.{key}", "missing value", f"add {key}: … to languages.{code}")
-            if spec["convert"] or spec["glossary"]:
+            if lang.convert or lang.glossary:
                 add(f"languages.{code}", "convert: and glossary: belong to a derived language",
                     f"add from: CODE (the language to convert from), or remove them")
-        elif spec["convert"] is None:
+        elif lang.convert is None:
             add(f"languages.{code}", "a derived language needs a conversion profile",
                 f"add convert: s2twp (one of {', '.join(PROFILES)})")
-        languages[code] = Language(code=code, **{k: (v if v is not None else "") if k in ("title", "description", "site_name")
-                                                else v for k, v in spec.items()})
     for code, lang in languages.items():
         if lang.source is not None and (lang.source not in languages or languages[lang.source].source):
             add(f"languages.{code}.from", f"{lang.source!r} is not a language written by hand",
                 f"use one of: {', '.join(c for c, l in languages.items() if not l.source)}")
-    if data["default_language"] not in languages:
-        add("default_language", f"{data['default_language']!r} is not one of the languages",
+    if data.default_language not in languages:
+        add("default_language", f"{data.default_language!r} is not one of the languages",
             f"use one of: {', '.join(languages)}")
-    elif languages[data["default_language"]].path != "":
-        add(f"languages.{data['default_language']}.path", "the default language must be served at the site root",
+    elif languages[data.default_language].path != "":
+        add(f"languages.{data.default_language}.path", "the default language must be served at the site root",
             'set its path to ""')
     paths: dict[str, str] = {}
     for code, lang in languages.items():
@@ -362,7 +339,7 @@ def load_config(root: Path, report: Report | None = None) -> Config:
             add(f"languages.{code}.path", f"the same path as language {paths[lang.path]!r}", "give each language its own path")
         paths[lang.path] = code
     links: dict[str, dict[str, str]] = {}
-    for name, value in data["links"].items():
+    for name, value in data.links.items():
         if isinstance(value, str):
             links[name] = {code: value for code in languages}
             continue
@@ -379,14 +356,9 @@ def load_config(root: Path, report: Report | None = None) -> Config:
             links[name] = {code: value.get(code, value.get(lang.text_lang)) for code, lang in languages.items()}
     if problems:
         raise ConfigError(problems)
-    data["links"] = links
     if any(lang.source for lang in languages.values()):
         from zimage_site.derive import derive_language
 
         languages = {code: derive_language(root, lang, languages[lang.source]) if lang.source else lang
                      for code, lang in languages.items()}
-    data["languages"] = languages
-    data["license"] = License(**data["license"])
-    data["model"] = Model(**data["model"])
-    data["aigc"] = Aigc(**data["aigc"]) if data.get("aigc") else None
-    return Config(root=root, **data, lines=lines)
+    return Config(root=root, **{**dict(data), "languages": languages, "links": links}, lines=lines)

@@ -5,24 +5,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Annotated, Callable
 
 from zimage_site.errors import Problem, Report, SiteError, rel
-from zimage_site.yamlfile import Field, parse_yaml, validate
+from zimage_site.model import Strict, check, field, one_of, validate
+from zimage_site.yamlfile import parse_yaml
 
 CONTENT_DIR = Path("content")
 LAYOUTS = ("section", "hero")
 _ID = re.compile(r"[a-z][a-z0-9-]*\Z")
 
-FRONT_MATTER = {
-    "id": Field(str, check=lambda v: None if _ID.match(v) else f"{v!r} is not a valid id",
-                fix="use lowercase letters, digits and dashes, starting with a letter, e.g. quick-start"),
-    "order": Field(int, fix="a whole number: the section's position on the page"),
-    "title": Field(str),
-    "nav": Field(str, required=False),
-    "description": Field(str, required=False),
-    "layout": Field(str, required=False, default="section", choices=LAYOUTS),
-}
+
+
+class FrontMatter(Strict):
+    """The YAML block at the top of a section file."""
+
+    id: Annotated[str, check(lambda v: None if _ID.match(v) else f"{v!r} is not a valid id")] = field(
+        fix="use lowercase letters, digits and dashes, starting with a letter, e.g. quick-start")
+    order: int = field(fix="a whole number: the section's position on the page")
+    title: str
+    nav: str | None = None  # the label of the header navigation (default: the title)
+    description: str | None = None
+    layout: Annotated[str, one_of(*LAYOUTS)] = "section"
 
 
 @dataclass
@@ -65,10 +69,10 @@ def parse_section(path: Path, lang: str, root: Path, report: Report | None = Non
             "the file has no front matter", file=shown, line=1,
             fix="start the file with a YAML block between two --- lines: id, order, title (see docs/content.md)"))
     meta, lines = parse_yaml(match.group(1), shown, line_offset=1, report=report)
-    meta = validate(meta, FRONT_MATTER, shown, lines)
+    meta = validate(meta, FrontMatter, shown, lines)
     return Section(
-        id=meta["id"], order=meta["order"], title=meta["title"], nav=meta["nav"] or meta["title"],
-        description=meta["description"], layout=meta["layout"], lang=lang, path=path, file=shown,
+        id=meta.id, order=meta.order, title=meta.title, nav=meta.nav or meta.title,
+        description=meta.description, layout=meta.layout, lang=lang, path=path, file=shown,
         source=source, body_line=source[: match.end()].count("\n") + 1,
     )
 

@@ -1,8 +1,10 @@
 """Data files (`content/data/*.yaml`): one home for every structured value, facts above all.
 
 All files are readable from content (`{data}` role) and templates (`data.<file>.<key>`).
-`facts.yaml` is validated: every fact names a source that exists and an allowed verdict, so that
-the page can link every number it prints to where it comes from.
+`facts.yaml` is a `FactsFile` model (zimage_site/model.py): every fact names a source that exists
+and an allowed verdict, so that the page can link every number it prints to where it comes from.
+`Data.model` is the typed file; `Data.files["facts"]` is its mapping view (every field, by the key
+the file writes) for templates, the `{data}` role and the charts.
 
 Facts are dated. `classes:` declares, once, how long a fact of each volatility class stays
 trustworthy (`max_age_days`); each fact names its `class:` and the day it was last verified
@@ -16,17 +18,18 @@ allows, for the build's warnings and `zimage-site check`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from zimage_site.errors import ContentError, Problem, Report, SiteError, rel
-from zimage_site.yamlfile import Field, Validation, load_yaml, validate_mapping
+from zimage_site.model import (Localized, Strict, check, field, line_of, localized_problems, one_of,
+                               valid_parts, validate_all)
+from zimage_site.yamlfile import load_yaml
 
 DATA_DIR = Path("content/data")
 VERDICTS = ("verified", "secondary")
-
-_TEXT = (str, dict)  # a string, or {zh: …, en: …}
 
 
 def _https(url: str) -> str | None:
@@ -56,34 +59,54 @@ def _positive(value: int) -> str | None:
 
 
 _DATE_FIX = "write the day as YYYY-MM-DD, unquoted (e.g. 2026-12-06), no later than today"
-_CLASS = Field(dict, schema={
-    "max_age_days": Field(int, check=_positive, fix="how many days a fact of this class stays trustworthy, e.g. 90"),
-    "label": Field(dict, values=Field(str, fix='put the text in quotes: inside { } a comma ends a value (en: "A, B")'),
-                   fix="{zh: …, en: …}"),
-})
+Day = Annotated[dt.date, check(_past)]
+Https = Annotated[str, check(_https)]
+Text = str | Localized  # a string (the same in every language: "6B", a name), or {zh: …, en: …}
 
 
-_SOURCE = Field(dict, schema={
-    "title": Field(_TEXT),
-    "url": Field(str, check=_https),
-    "read": Field(dt.date, required=False, check=_past, fix=_DATE_FIX + ": the day the source was last read"),
-    "note": Field(str, required=False),
-})
-_FACT = Field(dict, schema={
-    "value": Field((int, float, str)),
-    "display": Field(_TEXT, required=False),
-    "unit": Field(_TEXT, required=False),
-    "label": Field(_TEXT, required=False),
-    "as_of": Field((dt.date, str), required=False),
-    "source": Field(str),
-    "url": Field(str, required=False, check=_https, fix="a deep link into the source (a figure, a line)"),
-    "verdict": Field(str, choices=VERDICTS,
-                     fix="verified (an official source says it) or secondary (the technical report, via transcriptions)"),
-    "class": Field(str, required=False),
-    "checked": Field(dt.date, required=False, check=_past,
-                     fix=_DATE_FIX + ": the day the fact was last verified against its source"),
-    "note": Field(str, required=False),
-})
+class FactClass(Strict):
+    """A volatility class (`classes: {NAME: …}`): how long a fact of it stays trustworthy."""
+
+    max_age_days: Annotated[int, check(_positive)] = field(
+        fix="how many days a fact of this class stays trustworthy, e.g. 90")
+    label: Localized = field(fix='{zh: …, en: …}; put a text in quotes: inside { } a comma ends a value (en: "A, B")')
+
+
+class Source(Strict):
+    title: Text
+    url: Https
+    read: Day | None = field(None, fix=_DATE_FIX + ": the day the source was last read")
+    note: str | None = None
+
+
+class Fact(Strict):
+    value: int | float | str
+    display: Text | None = None
+    unit: Text | None = None
+    label: Text | None = None
+    as_of: dt.date | str | None = None
+    source: str
+    url: Https | None = field(None, fix="a deep link into the source (a figure, a line)")
+    verdict: Annotated[str, one_of(*VERDICTS)] = field(
+        fix="verified (an official source says it) or secondary (the technical report, via transcriptions)")
+    class_: str | None = field(None, alias="class")  # (not `cls`: model_construct takes cls)
+    checked: Day | None = field(None, fix=_DATE_FIX + ": the day the fact was last verified against its source")
+    note: str | None = None
+
+
+_CLASSES_FIX = "classes: {stable: {max_age_days: 1095, label: {zh: …, en: …}}, …}; see docs/content.md"
+
+
+class FactsFile(Strict):
+    """content/data/facts.yaml: the sources, the facts that cite them, the volatility classes that
+    date them, and the series the charts read (zimage_site/charts.py checks those)."""
+
+    classes: Annotated[dict[str, FactClass], check(lambda v: None if v else "expected a mapping of volatility "
+                                                                          "classes, got an empty one")] | None = \
+        field(None, fix=_CLASSES_FIX)
+    sources: dict[str, Source] = field(fix="see docs/content.md")
+    facts: dict[str, Fact] = field(fix="see docs/content.md")
+    series: dict[str, Any] = {}
 
 
 FACTS_FILE = (DATA_DIR / "facts.yaml").as_posix()
@@ -120,42 +143,28 @@ def text(value: Any, lang: str) -> str:
     return "" if value is None else str(value)
 
 
-# The localized texts of facts.yaml: (section, field) of each entry.
-_LOCALIZED = (("sources", "title"), ("facts", "display"), ("facts", "unit"), ("facts", "label"),
-              ("facts", "note"), ("classes", "label"))
-
-
 def missing_texts(data: "Data", languages: list[str]) -> list[Problem]:
     """A warning for each localized text of facts.yaml that lacks one of `languages` (those of
     site.yaml written by hand), or names a language site.yaml does not declare."""
-    raw, lines = data.files.get("facts"), data.lines.get("facts", {})
-    if not isinstance(raw, dict):
+    if data.model is None:
         return []
-    problems = []
-    for section, field_name in _LOCALIZED:
-        for key, entry in (raw.get(section) or {}).items():
-            value = entry.get(field_name) if isinstance(entry, dict) else None
-            if not isinstance(value, dict):
-                continue
-            where = f"{section}.{key}.{field_name}"
-            for lang in languages:
-                if lang not in value:
-                    problems.append(Problem(f"the {field_name} of {key!r} has no {lang} text; the {lang} page prints "
-                                            "it empty", file=FACTS_FILE, line=lines.get(where), key=where,
-                                            fix=f"add {lang}: … to {field_name}: (every language of site.yaml)"))
-            for lang in value:
-                if lang not in languages:
-                    problems.append(Problem(f"{lang!r} is not a language of site.yaml written by hand",
-                                            file=FACTS_FILE, line=lines.get(f"{where}.{lang}", lines.get(where)),
-                                            key=f"{where}.{lang}",
-                                            fix=f"use the languages of site.yaml: {', '.join(languages)}"))
+
+    def missing(path: str, lang: str) -> tuple[str, str]:
+        _, key, name = path.rsplit(".", 2)
+        return (f"the {name} of {key!r} has no {lang} text; the {lang} page prints it empty",
+                f"add {lang}: … to {name}: (every language of site.yaml)")
+
+    model = data.model
+    problems = localized_problems({"classes": model.classes or {}, "sources": model.sources, "facts": model.facts},
+                                  languages, FACTS_FILE, data.lines.get("facts", {}), missing=missing, key_at_text=True)
     return problems
 
 
 @dataclass
 class Data:
-    files: dict[str, Any] = field(default_factory=dict)
-    lines: dict[str, dict[str, int]] = field(default_factory=dict)
+    files: dict[str, Any] = dataclasses.field(default_factory=dict)  # each file's data, by name (`data.<file>`)
+    lines: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    model: FactsFile | None = None  # facts.yaml, typed (files["facts"] is its mapping view)
 
     @property
     def sources(self) -> dict[str, dict]:
@@ -173,16 +182,16 @@ class Data:
 
     def checked(self, key: str) -> dt.date | None:
         """When the fact was last verified against its source, if the data says."""
-        value = self.facts[key].get("checked")
-        return value if _day(value) else None
+        self.facts[key]  # (KeyError for an unknown fact)
+        return self.model.facts[key].checked if self.model is not None else None
 
     def require_dated(self, key: str) -> Problem | None:
         """What is missing for the fact to be printed: once the data declares classes, a printed
         fact has a class and a check date."""
-        if not self.classes:
+        if not self.classes or self.model is None:
             return None
-        fact = self.facts[key]
-        missing = [name for name in ("class", "checked") if fact.get(name) is None]
+        fact = self.model.facts[key]
+        missing = [name for name, value in (("class", fact.class_), ("checked", fact.checked)) if value is None]
         if not missing:
             return None
         lines = self.lines.get("facts", {})
@@ -194,18 +203,18 @@ class Data:
     def stale_facts(self, keys: Any, today: dt.date) -> list[Stale]:
         """The facts among `keys` (the printed ones) whose check is older than their class allows,
         in the order given."""
-        found = []
+        found: list[Stale] = []
+        if self.model is None:
+            return found
+        classes = self.model.classes or {}
         for key in dict.fromkeys(keys):
-            fact = self.facts.get(key)
-            if not isinstance(fact, dict):
+            fact = self.model.facts.get(key)
+            cls = classes.get(fact.class_ or "") if fact is not None else None
+            if cls is None or fact.checked is None:
                 continue
-            cls = self.classes.get(fact.get("class") or "")
-            checked = fact.get("checked")
-            if not isinstance(cls, dict) or not _day(checked):
-                continue
-            age = (today - checked).days
-            if age > cls["max_age_days"]:
-                found.append(Stale(key, str(fact.get("source")), fact["class"], checked, age, cls["max_age_days"]))
+            age = (today - fact.checked).days
+            if age > cls.max_age_days:
+                found.append(Stale(key, fact.source, fact.class_, fact.checked, age, cls.max_age_days))
         return found
 
     def lookup(self, dotted: str) -> Any:
@@ -223,15 +232,17 @@ class Data:
     def fact_display(self, key: str, lang: str) -> str:
         """The fact as the page prints it: its number (`display`, the number as written in that
         language, or else `value`) followed by its `unit`: "512 个 token", "512 tokens"."""
-        fact = self.facts[key]
-        if fact.get("display") is not None:
-            number = text(fact["display"], lang)
+        fact = self.model.facts[key] if self.model is not None else None
+        if fact is None:
+            raise KeyError(key)
+        if fact.display is not None:
+            number = text(fact.display, lang)
         else:
-            value = fact["value"]
+            value = fact.value
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             number = str(value)
-        return f"{number}{text(fact.get('unit'), lang)}"
+        return f"{number}{text(fact.unit, lang)}"
 
 
 def load_data(root: Path, report: Report | None = None) -> Data:
@@ -250,58 +261,50 @@ def load_data(root: Path, report: Report | None = None) -> Data:
         data.files[path.stem] = value
         data.lines[path.stem] = lines
     if "facts" in data.files:
-        problems.extend(_validate_facts(data, rel(folder / "facts.yaml", root)))
+        shown = rel(folder / "facts.yaml", root)
+        data.model, found = _validate_facts(data.files["facts"], data.lines["facts"], shown)
+        problems.extend(found)
+        if data.model is not None:  # the mapping view of templates and the {data} role: every field, typed
+            data.files["facts"] = data.model.model_dump(by_alias=True)
     if problems:
         raise ContentError(problems)
     return data
 
 
-def _validate_facts(data: Data, shown: str) -> list[Problem]:
-    raw, lines = data.files["facts"], data.lines["facts"]
-    v = Validation(shown, lines)
+def _validate_facts(raw: Any, lines: dict[str, int], shown: str) -> tuple[FactsFile | None, list[Problem]]:
+    """facts.yaml as a FactsFile, and every problem: its values', then what they say of each other
+    (known sources and classes, dates in order), read from the values that passed."""
     if not isinstance(raw, dict):
-        v.add("", "expected a mapping with sources: and facts:", "see docs/content.md")
-        return v.problems
-    classes = raw.get("classes")
-    if classes is not None:
-        if not isinstance(classes, dict) or not classes:
-            v.add("classes", "expected a mapping of volatility classes",
-                  "classes: {stable: {max_age_days: 1095, label: {zh: …, en: …}}, …}; see docs/content.md")
-            raw["classes"] = classes = {}
-        for key, entry in classes.items():
-            if not isinstance(entry, dict):
-                v.add(f"classes.{key}", "expected a mapping with max_age_days: and label:", "see docs/content.md")
-                continue
-            classes[key] = validate_mapping(entry, _CLASS.schema, f"classes.{key}", v)
-    for section, spec in (("sources", _SOURCE), ("facts", _FACT)):
-        entries = raw.get(section)
-        if not isinstance(entries, dict):
-            v.add(section, f"expected a mapping of {section}", "see docs/content.md")
-            continue
-        for key, entry in entries.items():
-            path = f"{section}.{key}"
-            if not isinstance(key, str):
-                v.add(path, f"the key {key!r} is not text", f'put it in quotes ("{key}":) or use a name')
-                continue
-            if not isinstance(entry, dict):
-                v.add(path, "expected a mapping", "see docs/content.md")
-                continue
-            entries[key] = validate_mapping(entry, spec.schema, path, v)
-    facts = raw.get("facts") if isinstance(raw.get("facts"), dict) else {}
-    sources = raw.get("sources") if isinstance(raw.get("sources"), dict) else {}
+        return None, [Problem("expected a mapping with sources: and facts:", file=shown, line=1,
+                              fix="see docs/content.md")]
+    model, problems, bad = validate_all(raw, FactsFile, shown, lines)
+
+    def add(path: str, message: str, fix: str) -> None:
+        problems.append(Problem(message, file=shown, line=line_of(lines, path, 1), key=path, fix=fix))
+
+    def entries(section: str, entry_model: type[Strict]) -> dict:
+        found = raw.get(section)
+        if not isinstance(found, dict) or (section,) in bad:
+            return {}
+        return {k: valid_parts(v, (section, k), bad, entry_model) for k, v in found.items() if isinstance(k, str)}
+
+    classes, sources, facts = entries("classes", FactClass), entries("sources", Source), entries("facts", Fact)
     for key, fact in facts.items():
-        if isinstance(fact, dict) and isinstance(fact.get("source"), str) and fact["source"] not in sources:
-            v.add(f"facts.{key}.source", f"unknown source {fact['source']!r}",
-                  f"add it under sources: or use one of: {', '.join(map(str, sources))}")
-    _validate_dates(v, classes if isinstance(classes, dict) else {}, sources, facts)
-    return v.problems
+        if isinstance(fact.get("source"), str) and fact["source"] not in (raw.get("sources") if isinstance(
+                raw.get("sources"), dict) else {}):
+            add(f"facts.{key}.source", f"unknown source {fact['source']!r}",
+                f"add it under sources: or use one of: {', '.join(map(str, sources))}")
+    _validate_dates(add, classes if isinstance(raw.get("classes"), dict) else {}, sources, facts)
+    seen: set = set()  # one problem per key: a value of the wrong type is not also reported as missing
+    problems = [p for p in problems if p.key is None or not (p.key in seen or seen.add(p.key))]
+    return (model if not problems else None), problems
 
 
 def _day(value: Any) -> bool:
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
-def _validate_dates(v: Validation, classes: dict, sources: dict, facts: dict) -> None:
+def _validate_dates(add, classes: dict, sources: dict, facts: dict) -> None:
     """Classes are known; with classes declared, every source says when it was last read; a fact
     is not checked after its source was last read."""
     for key, fact in facts.items():
@@ -309,22 +312,22 @@ def _validate_dates(v: Validation, classes: dict, sources: dict, facts: dict) ->
             continue
         cls = fact.get("class")
         if isinstance(cls, str) and cls not in classes:
-            v.add(f"facts.{key}.class", f"unknown class {cls!r}",
+            add(f"facts.{key}.class", f"unknown class {cls!r}",
                   f"use one of: {', '.join(map(str, classes))}" if classes else
                   "declare the classes once at the top of the file: classes: {volatile: {max_age_days: 90, "
                   "label: {zh: …, en: …}}}; see docs/content.md")
         if fact.get("checked") is not None and fact.get("class") is None:
-            v.add(f"facts.{key}.class", "a dated fact needs a class (how long its check stays trustworthy)",
+            add(f"facts.{key}.class", "a dated fact needs a class (how long its check stays trustworthy)",
                   f"add class: one of {', '.join(map(str, classes)) or '(declare classes: first)'}")
         source = sources.get(fact.get("source")) if isinstance(fact.get("source"), str) else None
         checked, read = fact.get("checked"), source.get("read") if isinstance(source, dict) else None
         if _day(checked) and _day(read) and checked > read:
-            v.add(f"facts.{key}.checked", f"checked {checked.isoformat()}, after its source \"{fact['source']}\" "
+            add(f"facts.{key}.checked", f"checked {checked.isoformat()}, after its source \"{fact['source']}\" "
                                           f"was last read ({read.isoformat()})",
                   f"a fact is checked by reading its source: set read: {checked.isoformat()} on sources."
                   f"{fact['source']}")
     if classes:
         for key, source in sources.items():
             if isinstance(source, dict) and source.get("read") is None:
-                v.add(f"sources.{key}.read", "missing value: when was this source last read?",
+                add(f"sources.{key}.read", "missing value: when was this source last read?",
                       "add read: YYYY-MM-DD, the day you last read it (dated facts need dated sources)")

@@ -14,12 +14,13 @@ keep working on the derived one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from zimage_site.errors import ConfigError, Problem
 from zimage_site.files import read_bytes
+from zimage_site.model import NonEmpty, Strict, field, validate
 
 # A text given for the derived language itself (site.yaml's title of zh-Hant) is marked with these
 # two private-use characters until the page is converted, which keeps it as written and drops them.
@@ -117,6 +118,12 @@ def _terms_pattern(terms: tuple[tuple[str, str], ...]):
     return re.compile("|".join(re.escape(t) for t, _ in sorted(terms, key=lambda t: -len(t[0]))))
 
 
+class Glossary(Strict):
+    """A glossary of a derived language (content/i18n/CODE.glossary.yaml): terms kept as written."""
+
+    terms: dict[str, NonEmpty] = field(fix=GLOSSARY_FIX)
+
+
 def load_glossary(root: Path, name: str | None) -> tuple[tuple[str, str], ...]:
     """The glossary's terms, checked: every key and value a non-empty text."""
     if not name:
@@ -129,16 +136,12 @@ def load_glossary(root: Path, name: str | None) -> tuple[tuple[str, str], ...]:
                                   fix=f"create {name} ({GLOSSARY_FIX}) or correct glossary: in site.yaml"))
     read_bytes(root, path, name, error=ConfigError)
     raw, lines = load_yaml(path, name, error=ConfigError, root=root)
-    terms = raw.get("terms") if isinstance(raw, dict) else None
-    problems = []
-    if not isinstance(raw, dict) or set(raw) - {"terms"} or not isinstance(terms, dict):
-        problems.append(Problem("expected a mapping with one key, terms:", file=name, line=1, key="terms",
-                                fix=GLOSSARY_FIX))
-        raise ConfigError(problems)
-    for source, target in terms.items():
-        if not isinstance(source, str) or not source.strip() or not isinstance(target, str) or not target.strip():
-            problems.append(Problem(f"the term {source!r} needs a text on each side", file=name,
-                                    line=lines.get(f"terms.{source}"), key=f"terms.{source}", fix=GLOSSARY_FIX))
+    if not isinstance(raw, dict):
+        raise ConfigError(Problem("expected a mapping with one key, terms:", file=name, line=1, key="terms",
+                                  fix=GLOSSARY_FIX))
+    terms = validate(raw, Glossary, name, lines, error=ConfigError).terms
+    problems = [Problem(f"the term {source!r} needs a text on each side", file=name, line=lines.get(f"terms.{source}"),
+                        key=f"terms.{source}", fix=GLOSSARY_FIX) for source in terms if not source.strip()]
     if problems:
         raise ConfigError(problems)
     return tuple(sorted(terms.items()))
@@ -152,5 +155,5 @@ def derive_language(root: Path, language, source):
     """The derived language of site.yaml, its titles taken from its source where not given (its
     page is converted as a whole; a title given for it is marked to be kept as written)."""
     converter(root, language)  # the glossary is checked with the configuration
-    return replace(language, **{key: f"{KEEP_START}{getattr(language, key)}{KEEP_END}" if getattr(language, key)
+    return language.model_copy(update={key: f"{KEEP_START}{getattr(language, key)}{KEEP_END}" if getattr(language, key)
                                 else getattr(source, key) for key in ("title", "description", "site_name")})

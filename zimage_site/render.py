@@ -22,6 +22,7 @@ from zimage_site.data import Data, text
 from zimage_site import markup
 from zimage_site.errors import Problem, Report, SiteError, TemplateError, rel
 from zimage_site.fragments import SectionState
+from zimage_site.model import Texts, language_problems, validate_all
 from zimage_site.yamlfile import load_yaml
 
 if TYPE_CHECKING:
@@ -62,8 +63,8 @@ class UIText(str):
 
 
 def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
-    """Merge templates/i18n/*.yaml ({key: {zh: …, en: …}}) into {lang: {key: text}}.
-    A key missing a language, or defined twice, is an error."""
+    """Merge templates/i18n/*.yaml ({key: {zh: …, en: …}}: `dict[str, model.Texts]`) into
+    {lang: {key: text}}. A key missing a language, an empty text, or a key defined twice, is an error."""
     strings: dict[str, dict[str, str]] = {lang: {} for lang in languages}
     where: dict[str, str] = {}
     problems: list[Problem] = []
@@ -75,19 +76,25 @@ def load_strings(root: Path, languages: list[str]) -> dict[str, dict[str, str]]:
             problems.append(Problem("expected a mapping of keys", file=shown, line=1,
                                     fix=f'write each string as key: {{{", ".join(f"{code}: …" for code in languages)}}}'))
             continue
+        texts, found, bad = validate_all(raw, dict[str, Texts], shown, lines)  # {key: {lang: text}}
+        problems.extend(found)
+        fix = f'write {{key}}: {{{{{", ".join(f"{code}: …" for code in languages)}}}}}'
         for key, value in raw.items():
             if key in where:
                 problems.append(Problem(f"the string {key!r} is already defined in {where[key]}", file=shown,
                                         line=lines.get(key), key=key, fix="keep one definition of each key"))
                 continue
             where[key] = shown
-            if not isinstance(value, dict):
-                value = {}
+            if texts is None and any(b[:1] == (key,) for b in bad):
+                continue  # reported above
+            value = texts[key] if texts is not None else value
+            missing = language_problems(value, languages, shown, lines, str(key), key_at_text=True, unknown=False,
+                                        missing=lambda _, lang: (f"missing the {lang} text", None))
+            for problem in missing:
+                problem.fix = fix.format(key=key)
+            problems.extend(missing)
             for lang in languages:
-                if not isinstance(value.get(lang), str) or not value[lang].strip():
-                    problems.append(Problem(f"missing the {lang} text", file=shown, line=lines.get(key), key=key,
-                                            fix=f'write {key}: {{{", ".join(f"{code}: …" for code in languages)}}}'))
-                else:
+                if lang in value:
                     text_ = strings[lang][key] = UIText(value[lang])
                     text_.file, text_.line, text_.key, text_.lang = shown, lines.get(f"{key}.{lang}", lines.get(key)), key, lang
     if problems:

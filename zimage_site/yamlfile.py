@@ -1,18 +1,15 @@
-"""YAML files with line numbers, and a small declarative validator.
+"""YAML files with line numbers, read defensively.
 
 `load_yaml(path)` returns plain Python data plus a map from key paths ("languages.en.title",
 "images[3].seed") to 1-based line numbers, so that every validation error can say where it is.
-`validate(data, schema, ...)` checks data against a schema made of `Field`s and collects all
-problems instead of stopping at the first one.
+The data is then validated by its model (zimage_site/model.py), which looks the lines up here.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -182,120 +179,3 @@ def load_yaml(path: Path, display: str | None = None, report: Report | None = No
         raise error(Problem(f"the file is not UTF-8 text ({exc.reason})", file=display, line=line,
                             fix="save the file as UTF-8")) from exc
     return parse_yaml(text.removeprefix("\ufeff"), display, report=report, error=error)
-
-
-# --------------------------------------------------------------------------- validation
-
-_TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
-               list: "a list", dict: "a mapping", _dt.date: "a date (YYYY-MM-DD)"}
-
-
-def _type_name(t: Any) -> str:
-    if isinstance(t, tuple):
-        return " or ".join(_type_name(x) for x in t)
-    return _TYPE_NAMES.get(t, getattr(t, "__name__", str(t)))
-
-
-def _actual(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    return _type_name(type(value))
-
-
-@dataclass
-class Field:
-    """One key of a mapping. `type` is a Python type or tuple; `schema` describes nested data:
-    a dict of Fields for a mapping, or a single Field/dict for the items of a list, or for the
-    values of a mapping whose keys are free (`values=`)."""
-
-    type: Any = str
-    required: bool = True
-    default: Any = None
-    schema: dict[str, "Field"] | None = None
-    items: "Field | None" = None
-    values: "Field | None" = None
-    choices: tuple | None = None
-    check: Callable[[Any], str | None] | None = None  # returns an error message or None
-    fix: str | None = None
-
-
-@dataclass
-class Validation:
-    file: str
-    lines: dict[str, int]
-    problems: list[Problem] = field(default_factory=list)
-    default_line: int | None = 1  # where a problem of the whole document is (an empty file: its first line)
-
-    def add(self, path: str, message: str, fix: str | None = None) -> None:
-        line = self.lines.get(path)
-        if line is None:  # a missing key: point at its parent, or at the document
-            parent = path.rsplit(".", 1)[0] if "." in path else ""
-            line = self.lines.get(parent, self.default_line)
-        self.problems.append(Problem(message, file=self.file, line=line, key=path or None, fix=fix))
-
-
-def _check(value: Any, spec: Field, path: str, v: Validation) -> Any:
-    expected = spec.type
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    ok_types = expected if isinstance(expected, tuple) else (expected,)
-    if bool not in ok_types and isinstance(value, bool):
-        ok = False
-    else:
-        ok = isinstance(value, ok_types)
-    name = path.rsplit(".", 1)[-1] or "the value"
-    if not ok:
-        v.add(path, f"expected {_type_name(expected)}, got {_actual(value)}",
-              spec.fix or f"write {_type_name(expected)} for {name} (see the documented format of this file)")
-        return value
-    if spec.choices is not None and value not in spec.choices:
-        v.add(path, f"{value!r} is not one of: {', '.join(map(str, spec.choices))}",
-              spec.fix or f"write one of: {', '.join(map(str, spec.choices))}")
-    if spec.check is not None:
-        msg = spec.check(value)
-        if msg:
-            v.add(path, msg, spec.fix or f"correct {name}")
-    if isinstance(value, dict):
-        if spec.schema is not None:
-            value = validate_mapping(value, spec.schema, path, v)
-        elif spec.values is not None:
-            for k in value:
-                if not isinstance(k, str):
-                    v.add(f"{path}.{k}" if path else str(k), f"the key {k!r} is {_actual(k)}, not text",
-                          f'put the key in quotes: "{k}":')
-            value = {k: _check(val, spec.values, f"{path}.{k}" if path else str(k), v) for k, val in value.items()}
-    elif isinstance(value, list) and spec.items is not None:
-        value = [_check(item, spec.items, f"{path}[{i}]", v) for i, item in enumerate(value)]
-    return value
-
-
-def validate_mapping(data: dict, schema: dict[str, Field], path: str, v: Validation) -> dict:
-    out = {}
-    for key in data:
-        if key not in schema:
-            known = ", ".join(schema)
-            v.add(f"{path}.{key}" if path else str(key), "unknown key",
-                  f"remove it or correct the spelling; known keys here: {known}")
-    for key, spec in schema.items():
-        sub = f"{path}.{key}" if path else key
-        if key not in data or data[key] is None:
-            if spec.required:
-                v.add(sub, "missing value", spec.fix or f"add {key}: …")
-            out[key] = spec.default
-            continue
-        out[key] = _check(data[key], spec, sub, v)
-    return out
-
-
-def validate(data: Any, schema: dict[str, Field], file: str, lines: dict[str, int],
-             error: type[SiteError] = SiteError) -> dict:
-    """Validate a top-level mapping; raise `error` (a SiteError) listing every problem found."""
-    v = Validation(file, lines)
-    if not isinstance(data, dict):
-        v.add("", f"expected a mapping of keys at the top of the file, got {_actual(data)}",
-              "see the documented format of this file")
-        raise error(v.problems)
-    out = validate_mapping(data, schema, "", v)
-    if v.problems:
-        raise error(v.problems)
-    return out

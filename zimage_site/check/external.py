@@ -29,14 +29,16 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Annotated
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from zimage_site.check.context import BuiltSite
 from zimage_site.check.findings import Finding, plural
 from zimage_site.errors import Problem, SiteError
-from zimage_site.yamlfile import Field, load_yaml, validate
+from zimage_site.model import Strict, check, field, validate
+from zimage_site.yamlfile import load_yaml
 
 CONFIG_FILE = "linkcheck.yaml"
 CACHE_DIR = ".cache/lychee"
@@ -58,18 +60,43 @@ def _prefix(value: str) -> str | None:
     return None if re.match(r"https?://[^/\s]+", value) else f"{value!r} is not an http(s) URL"
 
 
-_SCHEMA = {
-    "hosts": Field(dict, required=False, default={}, values=Field(dict, schema={
-        "concurrency": Field(int, required=False, fix="how many requests at once to this host, e.g. 2"),
-        "interval": Field(str, required=False, check=_duration, fix="the pause between two requests, e.g. 500ms"),
-        "reason": Field(str, required=False),
-    })),
-    "exclude": Field(list, required=False, default=[], items=Field(dict, schema={
-        "host": Field(str, required=False, check=_host),
-        "url": Field(str, required=False, check=_prefix, fix="a URL prefix: https://host/path"),
-        "reason": Field(str, fix="say why the link cannot be checked (it blocks robots, it needs a browser…)"),
-    })),
-}
+class HostLimits(Strict):
+    """How lychee may ask one host (`hosts: {HOST: …}`)."""
+
+    concurrency: int | None = field(None, fix="how many requests at once to this host, e.g. 2")
+    interval: Annotated[str, check(_duration)] | None = field(None, fix="the pause between two requests, e.g. 500ms")
+    reason: str | None = None
+
+
+class Exclusion(Strict):
+    """A link that is not checked (`exclude: [{host: …, reason: …}]`)."""
+
+    host: Annotated[str, check(_host)] | None = None
+    url: Annotated[str, check(_prefix)] | None = field(None, fix="a URL prefix: https://host/path")
+    reason: str = field(fix="say why the link cannot be checked (it blocks robots, it needs a browser…)")
+
+
+class Rules(Strict):
+    """linkcheck.yaml, read."""
+
+    hosts: dict[str, HostLimits] = {}
+    exclude: list[Exclusion] = []
+
+    def patterns(self) -> list[str]:
+        out = []
+        for item in self.exclude:
+            if item.host:
+                out.append(rf"^https?://{re.escape(item.host)}([:/?#]|$)")
+            if item.url:
+                out.append("^" + re.escape(item.url))
+        return out
+
+    def reason(self, url: str) -> str | None:
+        for item in self.exclude:
+            host = urlsplit(url).netloc.lower()
+            if (item.host and host == item.host.lower()) or (item.url and url.startswith(item.url)):
+                return item.reason
+        return None
 
 
 @dataclass
@@ -87,42 +114,18 @@ class ExternalOptions:
     lychee: str | None = None         # the binary; None: `lychee` on PATH
 
 
-@dataclass
-class Rules:
-    """linkcheck.yaml, read."""
-
-    hosts: dict[str, dict] = field(default_factory=dict)
-    exclude: list[dict] = field(default_factory=list)
-
-    def patterns(self) -> list[str]:
-        out = []
-        for item in self.exclude:
-            if item.get("host"):
-                out.append(rf"^https?://{re.escape(item['host'])}([:/?#]|$)")
-            if item.get("url"):
-                out.append("^" + re.escape(item["url"]))
-        return out
-
-    def reason(self, url: str) -> str | None:
-        for item in self.exclude:
-            host = urlsplit(url).netloc.lower()
-            if (item.get("host") and host == item["host"].lower()) or (item.get("url") and url.startswith(item["url"])):
-                return item["reason"]
-        return None
-
-
 def load_rules(root: Path) -> Rules:
     path = root / CONFIG_FILE
     if not path.is_file():
         return Rules()
     raw, lines = load_yaml(path, CONFIG_FILE)
-    data = validate(raw if raw is not None else {}, _SCHEMA, CONFIG_FILE, lines)
+    rules = validate(raw if raw is not None else {}, Rules, CONFIG_FILE, lines)
     problems = [Problem("an exclusion names neither host: nor url:", file=CONFIG_FILE,
                         line=lines.get(f"exclude[{i}]"), fix="write - {host: example.org, reason: …}")
-                for i, item in enumerate(data["exclude"]) if not item.get("host") and not item.get("url")]
+                for i, item in enumerate(rules.exclude) if not item.host and not item.url]
     if problems:
         raise SiteError(problems)
-    return Rules(data["hosts"] or {}, data["exclude"] or [])
+    return rules
 
 
 @dataclass
@@ -185,10 +188,10 @@ def _config(rules: Rules) -> str:
     out = []
     for host, limits in rules.hosts.items():
         out.append(f"[hosts.{json.dumps(host)}]")
-        if limits.get("concurrency") is not None:
-            out.append(f"concurrency = {int(limits['concurrency'])}")
-        if limits.get("interval"):
-            out.append(f"request_interval = {json.dumps(limits['interval'])}")
+        if limits.concurrency is not None:
+            out.append(f"concurrency = {int(limits.concurrency)}")
+        if limits.interval:
+            out.append(f"request_interval = {json.dumps(limits.interval)}")
     return "\n".join(out) + "\n"
 
 

@@ -1,9 +1,9 @@
 """The image manifest, `content/images.yaml`: every image the page shows and how it is made.
 
-The file is validated with `zimage_site.yamlfile` like the site configuration: unknown keys, wrong
-types, missing values, duplicate ids, unknown set references, sizes that are not multiples of 16,
-and comparison sets whose images differ in anything but the varied parameter are all reported
-together, each with its file, line and key.
+The file is described by its models (`ManifestFile`, `ImageEntry`, `SetEntry`; zimage_site/model.py):
+unknown keys, wrong types, missing values, duplicate ids, unknown set references, sizes that are not
+multiples of 16, texts that lack a language of site.yaml, and comparison sets whose images differ in
+anything but the varied parameter are all reported together, each with its file, line and key.
 """
 
 from __future__ import annotations
@@ -11,11 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from zimage_site.errors import ImageError, Report
-from zimage_site.yamlfile import Field, Validation, load_yaml, validate_mapping
+from pydantic import ConfigDict, ValidationError
+
+from zimage_site.errors import ImageError, Problem, Report
+from zimage_site.model import (NonEmpty, Strict, Texts, adapter, check, field, language_problems, line_of,
+                               one_of, problems_of)
+from zimage_site.yamlfile import load_yaml
 
 MANIFEST = "content/images.yaml"
 DEFAULT_MODEL = "Tongyi-MAI/Z-Image-Turbo"
@@ -63,73 +69,46 @@ def _check_guidance(value: float) -> str | None:
     return None if 0.0 <= value <= 20.0 else f"{value} is out of range (0.0 to 20.0)"
 
 
-def _check_text(value: str) -> str | None:
-    return None if value.strip() else "the text is empty"
+Id = Annotated[str, check(_check_id)]
+Size = Annotated[int, check(_check_size)]
+
+# The fix of a text that lacks a language, by field (CODES: the languages of site.yaml).
+_TEXT_FIXES = {
+    "caption": "a caption in every language: caption: {CODES}",
+    "alt": "alt text in every language, describing what the image shows: alt: {CODES}",
+    "label": "for a comparison image, the varied value in every language: label: {CODES}",
+    "title": "a title in every language: title: {CODES}",
+    "note": "a note in every language: note: {CODES}",
+}
 
 
-def _localized(langs: tuple[str, ...], fix: str, required: bool = True) -> Field:
-    """A text in each language of site.yaml written by hand (a derived language's page converts
-    its source's text)."""
-    if not langs:
-        return Field(dict, required=required, values=Field(str, check=_check_text, fix=fix), fix=fix)
-    return Field(dict, required=required, schema={lang: Field(str, check=_check_text, fix=fix) for lang in langs},
-                 fix=fix)
+class ImageEntry(Strict):
+    """One image of content/images.yaml, as written."""
+
+    id: Id = field(fix="give the image a unique id such as showcase-teahouse-sign")
+    prompt: NonEmpty = field(fix="the exact prompt sent to the model, in Chinese or English")
+    prompt_en: NonEmpty | None = field(  # an English rendering of a Chinese prompt; it never reaches the model
+        None, fix="an English rendering of a Chinese prompt, shown beside it on the English page")
+    caption: Texts = field(fix=_TEXT_FIXES["caption"])
+    alt: Texts = field(fix=_TEXT_FIXES["alt"])
+    seed: Annotated[int, check(_check_seed)]
+    width: Size
+    height: Size
+    steps: Annotated[int, check(_check_steps)] = DEFAULTS["steps"]
+    guidance: Annotated[float, check(_check_guidance)] = DEFAULTS["guidance"]
+    section: Id | None = field(
+        None, fix="the id of the section that shows the image (a comparison image inherits its set's)")
+    set: str | None = field(None, fix="the id of a set under `sets:`")
+    label: Texts | None = field(None, fix=_TEXT_FIXES["label"])
 
 
-def _schemas(langs: tuple[str, ...]) -> dict:
-    """The manifest's schema for the languages of site.yaml written by hand."""
-    codes = ", ".join(f"{code}: …" for code in langs)
-    image = {
-    "id": Field(str, check=_check_id, fix="give the image a unique id such as showcase-teahouse-sign"),
-    "prompt": Field(str, check=_check_text, fix="the exact prompt sent to the model, in Chinese or English"),
-    "prompt_en": Field(str, required=False, check=_check_text,
-                       fix="an English rendering of a Chinese prompt, shown beside it on the English page"),
-    "caption": _localized(langs, f"a caption in every language: caption: {{{codes}}}"),
-    "alt": _localized(langs, f"alt text in every language, describing what the image shows: alt: {{{codes}}}"),
-    "seed": Field(int, check=_check_seed),
-    "width": Field(int, check=_check_size),
-    "height": Field(int, check=_check_size),
-    "steps": Field(int, required=False, default=DEFAULTS["steps"], check=_check_steps),
-    "guidance": Field(float, required=False, default=DEFAULTS["guidance"], check=_check_guidance),
-    "section": Field(str, required=False, check=_check_id,
-                     fix="the id of the section that shows the image (a comparison image inherits its set's)"),
-    "set": Field(str, required=False, fix="the id of a set under `sets:`"),
-    "label": _localized(langs, f"for a comparison image, the varied value in every language: label: {{{codes}}}",
-                        required=False),
-    }
-    sets = {
-        "section": Field(str, check=_check_id),
-        "varies": Field(str, choices=tuple(VARIES)),
-        "title": _localized(langs, f"a title in every language: title: {{{codes}}}"),
-        "note": _localized(langs, f"a note in every language: note: {{{codes}}}", required=False),
-    }
-    return {
-        "model": Field(str, required=False, default=DEFAULT_MODEL,
-                       fix="the Hugging Face id of the model the images are made with"),
-        "sets": Field(dict, required=False, default={}, values=Field(dict, schema=sets)),
-        "images": Field(list, items=Field(dict, schema=image),
-                        fix="a list of images, each with id, prompt, caption, alt, seed, width, height"),
-    }
+class ImageSpec(ImageEntry):
+    """One image of the manifest, validated: its section resolved (a comparison image's is its
+    set's), and the line it starts on."""
 
-
-@dataclass(frozen=True)
-class ImageSpec:
-    """One image of the manifest, validated."""
-
-    id: str
-    prompt: str
-    caption: dict
-    alt: dict
-    seed: int
-    width: int
-    height: int
-    steps: int
-    guidance: float
-    section: str
-    set: str | None = None
-    label: dict | None = None
+    model_config = ConfigDict(frozen=True)
+    section: str = ""
     line: int | None = None
-    prompt_en: str | None = None  # an English rendering of a Chinese prompt; it never reaches the model
 
     def pixels(self) -> dict:
         """The manifest fields that change the pixels."""
@@ -142,20 +121,35 @@ class ImageSpec:
         return spec_hash(self.pixels())
 
 
-@dataclass(frozen=True)
-class SetSpec:
+class SetEntry(Strict):
+    """A comparison set of content/images.yaml (`sets: {ID: …}`), as written."""
+
+    section: Id
+    varies: Annotated[str, one_of(*VARIES)]
+    title: Texts = field(fix=_TEXT_FIXES["title"])
+    note: Texts | None = field(None, fix=_TEXT_FIXES["note"])
+
+
+class SetSpec(SetEntry):
+    """A comparison set with its id and its images, in manifest order."""
+
+    model_config = ConfigDict(frozen=True)
     id: str
-    section: str
-    varies: str
-    title: dict
-    note: dict | None
-    image_ids: tuple[str, ...]
+    image_ids: tuple[str, ...] = ()
+
+
+class ManifestFile(Strict):
+    """content/images.yaml as written."""
+
+    model: str = field(DEFAULT_MODEL, fix="the Hugging Face id of the model the images are made with")
+    sets: dict[str, SetEntry] = {}
+    images: list[ImageEntry] = field(fix="a list of images, each with id, prompt, caption, alt, seed, width, height")
 
 
 @dataclass
 class Manifest:
-    images: dict[str, ImageSpec] = field(default_factory=dict)
-    sets: dict[str, SetSpec] = field(default_factory=dict)
+    images: dict[str, ImageSpec] = dataclasses.field(default_factory=dict)
+    sets: dict[str, SetSpec] = dataclasses.field(default_factory=dict)
     model: str = DEFAULT_MODEL
     file: str = MANIFEST
 
@@ -200,119 +194,129 @@ def load_manifest(root: Path, path: Path | None = None, report: Report | None = 
 
 
 def parse_manifest(data, lines: dict[str, int], display: str, langs: tuple[str, ...]) -> Manifest:
-    """Validate the manifest's data; its texts in each of `langs` (the languages written by hand)."""
-    schema = _schemas(langs)
-    v = Validation(display, lines)
+    """Validate the manifest's data (ManifestFile); its texts in each of `langs` (the languages
+    written by hand). Every problem is reported at once: a wrong value, and what the others say
+    about each other (duplicate ids, unknown sets, comparison sets that compare nothing)."""
+    problems: list[Problem] = []
+
+    def add(path: str, message: str, fix: str | None = None) -> None:
+        problems.append(Problem(message, file=display, line=line_of(lines, path, 1), key=path or None, fix=fix))
+
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        v.add("", "expected a mapping with `images:` (and optionally `sets:` and `model:`)",
-              "see docs/images.md for the format")
-        raise ImageError(v.problems)
-    out = validate_mapping(data, schema, "", v)
+        add("", "expected a mapping with `images:` (and optionally `sets:` and `model:`)",
+            "see docs/images.md for the format")
+        raise ImageError(problems)
+    parsed: ManifestFile | None = None
+    bad: set[tuple] = set()
+    try:
+        parsed = adapter(ManifestFile).validate_python(data)
+    except ValidationError as exc:
+        problems += problems_of(exc, ManifestFile, data, display, lines)
+        bad = {tuple(e["loc"][:3]) for e in exc.errors()}
 
-    # The checks below see only values of the right type (the wrong ones are reported above).
-    sets_raw = {k: _typed(spec, schema["sets"].values.schema) for k, spec in _typed_value(out.get("sets"), dict, {}).items()
-                if isinstance(k, str)}  # other keys are reported above
-    images_raw = [_typed(item, schema["images"].items.schema) if isinstance(item, dict) else None
-                  for item in _typed_value(out.get("images"), list, [])]
-    for set_id in sets_raw:
+    # The checks below see the values of the right type (the wrong ones are reported above).
+    def typed(section: str, key, entry, model: type[Strict]) -> dict:
+        if not isinstance(entry, dict) or (section, key) in bad:
+            return {}
+        known = {info.alias or name for name, info in model.model_fields.items()}
+        return {k: v for k, v in entry.items() if k in known and (section, key, k) not in bad}
+
+    raw_sets = data.get("sets") if isinstance(data.get("sets"), dict) and ("sets",) not in bad else {}
+    raw_images = data.get("images") if isinstance(data.get("images"), list) and ("images",) not in bad else []
+    sets_raw = {k: typed("sets", k, spec, SetEntry) for k, spec in raw_sets.items() if isinstance(k, str)}
+    images_raw = [typed("images", i, item, ImageEntry) if isinstance(item, dict) else None
+                  for i, item in enumerate(raw_images)]
+    for set_id, spec in sets_raw.items():
         msg = _check_id(set_id)
         if msg:
-            v.add(f"sets.{set_id}", msg)
+            add(f"sets.{set_id}", msg)
+        for name in ("title", "note"):
+            if isinstance(spec.get(name), dict):
+                problems.extend(language_problems(spec[name], langs, display, lines, f"sets.{set_id}.{name}",
+                                                  lambda _, __, name=name: ("missing value", _TEXT_FIXES[name])))
 
-    images: dict[str, ImageSpec] = {}
+    first_line: dict[str, int | None] = {}
+    sections: dict[str, str] = {}
     members: dict[str, list[tuple[int, dict]]] = {s: [] for s in sets_raw}
     for i, item in enumerate(images_raw):
         if not isinstance(item, dict):
             continue
         path = f"images[{i}]"
         image_id = item.get("id")
-        if isinstance(image_id, str) and image_id in images:
-            first = images[image_id].line
-            v.add(f"{path}.id", f'duplicate id "{image_id}" (first used on line {first})',
-                  "give every image its own id")
+        if isinstance(image_id, str) and image_id in first_line:
+            add(f"{path}.id", f'duplicate id "{image_id}" (first used on line {first_line[image_id]})',
+                "give every image its own id")
             continue
+        for name in ("caption", "alt", "label"):
+            if isinstance(item.get(name), dict):
+                problems.extend(language_problems(item[name], langs, display, lines, f"{path}.{name}",
+                                                  lambda _, __, name=name: ("missing value", _TEXT_FIXES[name])))
         set_id = item.get("set")
         section = item.get("section")
-        if set_id is not None and isinstance(set_id, str):
+        if set_id is not None:
             if set_id not in sets_raw:
                 known = ", ".join(sets_raw) or "none defined"
-                v.add(f"{path}.set", f'unknown set "{set_id}"',
-                      f"use one of the sets defined under `sets:` ({known}), or define it there")
+                add(f"{path}.set", f'unknown set "{set_id}"',
+                    f"use one of the sets defined under `sets:` ({known}), or define it there")
             else:
                 members[set_id].append((i, item))
-                if item.get("label") is None:
-                    v.add(f"{path}.label", "missing value",
-                          "a comparison image needs the label of its varied value: label: {zh: …, en: …}")
-                set_section = (sets_raw[set_id] or {}).get("section")
+                if item.get("label") is None and ("images", i, "label") not in bad:
+                    add(f"{path}.label", "missing value",
+                        "a comparison image needs the label of its varied value: label: {CODES}")
                 if section is None:
-                    section = set_section
+                    section = sets_raw[set_id].get("section")
         elif item.get("label") is not None:
-            v.add(f"{path}.label", "a label is only used by comparison images",
-                  "add set: SET-ID, or remove the label")
-        if section is None and set_id is None:
-            v.add(f"{path}.section", "missing value", "add section: SECTION-ID (for example use-cases)")
+            add(f"{path}.label", "a label is only used by comparison images", "add set: SET-ID, or remove the label")
+        if section is None and set_id is None and ("images", i, "section") not in bad:
+            add(f"{path}.section", "missing value", "add section: SECTION-ID (for example use-cases)")
         prompt = item.get("prompt")
         if isinstance(prompt, str) and item.get("prompt_en") is not None and not _CJK_PROMPT.search(prompt):
-            v.add(f"{path}.prompt_en", "the prompt is already English",
-                  "remove prompt_en (it renders a Chinese prompt for English readers)")
-        if not isinstance(image_id, str):
-            continue
-        images[image_id] = ImageSpec(
-            id=image_id, prompt=item.get("prompt") or "", caption=item.get("caption") or {},
-            alt=item.get("alt") or {}, seed=item.get("seed") or 0, width=item.get("width") or 0,
-            height=item.get("height") or 0, steps=item.get("steps") or DEFAULTS["steps"],
-            guidance=float(item.get("guidance") or DEFAULTS["guidance"]), section=section or "",
-            set=set_id, label=item.get("label"), line=lines.get(path), prompt_en=item.get("prompt_en"))
+            add(f"{path}.prompt_en", "the prompt is already English",
+                "remove prompt_en (it renders a Chinese prompt for English readers)")
+        if isinstance(image_id, str):
+            first_line[image_id] = lines.get(path)
+            sections[image_id] = section or ""
 
-    sets: dict[str, SetSpec] = {}
     for set_id, spec in sets_raw.items():
-        spec = spec or {}
         items = members.get(set_id, [])
         if len(items) < 2:
-            v.add(f"sets.{set_id}", f"the set has {len(items)} image(s); a comparison needs at least 2",
-                  f"add images with set: {set_id}")
+            add(f"sets.{set_id}", f"the set has {len(items)} image(s); a comparison needs at least 2",
+                f"add images with set: {set_id}")
         varies = spec.get("varies")
         if varies in VARIES and len(items) >= 2:
-            _check_set_members(set_id, varies, items, v)
-        sets[set_id] = SetSpec(id=set_id, section=spec.get("section") or "", varies=varies or "",
-                               title=spec.get("title") or {}, note=spec.get("note"),
-                               image_ids=tuple(it.get("id") for _, it in items))
+            problems.extend(_check_set_members(set_id, varies, items, display, lines))
 
-    if v.problems:
+    if problems or parsed is None:
+        codes = "{" + ", ".join(f"{code}: …" for code in langs) + "}"
         seen: set = set()
-        unique = [p for p in v.problems if p.key is None or not (p.key in seen or seen.add(p.key))]
+        unique = [p for p in problems if p.key is None or not (p.key in seen or seen.add(p.key))]
+        for p in unique:
+            p.fix = p.fix.replace("{CODES}", codes) if p.fix else p.fix
         raise ImageError(unique)
-    return Manifest(images=images, sets=sets, model=out.get("model") or DEFAULT_MODEL, file=display)
+    images = {entry.id: ImageSpec.model_construct(**{**dict(entry), "section": sections[entry.id]},
+                                                  line=lines.get(f"images[{i}]"))
+              for i, entry in enumerate(parsed.images)}
+    sets = {set_id: SetSpec.model_construct(**dict(entry), id=set_id,
+                                            image_ids=tuple(it["id"] for _, it in members[set_id]))
+            for set_id, entry in parsed.sets.items()}
+    return Manifest(images=images, sets=sets, model=parsed.model, file=display)
 
 
-def _typed_value(value, kind, default):
-    return value if isinstance(value, kind) else default
-
-
-def _typed(item, schema: dict[str, Field]) -> dict:
-    """The keys of a mapping whose values have the type their schema asks for."""
-    if not isinstance(item, dict):
-        return {}
-    out = {}
-    for key, value in item.items():
-        spec = schema.get(key)
-        if spec is None:
-            continue
-        kinds = spec.type if isinstance(spec.type, tuple) else (spec.type,)
-        if float in kinds and isinstance(value, int):
-            kinds = kinds + (int,)
-        if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
-            out[key] = value
-    return out
-
-
-def _check_set_members(set_id: str, varies: str, items: list[tuple[int, dict]], v: Validation) -> None:
+def _check_set_members(set_id: str, varies: str, items: list[tuple[int, dict]], display: str,
+                       lines: dict[str, int]) -> list[Problem]:
     """The images of a set must differ in the varied parameter and agree on everything else."""
+    problems: list[Problem] = []
+
+    def add(path: str, message: str, fix: str) -> None:
+        problems.append(Problem(message, file=display, line=line_of(lines, path, 1), key=path, fix=fix))
+
     varied = VARIES[varies]
+    defaults = ImageEntry.model_fields
+
     def value(item: dict, key: str):
-        val = item.get(key, DEFAULTS.get(key))
+        val = item.get(key, defaults[key].default)
         return float(val) if key == "guidance" and isinstance(val, (int, float)) else val
 
     first_i, first = items[0]
@@ -321,15 +325,16 @@ def _check_set_members(set_id: str, varies: str, items: list[tuple[int, dict]], 
             if key in varied:
                 continue
             if value(item, key) != value(first, key):
-                v.add(f"images[{i}].{key}",
-                      f'differs from the first image of set "{set_id}" (which varies only {varies})',
-                      f"use the same {key} as images[{first_i}], or change what the set varies")
+                add(f"images[{i}].{key}",
+                    f'differs from the first image of set "{set_id}" (which varies only {varies})',
+                    f"use the same {key} as images[{first_i}], or change what the set varies")
     seen: dict = {}
     for i, item in items:
         val = tuple(value(item, k) for k in varied)
         if val in seen:
-            v.add(f"images[{i}].{varied[0]}",
-                  f'the same {varies} as images[{seen[val]}] in set "{set_id}": nothing is compared',
-                  f"give each image of the set a different {varies}")
+            add(f"images[{i}].{varied[0]}",
+                f'the same {varies} as images[{seen[val]}] in set "{set_id}": nothing is compared',
+                f"give each image of the set a different {varies}")
         else:
             seen[val] = i
+    return problems
