@@ -64,7 +64,7 @@ def main() -> int:
 
     prompts = ["国风茶馆门口的木质招牌，行书写着「茗香」二字，暖色灯笼光，傍晚",
                "A studio portrait of a ginger Shiba Inu puppy in a red scarf, soft window light"]
-    specs = [ImageSpec(id=f"bench-{i}", prompt=prompts[i % 2], caption={}, alt={}, seed=1000 + i, width=size,
+    specs = [ImageSpec.model_construct(id=f"bench-{i}", prompt=prompts[i % 2], caption={}, alt={}, seed=1000 + i, width=size,
                        height=size, steps=args.steps, guidance=0.0, section="bench") for i in range(args.images)]
 
     def bare(spec):

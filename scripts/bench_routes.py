@@ -137,7 +137,7 @@ def make_gen_loop(torch, pipe, device: str, size: int, steps: int, route: str, t
     dtype = "bf16" if next(pipe.transformer.parameters()).dtype == torch.bfloat16 else "fp32"
 
     def loop(i):
-        spec = ImageSpec(id=f"bench-{i}", prompt=PROMPTS[i % 2], caption={}, alt={}, seed=1000 + i, width=size,
+        spec = ImageSpec.model_construct(id=f"bench-{i}", prompt=PROMPTS[i % 2], caption={}, alt={}, seed=1000 + i, width=size,
                          height=size, steps=steps, guidance=0.0, section="bench")
         gen._generate(torch, pipe, store, model, [Planned(1, spec, "missing")], 1, device, dtype, dev_name, route)
 
