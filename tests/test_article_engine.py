@@ -277,6 +277,12 @@ def _arena(facts):
     ("model-size", _set(_entry("model_size", "Qwen-Image"), "dit", None), "series.model_size.entries[1].dit",
      ["empty (null)", "dit: params"]),
     ("model-size", lambda f: f["facts"]["params"].update(value=0), "facts.params.value", ["above 0"]),
+    ("model-size", lambda f: f["facts"]["params"].update(value="6B"), "facts.params.value",
+     ["series.model_size.entries[0].dit plots it", "the text '6B', not a number"]),
+    ("arena-elo", lambda f: f["facts"]["arena_rank"].update(value=0), "facts.arena_rank.value",
+     ["series.arena_elo.rank needs a rank (a whole number from 1), found the number 0", "value: 4"]),
+    ("arena-elo", lambda f: f["facts"]["arena_as_of"].update(value=" "), "facts.arena_as_of.value",
+     ["series.arena_elo.as_of needs a date", 'value: "2025-11-26"']),
     ("model-size", lambda f: f["series"]["model_size"].update(entries=[]), "series.model_size.entries",
      ["an empty list"]),
 ])

@@ -30,9 +30,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from zimage_site.chart_series import (FACT_DATE, FACT_NUMBER, FACT_POSITIVE, FACT_RANK, FACTS_FILE, FLAG, NAME,
-                                      NUMBER, ChartDataError, ChartSeries, SeriesReader, SeriesSpec, Value,
-                                      read_series)
+from zimage_site.chart_series import (FACTS_FILE, ArchitectureSeries, ArenaSeries, ChartDataError, ChartSeries,
+                                      FactResolver, SeriesSpec, SizeSeries, read_series)
 from zimage_site.errors import Problem, SiteError
 
 __all__ = ["CHARTS", "FACTS_FILE", "STRINGS_FILE", "Chart", "ChartDataError", "ChartStringError", "render_chart"]
@@ -80,7 +79,7 @@ class Strings:
 class ChartSpec:
     series: SeriesSpec
     draw: Callable[[Strings, ChartSeries], dict]  # the template's values
-    check: Callable[[ChartSeries, SeriesReader], None] | None = None  # checks across entries
+    check: Callable[[ChartSeries, FactResolver], None] | None = None  # checks across entries
 
 
 def render_chart(chart_id: str, facts_file: Any, lang: str, strings: Mapping[str, str], jinja,
@@ -173,7 +172,7 @@ def _by_elo(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda e: -float(e["elo"]))
 
 
-def _check_arena(series: ChartSeries, r: SeriesReader) -> None:
+def _check_arena(series: ChartSeries, r: FactResolver) -> None:
     path = series.path
     highlighted = [e for e in series.entries if e["highlight"]]
     if len(highlighted) != 1:
@@ -246,7 +245,7 @@ def _arena_elo(t: Strings, series: ChartSeries) -> dict:
                 caption=t("chart_arena_caption", date=date, rank=rank, open_rank=open_rank, axis_min=num(axis_min)))
 
 
-def _check_model_size(series: ChartSeries, r: SeriesReader) -> None:
+def _check_model_size(series: ChartSeries, r: FactResolver) -> None:
     for i, e in enumerate(series.entries):
         if e["text_encoder"] is not None and not e["text_encoder_name"]:
             r.fail(f"{series.path}.entries[{i}].text_encoder_name", "the text encoder has no name",
@@ -291,52 +290,8 @@ def _architecture(t: Strings, series: ChartSeries) -> dict:
     return s3_dit(t, {k: num(v) for k, v in series.fields.items()})
 
 
-def _fact(example: str, doc: str) -> Value:
-    return Value(FACT_POSITIVE, example=example, doc=doc)
-
-
 CHARTS: dict[str, ChartSpec] = {
-    "architecture": ChartSpec(
-        SeriesSpec("s3_dit", fields={
-            "params": _fact("params_exact", "the parameters counted from the config (billions)"),
-            "layers": _fact("dit_layers", "the main transformer layers"),
-            "hidden": _fact("hidden_size", "the transformer's hidden size"),
-            "heads": _fact("attention_heads", "the attention heads"),
-            "refiners": _fact("refiner_blocks", "the refiner blocks of each stream"),
-            "te_layers": _fact("te_layers", "the text encoder's layers"),
-            "te_hidden": _fact("te_hidden", "the text encoder's hidden size"),
-            "max_tokens": _fact("max_prompt_tokens", "the longest prompt in tokens"),
-            "latent_channels": _fact("latent_channels", "the VAE latent channels"),
-            "rope_axes": _fact("rope_axes", "the axes of the unified RoPE"),
-        }, entry={}),
-        draw=_architecture,
-    ),
-    "arena-elo": ChartSpec(
-        SeriesSpec("arena_elo", fields={
-            "as_of": Value(FACT_DATE, example="arena_as_of", doc="the date of the snapshot"),
-            "rank": Value(FACT_RANK, example="arena_rank", doc="the highlighted model's rank"),
-            "open_rank": Value(FACT_RANK, example="arena_open_rank", doc="its rank among open models"),
-            "axis_min": Value(NUMBER, required=False, default=0, doc="where the axis starts"),
-        }, entry={
-            "name": Value(NAME, doc="the model's name"),
-            "elo": Value(FACT_NUMBER, example="arena_elo", doc="the Elo"),
-            "open": Value(FLAG, required=False, default=False),
-            "highlight": Value(FLAG, required=False, default=False),
-        }),
-        draw=_arena_elo,
-        check=_check_arena,
-    ),
-    "model-size": ChartSpec(
-        SeriesSpec("model_size", fields={
-            "as_of": Value(FACT_DATE, example="turbo_release", doc="the date of the data"),
-        }, entry={
-            "name": Value(NAME, doc="the model's name"),
-            "dit": Value(FACT_POSITIVE, example="params", doc="the diffusion transformer's size"),
-            "text_encoder": Value(FACT_POSITIVE, required=False, example="te_params", doc="the text encoder's size"),
-            "text_encoder_name": Value(NAME, required=False, default=""),
-            "highlight": Value(FLAG, required=False, default=False),
-        }),
-        draw=_model_size,
-        check=_check_model_size,
-    ),
+    "architecture": ChartSpec(SeriesSpec("s3_dit", ArchitectureSeries), draw=_architecture),
+    "arena-elo": ChartSpec(SeriesSpec("arena_elo", ArenaSeries), draw=_arena_elo, check=_check_arena),
+    "model-size": ChartSpec(SeriesSpec("model_size", SizeSeries), draw=_model_size, check=_check_model_size),
 }
