@@ -181,10 +181,14 @@ def test_the_language_switch_of_the_derived_page_in_chromium(built, browser):
         """Go to the FAQ by the navigation, then click the switch with the pointer where it is."""
         page.click('.site-nav a[href="#faq"]')
         page.wait_for_function("location.hash === '#faq'")
+        still = ("new Promise(done => { const y = scrollY; requestAnimationFrame(() => "
+                 "requestAnimationFrame(() => done(scrollY === y))); })")
+        # the smooth scroll has ended (the section read is decided at the click): still for two frames;
+        # then the FAQ is placed at the top again, so a late layout change of the page cannot move it
+        page.wait_for_function(still)
+        page.evaluate("document.getElementById('faq').scrollIntoView({block: 'start', behavior: 'instant'})")
         page.wait_for_function("Math.abs(document.getElementById('faq').getBoundingClientRect().top) < 200")
-        # the smooth scroll has ended (the section read is decided at the click): still for two frames
-        page.wait_for_function("new Promise(done => { const y = scrollY; requestAnimationFrame(() => "
-                               "requestAnimationFrame(() => done(scrollY === y))); })")
+        page.wait_for_function(still)
         box = page.locator(f"a[data-lang-switch][hreflang='{hreflang}']").bounding_box()
         with page.expect_navigation():
             page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
