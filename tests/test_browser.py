@@ -218,7 +218,7 @@ def test_language_switch_keeps_the_section(browser, server) -> None:
                 # the set-up of what is tested here (the switch): the FAQ at the top of the viewport,
                 # placed again once the page has settled, so a late layout change cannot move it
                 _wait_for_scroll_to_settle(page)
-                page.evaluate("document.getElementById('faq').scrollIntoView({block: 'start'})")
+                page.evaluate("document.getElementById('faq').scrollIntoView({block: 'start', behavior: 'instant'})")
                 page.wait_for_function("Math.abs(document.getElementById('faq').getBoundingClientRect().top) < 200")
                 _wait_for_scroll_to_settle(page)
                 # a real pointer click where the switch is on screen (a locator click may scroll first)
