@@ -38,7 +38,9 @@ def test_the_derived_page_is_traditional_chinese_with_the_glossary(built):
     text = hant.xpath("string(//main)")
     # the glossary wins over OpenCC's phrase tables
     assert "參數" in text and "引數" not in text
-    assert "顯存" in text and "視訊記憶體" not in text
+    assert "顯示記憶體" in text and "視訊記憶體" not in text and "顯存" not in text
+    assert "儲存庫" in text and "倉庫" not in text  # a repository, not a warehouse
+    assert "「造相」" in text and "“造相”" not in text  # the quotation marks of Taiwan and Hong Kong
     assert "局部重繪" in text and "區域性" not in text
     # OpenCC's own conversions (Taiwan phrases) stay
     assert "開源" in text and "程式碼" in text
