@@ -258,11 +258,15 @@ def test_accelerate_launch_splits_the_images_between_processes(tmp_path, tiny_mo
                 "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
     proc = run(cli_module, root, tiny_model, env=_env(), launcher=launcher)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # each image made exactly once, by one of the two processes: the store holds one entry per image
+    # (the launcher relays the ranks' progress lines to one pipe, and under load it has dropped some
+    # of the second rank's: the lines printed are checked for repeats, the store for completeness)
     ids = [p[2] for p in progress(proc.stdout)]
-    assert sorted(ids) == [f"img-{i}" for i in range(n)]  # each image exactly once
+    assert len(ids) == len(set(ids)) and set(ids) <= {f"img-{i}" for i in range(n)}, ids
     assert ", 2 processes)" in proc.stdout
     assert summary(proc.stdout) == (n, 0)
-    assert len(list(Store(root).dir.glob("*.json"))) == n
+    made = [json.loads(path.read_text(encoding="utf-8"))["id"] for path in Store(root).dir.glob("*.json")]
+    assert sorted(made) == [f"img-{i}" for i in range(n)]
 
 
 # --------------------------------------------------------------------------- errors
