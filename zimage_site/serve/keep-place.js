@@ -11,7 +11,12 @@
     }
     return above;
   }
+  // a page reloaded again before it finished loading (and restoring its place) keeps the place
+  // saved before: what it shows then is not where the reader was
+  var loaded = false;
+  addEventListener("load", function () { loaded = true; });
   addEventListener("pagehide", function () {
+    if (!loaded) return;
     try { sessionStorage.setItem(key, JSON.stringify({a: anchor(), y: scrollY})); } catch (e) {}
   });
   var nav = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
