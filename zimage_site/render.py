@@ -12,6 +12,7 @@ import json
 from html import escape as _html_escape
 import traceback
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -267,8 +268,12 @@ class PageContext:
         (javascript:, data:, mailto:, //host, /\\host…) raises ValueError saying why."""
         from zimage_site.urls import site_link
 
-        links = {name: urls[self.text_lang] for name, urls in self.config.links.items()}
-        return site_link(href, self.config.base_path, links)
+        return site_link(href, self.config.base_path, self._links)
+
+    @cached_property
+    def _links(self) -> dict[str, str]:
+        """The links of site.yaml in this page's language (made once per page, not per link)."""
+        return {name: urls[self.text_lang] for name, urls in self.config.links.items()}
 
     def cite(self, source_id: str) -> Markup:
         source = self.data.sources[source_id]
