@@ -28,6 +28,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
+LAYOUT = "content/data/layout.yaml"
+
+
 def make_site(tmp_path: Path, name: str) -> Path:
     """Copy tests/fixtures/<name> to tmp_path/<name>, adding the project's templates and static files."""
     root = tmp_path / name
@@ -35,7 +38,16 @@ def make_site(tmp_path: Path, name: str) -> Path:
     for folder in ("templates", "static"):
         if not (root / folder).exists():
             shutil.copytree(REPO / folder, root / folder)
+    add_layout(root)
     return root
+
+
+def add_layout(root: Path) -> None:
+    """The project's breakpoints and widths (content/data/layout.yaml), which its stylesheets name,
+    for a site that takes the project's static/ and has no layout of its own."""
+    if not (root / LAYOUT).exists():
+        (root / LAYOUT).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / LAYOUT, root / LAYOUT)
 
 
 # --------------------------------------------------------------------------- the browser
@@ -226,6 +238,7 @@ def new_site(tmp_path: Path, derived: bool = False) -> Path:
     shutil.copytree(FIXTURES / "bilingual", root, dirs_exist_ok=True)
     for folder in ("templates", "static"):
         shutil.copytree(REPO / folder, root / folder)
+    add_layout(root)
     (root / "content/images.yaml").write_text(MANIFEST, encoding="utf-8")
     (root / "content/i18n").mkdir(parents=True, exist_ok=True)
     (root / "content/i18n/zh-Hant.glossary.yaml").write_text("terms:\n  参数: 參數\n", encoding="utf-8")
