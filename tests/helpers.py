@@ -155,8 +155,13 @@ def apply(root: Path, op: tuple[str, int, int]) -> None:
             text = facts.read_text(encoding="utf-8")
             a, b = "label: {zh: 步数, en: Steps}, source: readme", "label: {zh: 步数, en: Steps}, source: report"
             facts.write_text(text.replace(a, b) if a in text else text.replace(b, a), encoding="utf-8")
-        else:
+        elif n % 2:
             edit(root / "content/data/links.yaml", "", f"\nextra{n}: value {n}\n")
+        else:  # a breakpoint moves: the stylesheet's queries and the images' sizes with it
+            layout = root / LAYOUT
+            text = layout.read_text(encoding="utf-8")
+            a, b = "  wide: 80em", "  wide: 76em"
+            layout.write_text(text.replace(a, b) if a in text else text.replace(b, a), encoding="utf-8")
     elif kind == "templates":
         name = ("blocks/note.html", "sources.html", "base.html", "blocks/figure.html")[which % 4]
         edit(root / "templates" / name, "", f"\n<!-- edit {n} -->\n")

@@ -273,7 +273,7 @@ def test_stored_images_become_pictures_with_avif_and_webp(tmp_path, env):
     assert len(report) == 0
     assert catalog.counts == {"images": 4, "placeholders": 0}
 
-    layout = load_layout(ROOT)  # the site's breakpoints and widths: the hero's `sizes` is made from them
+    layout = load_layout(REPO)  # the site's breakpoints and widths: the hero's `sizes` is made from them
     hero = lxml_html.fromstring(env("figure", "en", view=images.view("big", "en", hero=True, layout=layout)))
     assert hero.get("data-image") == "big" and hero.get("data-pending") is None
     picture = hero.find(".//picture")

@@ -41,7 +41,7 @@ def number(length: str) -> float:
     return float(_LENGTH.fullmatch(length).group(1))
 
 
-def fmt(value: float, unit: str) -> str:
+def css_length(value: float, unit: str) -> str:
     """88.0, "rem" → "88rem"; 49.5 → "49.5rem"."""
     return f"{value:g}{unit}"
 
@@ -80,7 +80,7 @@ class Layout(Strict):
         if key not in Breakpoints.model_fields:
             return None
         value = getattr(self.breakpoints, key)
-        return f"(max-width: {fmt(number(value) - 0.01, 'em')})" if below else f"(min-width: {value})"
+        return f"(max-width: {css_length(number(value) - 0.01, 'em')})" if below else f"(min-width: {value})"
 
     def rem(self, name: str) -> float:
         """A width in rem: `rem("wrap")` → 72.0."""

@@ -25,7 +25,7 @@ from zimage_site.images.manifest import MANIFEST, ImageSpec, Manifest, load_mani
 from zimage_site.images.store import Entry, Store
 from zimage_site.images.variants import MIME, Source, VariantCache, VariantSet, published_name
 from zimage_site.images.xmp import ImageLabel
-from zimage_site.layout import Layout, fmt
+from zimage_site.layout import Layout, css_length
 from zimage_site.writer import OutputFile
 
 if TYPE_CHECKING:
@@ -44,23 +44,28 @@ def image_sizes(layout: Layout | None, context: str, n: int = 1) -> str:
         return "100vw"
     wide, desktop, tablet, small = (layout.media(name) for name in ("wide", "desktop", "tablet", "small"))
     wrap, wrap_wide, gutters = layout.rem("wrap"), layout.rem("wrap_wide"), 2 * layout.rem("gutter_max")
-    # wide screens: the column beside the prose (the smaller measure leaves the wider column)
-    beside = gutters + layout.rem("measure_wide_latin") + 2.5  # (2.5rem: the gap before the column)
+
+    def rem(width: float) -> str:
+        return css_length(width, "rem")
+
+    page, page_wide = f"min(100vw, {rem(wrap)})", f"min(100vw, {rem(wrap_wide)})"  # the page's content box, gutters included
+
     if context == "hero":  # two columns once the page stops growing
-        return f"(min-width: {fmt(wrap, 'rem')}) {fmt((wrap - gutters) / 2, 'rem')}, {desktop} 47vw, calc(100vw - 2rem)"
-    if context == "gallery":  # wide: five columns across the page; phones: one row that scrolls sideways
-        return (f"{wide} calc((min(100vw, {fmt(wrap_wide, 'rem')}) - {fmt(gutters + 4, 'rem')}) / 5), "
-                f"{desktop} calc((min(100vw, {fmt(wrap, 'rem')}) - {fmt(gutters + 2.5, 'rem')}) / 3), "
+        return f"(min-width: {rem(wrap)}) {rem((wrap - gutters) / 2)}, {desktop} 47vw, calc(100vw - 2rem)"
+    if context == "gallery":  # wide: five columns (gaps of 1rem); phones: one row that scrolls sideways
+        return (f"{wide} calc(({page_wide} - {rem(gutters + 4)}) / 5), "
+                f"{desktop} calc(({page} - {rem(gutters + 2.5)}) / 3), "
                 f"{tablet} calc(50vw - 2.5rem), min(84vw - 1.7rem, 19rem)")
     if context == "row":  # one of `n` figures in a row (blocks that follow each other, 30-compact.css)
-        gaps = fmt(gutters + n - 1, "rem")
-        return (f"{wide} calc((min(100vw, {fmt(wrap_wide, 'rem')}) - {gaps}) / {n}), "
-                f"{desktop} calc((min(100vw, {fmt(wrap, 'rem')}) - {gaps}) / {n}), "
+        return (f"{wide} calc(({page_wide} - {rem(gutters + n - 1)}) / {n}), "
+                f"{desktop} calc(({page} - {rem(gutters + n - 1)}) / {n}), "
                 f"{tablet} calc(50vw - 2.5rem), min(86vw - 1.75rem, 20rem)")
     if context == "compare":  # narrow screens show one image at a time (tabs); wider ones the set side by side
         return f"{desktop} {39 / n:.1f}rem, {small} calc((100vw - 6rem) / {n}), calc(100vw - 4rem)"
-    # a figure; 60em and up: at most 52rem
-    return f"{wide} calc(min(100vw, {fmt(wrap_wide, 'rem')}) - {fmt(beside, 'rem')}), {desktop} 52rem, calc(100vw - 2rem)"
+    # a figure: on wide screens the column beside the prose (the smaller measure leaves the wider
+    # column; 2.5rem: the gap before it); from the desktop breakpoint at most 52rem
+    beside = gutters + layout.rem("measure_wide_latin") + 2.5
+    return f"{wide} calc({page_wide} - {rem(beside)}), {desktop} 52rem, calc(100vw - 2rem)"
 
 
 # Test images (provenance `"test_fixture": true`) are refused by every build, except inside
