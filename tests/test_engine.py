@@ -496,12 +496,17 @@ def test_a_layout_value_that_is_not_a_length_names_the_file_the_line_and_the_fix
     layout = built / "content/data/layout.yaml"
     lines = layout.read_text(encoding="utf-8").splitlines()
     line = next(i for i, text in enumerate(lines, 1) if text.startswith("  wide: "))
+    group = lines.index("breakpoints:") + 1
     edit(layout, "  wide: 80em", "  wide: 80px")
     code, err = build_broken(capsys, built)
     assert code == 1
     assert err.startswith(f'error: content/data/layout.yaml, line {line}, key "breakpoints.wide": \'80px\' is not '
                           "a length in em above 0 (e.g. 60em)\n"), err
-    assert "fix: the width from which blocks stand beside the prose, e.g. 80em" in err
+    assert "fix: breakpoints: {small: 40em, tablet: 48em, desktop: 60em, wide: 80em, …}; see docs/content.md" in err
+    edit(layout, "  wide: 80px", "  huge: 80em")
+    code, err = build_broken(capsys, built)
+    assert err.startswith(f'error: content/data/layout.yaml, line {group}, key "breakpoints": wide missing: the '
+                          "images' sizes are made from small, tablet, desktop, wide\n"), err
 
 
 def test_a_breakpoint_moved_in_layout_yaml_moves_the_stylesheet_and_the_image_sizes(tmp_path):

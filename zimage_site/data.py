@@ -29,9 +29,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel
 
 from zimage_site.errors import ContentError, Problem, Report, SiteError, rel
-from zimage_site.layout import LAYOUT_FILE, Layout
+from zimage_site.layout import Layout, layout_of
 from zimage_site.model import (Localized, Strict, check, field, line_of, localized_problems, one_of,
-                               valid_parts, validate, validate_all)
+                               valid_parts, validate_all)
 from zimage_site.yamlfile import load_yaml
 
 DATA_DIR = Path("content/data")
@@ -269,8 +269,7 @@ def load_data(root: Path, report: Report | None = None) -> Data:
                 data.facts_file = model
         elif path.stem == "layout":
             try:
-                data.layout = validate(value, Layout, LAYOUT_FILE, lines, error=ContentError,
-                                       top="expected a mapping with breakpoints: and widths:")
+                data.layout = layout_of(value, lines)
             except SiteError as exc:
                 problems.extend(exc.problems)
         else:

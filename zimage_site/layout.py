@@ -46,49 +46,55 @@ def css_length(value: float, unit: str) -> str:
     return f"{value:g}{unit}"
 
 
-class Breakpoints(Strict):
-    """The viewport widths where the layout changes (`@media (--name)`, `@media (--below-name)`)."""
-
-    phone: Em = field(fix="the width below which phone rules apply, e.g. 30em")
-    small: Em = field(fix="the width from which comparison sets show side by side, e.g. 40em")
-    tablet: Em = field(fix="the width from which card rows stop scrolling sideways, e.g. 48em")
-    desktop: Em = field(fix="the width from which the hero has two columns, e.g. 60em")
-    wide: Em = field(fix="the width from which blocks stand beside the prose, e.g. 80em")
+# The names the images' `sizes` are made from (images/catalog.py): a layout must declare them; the
+# stylesheets may name others.
+SIZES_BREAKPOINTS = ("small", "tablet", "desktop", "wide")
+SIZES_WIDTHS = ("wrap", "wrap_wide", "gutter_max", "measure_wide_latin")
 
 
-class Widths(Strict):
-    """The page's widths (custom properties of the stylesheet: `--wrap`, `--wrap-wide`, …)."""
+def _name(value: str) -> str | None:
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", value) or value.startswith("below_"):
+        return f"{value!r} is not a name of lower-case letters, digits and _ (not starting with below_)"
+    return None
 
-    wrap: Rem = field(fix="the page's width below the wide breakpoint, e.g. 72rem")
-    wrap_wide: Rem = field(fix="the page's width from the wide breakpoint up, e.g. 88rem")
-    gutter_max: Rem = field(fix="the page's side padding at its widest, e.g. 2rem")
-    measure_wide: Rem = field(fix="the prose's width beside a block on wide screens, e.g. 46rem")
-    measure_wide_latin: Rem = field(fix="the same for text in Latin script (a smaller measure), e.g. 43rem")
+
+def _declares(names: tuple[str, ...]):
+    def run(value: dict) -> str | None:
+        missing = [name for name in names if name not in value]
+        return f"{', '.join(missing)} missing: the images' sizes are made from {', '.join(names)}" if missing else None
+    return check(run)
+
+
+Name = Annotated[str, check(_name)]
 
 
 class Layout(Strict):
-    """content/data/layout.yaml."""
+    """content/data/layout.yaml: `breakpoints` (the viewport widths where the layout changes, named
+    in the stylesheets as `@media (--name)` and `@media (--below-name)`) and `widths` (custom
+    properties of the stylesheets: `wrap_wide` is `--wrap-wide`)."""
 
-    breakpoints: Breakpoints = field(fix="breakpoints: {phone: 30em, small: 40em, …}; see docs/content.md")
-    widths: Widths = field(fix="widths: {wrap: 72rem, wrap_wide: 88rem, …}; see docs/content.md")
+    breakpoints: Annotated[dict[Name, Em], _declares(SIZES_BREAKPOINTS)] = field(
+        fix="breakpoints: {small: 40em, tablet: 48em, desktop: 60em, wide: 80em, …}; see docs/content.md")
+    widths: Annotated[dict[Name, Rem], _declares(SIZES_WIDTHS)] = field(
+        fix="widths: {wrap: 72rem, wrap_wide: 88rem, gutter_max: 2rem, measure_wide_latin: 43rem, …}; "
+            "see docs/content.md")
 
     def media(self, name: str) -> str | None:
         """The query a name stands for: `wide` → "(min-width: 80em)", `below-wide` →
         "(max-width: 79.99em)"; None for a name the file does not declare."""
         below = name.startswith("below-")
-        key = name.removeprefix("below-").replace("-", "_")
-        if key not in Breakpoints.model_fields:
+        value = self.breakpoints.get(name.removeprefix("below-").replace("-", "_"))
+        if value is None:
             return None
-        value = getattr(self.breakpoints, key)
         return f"(max-width: {css_length(number(value) - 0.01, 'em')})" if below else f"(min-width: {value})"
 
     def rem(self, name: str) -> float:
         """A width in rem: `rem("wrap")` → 72.0."""
-        return number(getattr(self.widths, name))
+        return number(self.widths[name])
 
     def css(self) -> str:
         """The widths as custom properties, for the start of the stylesheet bundle."""
-        props = "; ".join(f"--{name.replace('_', '-')}: {getattr(self.widths, name)}" for name in Widths.model_fields)
+        props = "; ".join(f"--{name.replace('_', '-')}: {value}" for name, value in self.widths.items())
         return f"/* {LAYOUT_FILE} */\n:root {{ {props}; }}\n"
 
 
@@ -97,9 +103,14 @@ def load_layout(root: Path) -> Layout | None:
     path = Path(root) / LAYOUT_FILE
     if not path.is_file():
         return None
-    raw, lines = load_yaml(path, LAYOUT_FILE, error=ContentError)
-    return validate(raw, Layout, LAYOUT_FILE, lines, error=ContentError, top="expected a mapping with breakpoints: "
-                    "and widths:")
+    return layout_of(*load_yaml(path, LAYOUT_FILE, error=ContentError))
+
+
+def layout_of(raw: object, lines: dict[str, int]) -> Layout:
+    """The layout file's content (from the YAML loader) as a Layout; ContentError naming each
+    wrong value's line and fix."""
+    return validate(raw, Layout, LAYOUT_FILE, lines, error=ContentError,
+                    top="expected a mapping with breakpoints: and widths:")
 
 
 def expand_css(css: str, file: str, layout: Layout | None) -> str:
@@ -110,7 +121,7 @@ def expand_css(css: str, file: str, layout: Layout | None) -> str:
     def replace(found: re.Match, line: int) -> str:
         query = layout.media(found.group(1)) if layout is not None else None
         if query is None:
-            known = ", ".join(f"--{n.replace('_', '-')}" for n in Breakpoints.model_fields)
+            known = ", ".join(f"--{n.replace('_', '-')}" for n in layout.breakpoints) if layout is not None else ""
             problems.append(Problem(
                 f"unknown breakpoint (--{found.group(1)})", file=file, line=line,
                 fix=f"use one of: {known} (or --below-<name>), declared in {LAYOUT_FILE}"
