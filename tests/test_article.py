@@ -152,8 +152,8 @@ def site_data() -> Data:
 
 
 def load_facts() -> dict:
-    """content/data/facts.yaml (sources, facts, series) as the engine loads it."""
-    return site_data().files["facts"]
+    """content/data/facts.yaml (sources, facts, series) as the engine validated it, as a mapping."""
+    return site_data().facts_file.model_dump(by_alias=True)
 
 
 @dataclass
@@ -269,16 +269,17 @@ def test_sections_are_read_by_the_engine_nested_blocks_included(tmp_path):
 
 def test_facts_yaml_is_valid_for_the_engine_and_every_source_has_a_title():
     data = site_data()  # load_data checks: value present, known source, allowed verdict, https URLs
-    assert data.sources, "no sources"
+    sources = load_facts()["sources"]
+    assert sources, "no sources"
     assert set(VERDICTS) == set(data_module.VERDICTS)
-    for key, src in data.sources.items():
+    for key, src in sources.items():
         for lang in LANGS:
             assert text(src["title"], lang).strip(), f"source {key} has no {lang} title"
         assert src["url"].startswith("https://"), f"source {key}: not an https URL"
 
 
 def test_every_fact_has_a_label_in_both_languages():
-    for key, fact in site_data().facts.items():
+    for key, fact in load_facts()["facts"].items():
         for lang in LANGS:
             assert isinstance(fact.get("label"), dict) and text(fact["label"], lang).strip(), \
                 f"fact {key} has no {lang} label"

@@ -5,7 +5,6 @@ UI strings and on broken copies of them. The editorial checks of the article are
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
 import shutil
@@ -18,8 +17,9 @@ import pytest
 import yaml
 
 from zimage_site.charts import CHARTS, ChartDataError, ChartStringError, render_chart
-from zimage_site.data import Data, load_data
+from zimage_site.data import Data, FactsFile, load_data
 from zimage_site.errors import SiteError
+from zimage_site.model import validate
 from zimage_site.render import load_strings, make_environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,8 +34,9 @@ def _site_data() -> Data:
 
 
 def load_facts() -> dict:
-    """content/data/facts.yaml (sources, facts, series) as the engine loads it (a copy)."""
-    return copy.deepcopy(_site_data().files["facts"])
+    """content/data/facts.yaml (sources, facts, series) as the engine validated it, as a mapping to
+    change (`chart()` validates it again)."""
+    return _site_data().facts_file.model_dump(by_alias=True)
 
 
 def _lines() -> dict[str, int]:
@@ -85,7 +86,8 @@ def _jinja():
 
 def chart(chart_id: str, lang: str = "en", data: dict | None = None, strings: dict | None = None) -> str:
     """The chart's HTML, from the real facts (or `data`), with the lines of the real facts.yaml."""
-    return str(render_chart(chart_id, (data or _chart_data())["facts"], lang,
+    facts = validate((data or _chart_data())["facts"], FactsFile, "content/data/facts.yaml", _lines())
+    return str(render_chart(chart_id, facts, lang,
                             _strings()[lang] if strings is None else strings, _jinja(), _lines()).html)
 
 

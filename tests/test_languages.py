@@ -11,6 +11,7 @@ import lxml.html
 import pytest
 import yaml
 
+from helpers import add_layout
 from zimage_site.derive import Converter, load_glossary
 from zimage_site.errors import ConfigError, SiteError
 from zimage_site.site import build_site
@@ -114,6 +115,7 @@ def _four_languages(tmp_path: Path) -> Path:
     shutil.copytree(FIXTURES / "bilingual", root)
     shutil.copytree(REPO / "templates", root / "templates")
     shutil.copytree(REPO / "static", root / "static")
+    add_layout(root)
     overlay = FIXTURES / "fourth-language"
     shutil.copytree(overlay / "content", root / "content", dirs_exist_ok=True)
     shutil.copy(overlay / "site.yaml", root / "site.yaml")
