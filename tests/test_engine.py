@@ -95,6 +95,11 @@ def test_facts_link_to_numbered_sources(bilingual):
     refs = [(a.get("href"), a.text) for a in doc.xpath('//sup[@class="fact-src"]/a')]
     # readme is cited first, so it is [1]; the report second
     assert refs[:2] == [("#source-readme", "[1]"), ("#source-readme", "[1]")]
+    # one marker per source and paragraph: "60 亿[1] 参数，只需 8 步" (steps shares params' readme)
+    paragraph = facts[0].getparent()
+    assert [a.get("href") for a in paragraph.xpath('.//sup[@class="fact-src"]/a')] == ["#source-readme"]
+    nxt = facts[1].getnext()
+    assert nxt is None or nxt.tag != "sup", "the second readme fact of the paragraph has no marker of its own"
     assert ("#source-report", "[2]") in refs
     sources = doc.xpath('//ol[@class="sources"]/li')
     assert [(li.get("id"), li.get("value"), li.xpath("a/@href")[0]) for li in sources] == [

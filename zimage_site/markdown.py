@@ -263,7 +263,14 @@ class MarkdownRenderer:
             return str(escape(text(page.data.lookup(key), page.text_lang)))
         if tok.meta["name"] == "checked":
             return str(page.checked_html(key))
-        return str(page.fact_html(key))
+        # one footnote marker per source and paragraph (list item, table cell, heading): a fact
+        # whose source an earlier fact of the same run already cites is printed without its own
+        facts = page.data.facts_file.facts
+        source = facts[key].source
+        cited = any(t.type == "myst_role" and t.meta.get("name") == "fact"
+                    and (earlier := facts.get(t.content.strip())) is not None and earlier.source == source
+                    for t in tokens[:idx])
+        return str(page.fact_html(key, cite=not cited))
 
     def _render_fence(self, tokens, idx, options, env) -> str:
         tok = tokens[idx]

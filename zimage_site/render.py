@@ -293,10 +293,12 @@ class PageContext:
             self.state.facts[key] = None
         return fact
 
-    def fact_html(self, key: str) -> Markup:
+    def fact_html(self, key: str, cite: bool = True) -> Markup:
+        """The fact as printed, followed by its footnote marker (`cite=False`: the marker of its
+        source already stands earlier in the same paragraph)."""
         fact = self.printed(key)
         value = escape(self.data.fact_display(key, self.text_lang))
-        return Markup(f'{_FACT_OPEN}{escape(key)}">{value}</span>{self.cite(fact.source)}')
+        return Markup(f'{_FACT_OPEN}{escape(key)}">{value}</span>{self.cite(fact.source) if cite else ""}')
 
     def checked_html(self, key: str) -> Markup:
         """The day the fact was last checked, in the page's language: `<time datetime="…"
