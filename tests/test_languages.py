@@ -63,7 +63,7 @@ def test_every_page_lists_the_derived_page(built):
         assert doc.xpath('//link[@rel="alternate"][@hreflang="zh-Hant"]/@href') == \
             ["https://zimage-site.github.io/zh-hant/"]
         switch = doc.xpath('//nav[contains(@class, "lang-switch")]//*[@lang="zh-Hant"]')
-        assert [e.text_content() for e in switch] == ["繁體"]
+        assert [e.text_content() for e in switch] == ["繁體中文"]
     hant = _doc(built / "zh-hant" / "index.html")
     assert hant.xpath('//link[@rel="canonical"]/@href') == ["https://zimage-site.github.io/zh-hant/"]
     assert hant.xpath('//nav[contains(@class, "lang-switch")]//*[@aria-current="page"]/@lang') == ["zh-Hant"]
@@ -206,7 +206,7 @@ def test_the_language_switch_of_the_derived_page_in_chromium(built, browser):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{base}/zh-hant/")
         assert page.get_attribute("html", "lang") == "zh-Hant"
-        assert page.inner_text(".lang-switch [aria-current=page]") == "繁體"
+        assert page.inner_text(".lang-switch [aria-current=page]") == "繁體中文"
         switch(page, "zh-CN")
         assert page.url == f"{base}/#faq"
         assert page.get_attribute("html", "lang") == "zh-CN"
@@ -232,3 +232,68 @@ def test_a_language_written_by_hand_needs_its_titles(tmp_path):
     (problem,) = exc.value.problems
     assert (problem.key, problem.line, problem.message) == ("languages.fr.description", 24, "missing value")
     assert problem.fix == "add description: … to languages.fr"
+
+
+# -- the language switch: each language by its own name, in its own script, on every page
+
+SWITCH = [("zh-CN", "简体中文"), ("en", "English"), ("zh-Hant", "繁體中文")]  # site.yaml's languages: names
+
+
+def test_the_switch_names_each_language_in_its_own_script(built):
+    """Not "中文" beside "繁體": the Simplified page's name stays Simplified on the derived page
+    (its own lang keeps the converter off it), the Traditional one Traditional on the others."""
+    for page, current in (("index.html", "zh-CN"), ("en/index.html", "en"), ("zh-hant/index.html", "zh-Hant")):
+        doc = _doc(built / page)
+        items = doc.xpath('//nav[contains(@class, "lang-switch")]/*')
+        assert [(e.get("lang"), e.text_content()) for e in items] == SWITCH, page
+        assert [e.get("lang") for e in items if e.get("aria-current") == "page"] == [current], page
+        assert all(e.get("hreflang") == e.get("lang") for e in items if e.tag == "a"), page
+
+
+@pytest.fixture(scope="module")
+def served(built):
+    """The built site over HTTP on 127.0.0.1."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(built)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("width", [390, 360])
+def test_the_switch_fits_a_phone_on_every_page(served, browser, width):
+    """Three names beside the brand on one row of a phone: no name breaks over two lines, nothing
+    overlaps or sticks out; at 390 px the brand's name is whole (below 384 px the logo stands alone)."""
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    try:
+        page = context.new_page()
+        for path in ("/", "/en/", "/zh-hant/"):
+            page.goto(served + path, wait_until="networkidle")
+            box = page.evaluate("""() => {
+                const r = e => e.getBoundingClientRect(), name = document.querySelector('.brand__name');
+                const items = [...document.querySelectorAll('.lang-switch > *')];
+                return {
+                    scroll: document.documentElement.scrollWidth, view: document.documentElement.clientWidth,
+                    lines: items.map(e => Math.round(r(e).height / parseFloat(getComputedStyle(e).lineHeight))),
+                    tops: items.map(e => Math.round(r(e).top)),
+                    first: r(items[0]).left, last: r(items[items.length - 1]).right,
+                    name: name.offsetParent === null ? null : {right: r(name).right, cut: name.scrollWidth > name.clientWidth},
+                };
+            }""")
+            assert box["scroll"] <= box["view"], f"{path} at {width} px scrolls sideways"
+            assert set(box["lines"]) == {1}, f"{path} at {width} px: a language name breaks: {box['lines']}"
+            assert len(set(box["tops"])) == 1 and 0 <= box["first"] and box["last"] <= width, (path, width, box)
+            if width >= 390:
+                assert box["name"] is not None and not box["name"]["cut"], (path, box)
+            if box["name"] is not None:
+                assert box["name"]["right"] <= box["first"], f"{path} at {width} px: the brand runs under the switch"
+    finally:
+        context.close()
