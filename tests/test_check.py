@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 
 from zimage_site import cli
 from zimage_site.check import check_site, run_checks
@@ -261,8 +262,9 @@ def test_english_alt_text_on_the_chinese_page(copy, capsys):
     line = plant_after_main(page, f'<img src="{src}" alt="A teahouse sign at dusk">')
     code, text = run_cli(capsys, out, root)
     assert code == 1
+    name = yaml.safe_load((root / "site.yaml").read_text(encoding="utf-8"))["languages"]["zh"]["name"]  # the switch's
     assert (f"error: {shown(page, root)}, line {line}: image {src} has alt text in another language on the "
-            "中文 page (zh-CN, written in Han characters): 'A teahouse sign at dusk'") in text
+            f"{name} page (zh-CN, written in Han characters): 'A teahouse sign at dusk'") in text
 
 
 def test_missing_translation(copy, capsys):
