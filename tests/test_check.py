@@ -653,7 +653,7 @@ def test_templates_and_python_name_checked_markup_through_the_markup_module():
     from zimage_site import markup
 
     attrs = (markup.FACT_ATTR, markup.FACTS_ATTR, markup.CHECKED_ATTR, markup.PENDING_ATTR, markup.IMAGE_ATTR,
-             markup.AI_LABEL_ATTR)
+             markup.AI_LABEL_ATTR, markup.STRING_ATTR)
     classes = (markup.FACT_CLASS, markup.FACT_SRC_CLASS, markup.SOURCES_CLASS, markup.CHECKED_LINE_CLASS)
     literal = re.compile("|".join(re.escape(n) + r'(?:="|\b(?!-))' for n in attrs) +
                          "|" + "|".join(rf'class="(?:[^"]* )?{re.escape(c)}(?:[ "])' for c in classes) +

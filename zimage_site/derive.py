@@ -10,10 +10,11 @@ JSON-LD, URLs, ids, anchors and any element that declares its own `lang` (a prom
 was written, the language switch) are left as they are, so links and anchors of the source page
 keep working on the derived one.
 
-A UI string may give the derived language a text of its own (templates/i18n: `{zh: 提示词, en: Prompt,
-zh-Hant: 提示詞（簡體原文）}`): where a template marks the string's element with its key
-(markup.STRING_ATTR), the converter writes that text in place of the converted one. The source page
-shows its own text; only the derived page says, for instance, that a prompt is the Simplified original.
+A UI string may give the derived language a text of its own (templates/i18n: a text under the
+derived language's code beside those of the languages written by hand): where a template marks the
+string's element with its key (markup.STRING_ATTR), the converter writes that text in place of the
+converted one. The source page shows its own text; only the derived page says, for instance, that a
+prompt is the Simplified original.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-
 from html import escape
+from pathlib import Path
 
 from zimage_site.errors import ConfigError, Problem
 from zimage_site.files import read_bytes
@@ -177,12 +177,16 @@ def load_glossary(root: Path, name: str | None) -> tuple[tuple[str, str], ...]:
 def given_strings(root: Path, code: str) -> tuple[tuple[str, str], ...]:
     """The UI strings of templates/i18n that give the derived language `code` a text of its own
     (the files are checked when the strings are loaded: render.load_strings)."""
-    from zimage_site.yamlfile import load_yaml
+    from zimage_site.yamlfile import parse_yaml
 
     found: dict[str, str] = {}
     folder = root / STRINGS_DIR
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        raw, _ = load_yaml(path, f"{STRINGS_DIR}/{path.name}", error=ConfigError, root=root)
+        shown = f"{STRINGS_DIR}/{path.name}"
+        text = read_bytes(root, path, shown, error=ConfigError).decode("utf-8", errors="replace")
+        if code not in text:  # most files give it nothing: not parsed
+            continue
+        raw, _ = parse_yaml(text, shown, error=ConfigError)
         for key, texts in raw.items() if isinstance(raw, dict) else ():
             if isinstance(texts, dict) and isinstance(texts.get(code), str) and texts[code].strip():
                 found[str(key)] = texts[code]
