@@ -12,7 +12,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from helpers import new_site
+from helpers import REPO, new_site
 from zimage_site.cli import main
 from zimage_site.site import build_site
 
@@ -538,6 +538,15 @@ def test_a_breakpoint_moved_in_layout_yaml_moves_the_stylesheet_and_the_image_si
     assert "--wrap: 70rem" in css and "72rem" not in css
     assert sizes == "(min-width: 70rem) 33rem, (min-width: 62em) 47vw, calc(100vw - 2rem)"
 
+
+
+def test_the_site_stylesheets_name_their_breakpoints():
+    """static/css writes no width of its own in a media query: each names a breakpoint of
+    content/data/layout.yaml, so that moving one moves every rule and image size that depends on it."""
+    raw = [f"{path.name}:{n}: {line.strip()}" for path in sorted((REPO / "static/css").glob("*.css"))
+           for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+           if (query := re.match(r"\s*@media([^{]*)", line)) and re.search(r"(min|max)-width", query[1])]
+    assert raw == [], "name a breakpoint of content/data/layout.yaml instead: @media (--name) or (--below-name)"
 
 # --------------------------------------------------------------------------- the package's shape
 
