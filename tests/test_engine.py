@@ -493,7 +493,7 @@ def test_an_unknown_breakpoint_in_a_stylesheet_names_the_file_the_line_and_the_f
     code, err = build_broken(capsys, built)
     assert code == 1
     assert err.startswith(f"error: static/css/20-blocks.css, line {line}: unknown breakpoint (--huge)\n"
-                          "  fix: use one of: --phone, --small, --tablet, --desktop, --wide (or --below-<name>), "
+                          "  fix: use one of: --narrow, --phone, --small, --tablet, --desktop, --wide (or --below-<name>), "
                           "declared in content/data/layout.yaml"), err
 
 
