@@ -24,8 +24,8 @@ GIB = 2**30
 
 
 @pytest.fixture(scope="module")
-def facts() -> dict:
-    return load_data(REPO).facts
+def facts() -> dict:  # fact id → Fact (zimage_site.model)
+    return load_data(REPO).facts_file.facts
 
 
 @pytest.fixture(scope="module")
@@ -57,24 +57,24 @@ def meta_counts() -> dict[str, int]:
 def test_the_full_size_architecture_matches_the_facts(meta_counts, facts):
     tr, te, vae = meta_counts["transformer"], meta_counts["text_encoder"], meta_counts["vae"]
     # "about 6.15B" counted from the transformer's config
-    assert round(tr / 1e9, 2) == facts["params_exact"]["value"]
-    assert round(tr / 1e9) == facts["params"]["value"]
+    assert round(tr / 1e9, 2) == facts["params_exact"].value
+    assert round(tr / 1e9) == facts["params"].value
     # "4B": Qwen3-4B
-    assert round(te / 1e9) == facts["te_params"]["value"]
+    assert round(te / 1e9) == facts["te_params"].value
     # the VAE file is the bf16 weights: 168 MB
-    assert round(vae * 2 / 1e6) == facts["vae_file_mb"]["value"]
+    assert round(vae * 2 / 1e6) == facts["vae_file_mb"].value
     # the bf16 files of the transformer (12.3 GB) and of the text encoder (8 GB)
-    assert round(tr * 2 / 1e9, 1) == facts["dit_weights_gb"]["value"]
-    assert round(te * 2 / 1e9) == facts["te_weights_gb"]["value"]
-    assert abs((tr + te + vae) * 2 / 1e9 - facts["total_weights_gb"]["value"]) < 1  # 20.5 GB: "about 20 GB"
+    assert round(tr * 2 / 1e9, 1) == facts["dit_weights_gb"].value
+    assert round(te * 2 / 1e9) == facts["te_weights_gb"].value
+    assert abs((tr + te + vae) * 2 / 1e9 - facts["total_weights_gb"].value) < 1  # 20.5 GB: "about 20 GB"
     # the architecture facts the page prints
-    assert meta_counts["transformer_layers"] == facts["dit_layers"]["value"]
-    assert meta_counts["text_encoder_layers"] == facts["te_layers"]["value"]
-    assert routes.load_config("transformer")["dim"] == facts["hidden_size"]["value"]
-    assert routes.load_config("transformer")["n_heads"] == facts["attention_heads"]["value"]
-    assert routes.load_config("transformer")["n_refiner_layers"] == facts["refiner_blocks"]["value"]
-    assert routes.load_config("text_encoder")["hidden_size"] == facts["te_hidden"]["value"]
-    assert routes.load_config("vae")["latent_channels"] == facts["latent_channels"]["value"]
+    assert meta_counts["transformer_layers"] == facts["dit_layers"].value
+    assert meta_counts["text_encoder_layers"] == facts["te_layers"].value
+    assert routes.load_config("transformer")["dim"] == facts["hidden_size"].value
+    assert routes.load_config("transformer")["n_heads"] == facts["attention_heads"].value
+    assert routes.load_config("transformer")["n_refiner_layers"] == facts["refiner_blocks"].value
+    assert routes.load_config("text_encoder")["hidden_size"] == facts["te_hidden"].value
+    assert routes.load_config("vae")["latent_channels"] == facts["latent_channels"].value
 
 
 def test_the_pages_memory_tiers_agree_with_the_estimate(facts):
@@ -83,13 +83,13 @@ def test_the_pages_memory_tiers_agree_with_the_estimate(facts):
     margin, and the tier below does not."""
     est = routes.estimate(1024, 1024)
     need = {name: r.needed_bytes / GIB for name, r in est.routes.items()}
-    assert abs(sum(c.weight_bytes for c in est.components.values()) / 1e9 - facts["weights_bf16_est"]["value"]) < 0.1
-    assert facts["vram_offload_est"]["value"] < need["gpu"] <= facts["vram_full_est"]["value"]
-    assert facts["vram_12"]["value"] < need["model-offload"] <= facts["vram_offload_est"]["value"]
-    assert need["sequential-offload"] <= facts["vram_seq_est"]["value"]
-    assert routes.choose(est, facts["vram_full_est"]["value"] * GIB).route == "gpu"
-    assert routes.choose(est, facts["vram_offload_est"]["value"] * GIB).route == "model-offload"
-    assert routes.choose(est, facts["vram_12"]["value"] * GIB).route == "sequential-offload"
+    assert abs(sum(c.weight_bytes for c in est.components.values()) / 1e9 - facts["weights_bf16_est"].value) < 0.1
+    assert facts["vram_offload_est"].value < need["gpu"] <= facts["vram_full_est"].value
+    assert facts["vram_12"].value < need["model-offload"] <= facts["vram_offload_est"].value
+    assert need["sequential-offload"] <= facts["vram_seq_est"].value
+    assert routes.choose(est, facts["vram_full_est"].value * GIB).route == "gpu"
+    assert routes.choose(est, facts["vram_offload_est"].value * GIB).route == "model-offload"
+    assert routes.choose(est, facts["vram_12"].value * GIB).route == "sequential-offload"
 
 
 def test_the_estimate_counts_the_parameters_exactly(meta_counts):
