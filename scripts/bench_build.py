@@ -8,7 +8,7 @@ Prints, for the same synthetic Markdown (1 file and --files files per language, 
 by default a varied corpus: no two sections alike, in prose, headings, lists, tables, notes, and
 code in ten languages, so that no memo of the engine hides what highlighting or parsing costs):
 
-- zimage-site cold (no rendered sections in .cache/; compiled templates kept), the same cold build
+- zimage-site cold (no rendered sections and no parts in .cache/; compiled templates kept), the same cold build
   with `--processes 1` (no fork pool: whether the pool pays) and warm (nothing changed since the
   last build), and with --compare-with DIR the same builds of another checkout
   of zimage-site (e.g. `git worktree add /tmp/base <commit>`), whose templates it uses, after a
@@ -344,6 +344,7 @@ def zimage(label: str, code: Path, root: Path, out: Path, warm: bool, *options: 
     def forget() -> None:
         if not warm:
             (root / ".cache" / "sections.marshal").unlink(missing_ok=True)
+            (root / ".cache" / "parts.json").unlink(missing_ok=True)  # the parts, and the last build kept whole
             shutil.rmtree(root / ".cache" / "assets", ignore_errors=True)
 
     return Command(label, [sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out),

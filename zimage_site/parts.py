@@ -16,31 +16,53 @@ from typing import Any
 from zimage_site.cache import Unstorable, decode, encode, read_signed, write_signed
 from zimage_site.errors import Problem
 
-# Parts kept in .cache/ for the next process (values that only YAML parsing makes, and the images
-# phase's result); keyed like in memory, on the digests of their inputs and the engine.
-PERSISTED = ("config", "data", "sections", "strings", "catalog", "images")
+# Parts kept in .cache/ for the next process (values that only YAML parsing makes, the images
+# phase's result, and the whole build's result: see site.py); keyed like in memory, on the digests
+# of their inputs and the engine. A derived language's converted pages are kept too, each a part of
+# its own named DERIVED + "<language>:<page>" (keyed on the page converted, the language's profile
+# and glossary, and the engine, OpenCC's version included).
+PERSISTED = ("config", "data", "sections", "strings", "catalog", "images", "build")
+DERIVED = "derived:"
 PARTS_FILE = ".cache/parts.json"
-PARTS_FORMAT = 2
+PARTS_FORMAT = 3
+
+
+def persisted(name: Any) -> bool:
+    """Whether the part `name` is kept in .cache/parts.json."""
+    return name in PERSISTED or (isinstance(name, str) and name.startswith(DERIVED))
 
 
 class Parts:
-    """The parts made by earlier builds, by part name: (key, value, warnings)."""
+    """The parts made by earlier builds, by part name: (key, value, warnings). The parts of the
+    file are decoded when a build first asks for one under the key it was stored with (a build
+    that reuses its whole result decodes nothing else, and imports no model of the inputs)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._parts: dict[Any, tuple[str, Any, list[Problem]]] = {}
+        self._stored: dict[str, Any] = {}  # name → the file's entry, not decoded yet
+        self._used: set = set()  # the names the current build asked for or made
         self._loaded = False
 
+    def start(self) -> None:
+        """A build begins: count the parts it uses (the derived pages it does not use are not kept)."""
+        self._used = set()
+
     def get(self, name: Any, key: str) -> tuple[Any, list[Problem]] | None:
-        """The value made under `key` and its warnings, or None."""
+        """The value stored under `key` for part `name`, and its warnings, or None."""
         if not self._loaded:
             self._load()
+        self._used.add(name)
         known = self._parts.get(name)
+        if known is None and name in self._stored:
+            known = self._decode(name, key)
         if known is not None and known[0] == key:
             return known[1], known[2]
         return None
 
     def put(self, name: Any, key: str, value: Any, warnings: list[Problem]) -> None:
+        self._used.add(name)
+        self._stored.pop(name, None)
         self._parts[name] = (key, value, warnings)
 
     def _load(self) -> None:
@@ -54,36 +76,62 @@ class Parts:
             stored = json.loads(raw)
             if stored.get("format") != PARTS_FORMAT or stored.get("root") != str(self.root.resolve()):
                 return
-            parts = {}
-            for name, entry in stored["parts"].items():
-                try:
-                    parts[name] = decode(entry)
-                except Exception:  # noqa: BLE001  a part the engine cannot read: made again
-                    continue
+            self._stored = {name: entry for name, entry in stored["parts"].items()
+                            if persisted(name) and name not in self._parts}
         except Exception:  # noqa: BLE001  none yet, unreadable, or written by another version: made again
             return
+
+    def _decode(self, name: str, key: str) -> tuple[str, Any, list[Problem]] | None:
+        """The stored part `name` when it was stored under `key` (else it stays as stored)."""
+        entry = self._stored[name]
         try:
-            images = parts.get("images")
-            if images is not None and not all(Path(item.source).is_file() for item in images[1].files):
-                parts.pop("images", None)  # .cache/variants/ was emptied
-                parts.pop("catalog", None)
+            if entry["v"][0] != key:  # (key, value, warnings) as cache.encode wrote the tuple
+                return None
+            if name in ("catalog", "images") and not self._variants_kept():
+                return None  # .cache/variants/ was emptied: both made again
+            del self._stored[name]
+            value = decode(entry)
+            if not (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], str)):
+                return None
+        except Exception:  # noqa: BLE001  a part the engine cannot read: made again
+            self._stored.pop(name, None)
+            return None
+        self._parts[name] = value
+        return value
+
+    def _variants_kept(self) -> bool:
+        """Whether the image files of the stored images part are all still in .cache/variants/
+        (when it is not: the stored catalog and images are dropped)."""
+        entry = self._stored.get("images")
+        if entry is None:
+            return True
+        try:
+            files = decode(entry)[1].files
+            if all(Path(item.source).is_file() for item in files):
+                return True
         except Exception:  # noqa: BLE001
-            parts.pop("images", None)
-        for name, value in parts.items():
-            if isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], str):
-                self._parts.setdefault(name, value)
+            pass
+        self._stored.pop("images", None)
+        self._stored.pop("catalog", None)
+        return False
 
     def save(self, made: set) -> None:
-        """Write the persisted parts when this build made one of them."""
-        if not made & set(PERSISTED):
+        """Write the persisted parts when this build made one of them (the derived pages only
+        when this build used them)."""
+        if not any(persisted(name) for name in made):
             return
         parts = {}
-        for name in PERSISTED:
+        for name in [*PERSISTED, *sorted(n for n in self._used | set(self._stored)
+                                         if isinstance(n, str) and n.startswith(DERIVED))]:
             if name in self._parts:
+                if name not in PERSISTED and name not in self._used:
+                    continue
                 try:
                     parts[name] = encode(self._parts[name])
                 except Unstorable:  # a value of a type the format does not hold: made again next time
                     continue
+            elif name in self._stored and (name in PERSISTED or name in self._used):
+                parts[name] = self._stored[name]  # as it was read (not asked for by this build)
         try:
             data = json.dumps({"format": PARTS_FORMAT, "root": str(self.root.resolve()), "parts": parts},
                               ensure_ascii=False, separators=(",", ":"))
