@@ -201,3 +201,36 @@ def test_a_build_published_again_measures_stale_facts_against_its_own_day(tmp_pa
     # score (60 days) is stale from 2026-12-15 on, params and steps (90 days) from 2027-01-31 on
     assert seen == {(), ("facts.score.checked",),
                     ("facts.params.checked", "facts.steps.checked", "facts.score.checked")}, seen
+
+
+def test_the_derived_page_is_converted_only_when_its_source_page_or_glossary_changed(tmp_path):
+    """A derived language's converted pages are parts keyed on the source page, the glossary and
+    the engine (OpenCC's version with it): a build that changed only the English page sets up no
+    OpenCC (a new process shows it), one that changed the glossary converts again."""
+    import json
+    import subprocess
+    import sys
+
+    root = new_site(tmp_path, derived=True)
+    Site(root, allow_placeholders=True).build(tmp_path / "out")
+    code = ("import json, sys; from pathlib import Path; from zimage_site.site import Site; "
+            "r = Site(Path(sys.argv[1]), allow_placeholders=True).build(Path(sys.argv[2])); "
+            "print(json.dumps([r.rendered, 'opencc' in sys.modules]))")
+    env = {key: value for key, value in os.environ.items() if key != "SOURCE_DATE_EPOCH"}
+
+    def build_in_a_new_process() -> list:
+        run = subprocess.run([sys.executable, "-c", code, str(root), str(tmp_path / "out")], env=env,
+                             capture_output=True, text=True, check=True)
+        cold = outcome(Site(cold_copy(root, tmp_path / "cold"), allow_placeholders=True), tmp_path / "cold-out")
+        assert cold[0] == "built" and cold[1] == tree(tmp_path / "out")
+        return json.loads(run.stdout)
+
+    edit(root / "content/en/02-faq.md", "", "\n\nOne more line.\n")
+    assert build_in_a_new_process() == [1, False]  # the English section; the Chinese page is the same
+    edit(root / "content/zh/02-faq.md", "", "\n\n又一行，参数与显存。\n")
+    assert build_in_a_new_process() == [1, True]
+    page = (tmp_path / "out/zh-hant/index.html").read_text(encoding="utf-8")
+    assert "參數與顯存" not in page
+    (root / "content/i18n/zh-Hant.glossary.yaml").write_text("terms:\n  参数: 參數\n  显存: 顯存\n", encoding="utf-8")
+    assert build_in_a_new_process() == [0, True]  # the same sections, converted with the new glossary
+    assert "參數與顯存" in (tmp_path / "out/zh-hant/index.html").read_text(encoding="utf-8")

@@ -15,9 +15,12 @@ import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zimage_site.errors import Problem
-from zimage_site.fragments import Link, Question, SectionHTML
+
+if TYPE_CHECKING:
+    from zimage_site.fragments import SectionHTML
 
 CACHE_FILE = ".cache/sections.marshal"
 _FORMAT = 2
@@ -143,6 +146,8 @@ class SectionCache:
         if entry is None:
             self.misses += 1
             return None
+        from zimage_site.fragments import Link, Question, SectionHTML  # (a build that renders nothing needs none)
+
         try:
             lead, rest, links, ids, faq, cites, warnings, facts = entry
             html = SectionHTML(meta, str(lead), str(rest), links=tuple(Link(str(t), l) for t, l in links),
