@@ -344,7 +344,8 @@ def zimage(label: str, code: Path, root: Path, out: Path, warm: bool, *options: 
     def forget() -> None:
         if not warm:
             (root / ".cache" / "sections.marshal").unlink(missing_ok=True)
-            (root / ".cache" / "parts.json").unlink(missing_ok=True)  # the parts, and the last build kept whole
+            for parts in ("parts.json", "parts.pickle"):  # the parts, and the last build kept whole (older
+                (root / ".cache" / parts).unlink(missing_ok=True)  # checkouts kept them in parts.pickle)
             shutil.rmtree(root / ".cache" / "assets", ignore_errors=True)
 
     return Command(label, [sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out),
