@@ -190,7 +190,7 @@ class Site:
         with self.phase("assets"):
             assets = self.load_assets(inputs, config)
         with self.phase("render"):
-            pages, rendered = self.render(inputs, config, content, images, assets)
+            pages, rendered, printed, stale_at = self.render(inputs, config, content, images, assets)
         with self.phase("write"), writing(out, self.root) as writer:
             for page in pages:
                 writer.text(page.path, page.text)
@@ -200,7 +200,7 @@ class Site:
             self._enforce_strict()
         self.section_cache.save()
         counts = images.counts
-        self._keep(key, config, assets, images, pages)
+        self._keep(key, inputs, config, content.data, assets, images, pages, printed, stale_at)
         self.parts.save(self._made)
         return BuildResult(out=out, languages=list(config.languages),
                            sections={lang: len(s) for lang, s in self.sections.items()},
@@ -219,15 +219,19 @@ class Site:
                           str(self.hash_assets), self.inject_html, str(test_images),
                           os.environ.get("SOURCE_DATE_EPOCH", ""))
 
-    def _keep(self, key: str, config: Config, assets: Assets, images, pages: list[Page]) -> None:
-        """Keep what this build published (the part "build"), for a build of the same inputs."""
-        before, after = self._stale_at
+    def _keep(self, key: str, inputs: Fingerprint, config: Config, data, assets: Assets, images,
+              pages: list[Page], printed: list[str], stale_at: tuple[int, int]) -> None:
+        """Keep what this build published (the part "build"), for a build of the same inputs:
+        its warnings but those of stale facts (`stale_at`: where they are in the list), and the
+        printed facts that can become stale (every one with a class and a check date)."""
+        before, after = stale_at
         warnings = self.report.warnings
-        dated = [(s.key, s.checked, s.max_age) for s in self._content_data.stale_facts(self._printed, dt.date.max)]
+        dated = [(s.key, s.checked, s.max_age) for s in data.stale_facts(printed, dt.date.max)]
         built = Built(languages=list(config.languages), sections={lang: len(s) for lang, s in self.sections.items()},
                       counts=dict(images.counts), pages=[(page.path, page.text) for page in pages],
-                      asset_key=self._asset_key, base_path=config.base_path, asset_urls=dict(assets.urls),
-                      images=list(images.files), warnings=warnings[:before], later=warnings[after:], dated=dated)
+                      asset_key=self._assets_key(inputs, config), base_path=config.base_path,
+                      asset_urls=dict(assets.urls), images=list(images.files), warnings=warnings[:before],
+                      later=warnings[after:], dated=dated)
         self.parts.put("build", key, built, [])
         self._made.add("build")
 
@@ -238,7 +242,7 @@ class Site:
         inputs.refuse(built.languages)
         today = self.today or dt.date.today()
         stale: list[Problem] = []
-        # a day of margin on each side of the rule data.stale_facts applies (age > days trusted)
+        # from two days before the limit data.stale_facts applies (age > days trusted), it decides
         if any((today - checked).days >= days - 1 for _, checked, days in built.dated):
             known = self.parts.get("data", inputs.key("data"))
             if known is None:
@@ -346,13 +350,17 @@ class Site:
 
     # -- assets
     def load_assets(self, inputs: Fingerprint, config: Config) -> Assets:
-        key = self._asset_key = inputs.key("assets", config.base_path, str(self.hash_assets))
+        key = self._assets_key(inputs, config)
         return self.part("assets", key, lambda: self.asset_store.assets(key, config.base_path, self.hash_assets))
+
+    def _assets_key(self, inputs: Fingerprint, config: Config) -> str:
+        return inputs.key("assets", config.base_path, str(self.hash_assets))
 
     # -- render
     def render(self, inputs: Fingerprint, config: Config, content: Content, images,
-               assets: Assets) -> tuple[list[Page], int]:
-        """Render every page; return them and the number of sections rendered (not reused)."""
+               assets: Assets) -> tuple[list[Page], int, list[str], tuple[int, int]]:
+        """Render every page; return them, the number of sections rendered (not reused), the
+        facts the sections print, and where the stale facts' warnings are in the report."""
         from zimage_site.assemble import Inputs, assemble
         from zimage_site.render_sections import render_pages
 
@@ -364,12 +372,11 @@ class Site:
         # from the cache): derive.py converts the whole page afterwards
         jobs = [(made.page_context(lang), content.sections[lang]) for lang in config.languages]
         rendered_sections, rendered = render_pages(jobs, base_key, inputs, self.section_cache, self.processes)
-        self._printed = [key for sections in rendered_sections for s in sections for key in s.facts]
-        self._content_data = content.data
+        printed = [key for sections in rendered_sections for s in sections for key in s.facts]
         before = len(self.report.warnings)
-        self._warn_stale(content.data, self._printed)
-        self._stale_at = (before, len(self.report.warnings))
-        return assemble(made, [page for page, _ in jobs], rendered_sections), rendered
+        self._warn_stale(content.data, printed)
+        stale_at = (before, len(self.report.warnings))
+        return assemble(made, [page for page, _ in jobs], rendered_sections), rendered, printed, stale_at
 
     def convert(self, inputs: Fingerprint, config: Config, code: str, name: str, html: str) -> str:
         """The page `name` (index.html, 404.html) of the derived language `code`, converted from
