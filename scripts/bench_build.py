@@ -344,8 +344,9 @@ def zimage(label: str, code: Path, root: Path, out: Path, warm: bool, *options: 
     def forget() -> None:
         if not warm:
             (root / ".cache" / "sections.marshal").unlink(missing_ok=True)
-            for parts in ("parts.json", "parts.pickle"):  # the parts, and the last build kept whole (older
-                (root / ".cache" / parts).unlink(missing_ok=True)  # checkouts kept them in parts.pickle)
+            # the parts (older checkouts kept them in parts.pickle), and the last build kept whole
+            for parts in ("parts.json", "parts.pickle", *(p.name for p in (root / ".cache").glob("build-*.json"))):
+                (root / ".cache" / parts).unlink(missing_ok=True)
             shutil.rmtree(root / ".cache" / "assets", ignore_errors=True)
 
     return Command(label, [sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out),

@@ -61,11 +61,14 @@ def test_a_damaged_or_missing_cache_is_rebuilt(tmp_path):
     root = new_site(tmp_path)
     Site(root).build(tmp_path / "out")
     before = tree(tmp_path / "out")
-    (root / ".cache/parts.json").write_bytes(b"not a cache")  # the parts and the kept build: made again
+    [kept] = (root / ".cache").glob("build-*.json")  # the last build, kept whole
+    for damaged in (root / ".cache/parts.json", kept):
+        damaged.write_bytes(b"not a cache")  # the parts and the kept build: made again
     assert Site(root).build(tmp_path / "out").rendered == 0  # the sections from their own cache
     assert tree(tmp_path / "out") == before
     (root / ".cache/sections.marshal").write_bytes(b"not a cache")
-    (root / ".cache/parts.json").unlink()
+    for kept in (root / ".cache").glob("build-*.json"):
+        kept.unlink()
     assert Site(root).build(tmp_path / "out").rendered == SECTIONS
     assert tree(tmp_path / "out") == before
     shutil.rmtree(root / ".cache")
@@ -152,7 +155,8 @@ def test_a_pool_of_processes_renders_what_one_process_renders(tmp_path, monkeypa
 
     def build(processes: int, out: str):
         (root / ".cache/sections.marshal").unlink(missing_ok=True)
-        (root / ".cache/parts.json").unlink(missing_ok=True)  # (the last build, kept whole)
+        for kept in (root / ".cache").glob("build-*.json"):  # (the last build, kept whole)
+            kept.unlink()
         return outcome(Site(root, processes=processes), tmp_path / out)
 
     one = build(1, "one")

@@ -1,9 +1,10 @@
 """The parts of a build, kept between builds: in memory for the builds of one `Site` (the live
-preview), and on disk (`.cache/parts.json`) for the parts that only YAML parsing makes.
+preview), and on disk (`.cache/parts.json`, `.cache/build.json`) for the parts that only YAML
+parsing makes, the converted pages of a derived language and the whole build's result.
 
 A part is a value made under a key (the digests of the inputs that feed it, `inputs.FEEDS`) with
 the warnings made with it. A part is recorded only when it was made without an error, so a build
-after a failed one never reuses a half-made value. The file holds JSON of a closed list of types
+after a failed one never reuses a half-made value. The files hold JSON of a closed list of types
 (`cache.encode`), signed with this user's key (`cache.sign`): a planted file is ignored.
 """
 
@@ -24,25 +25,34 @@ from zimage_site.errors import Problem
 PERSISTED = ("config", "data", "sections", "strings", "catalog", "images", "build")
 DERIVED = "derived:"
 PARTS_FILE = ".cache/parts.json"
+# The whole build's result (its pages: megabytes on a large site) has a file of its own, named by
+# its key: a build that reuses it reads nothing else, and one with another key reads none of it.
+BUILD_FILE = ".cache/build-{key}.json"
 PARTS_FORMAT = 3
 
 
 def persisted(name: Any) -> bool:
-    """Whether the part `name` is kept in .cache/parts.json."""
+    """Whether the part `name` is kept in .cache/."""
     return name in PERSISTED or (isinstance(name, str) and name.startswith(DERIVED))
 
 
+def file_of(name: str, key: str) -> str:
+    """The file of .cache/ that keeps the part `name` made under `key`."""
+    return BUILD_FILE.format(key=key) if name == "build" else PARTS_FILE
+
+
 class Parts:
-    """The parts made by earlier builds, by part name: (key, value, warnings). The parts of the
-    file are decoded when a build first asks for one under the key it was stored with (a build
-    that reuses its whole result decodes nothing else, and imports no model of the inputs)."""
+    """The parts made by earlier builds, by part name: (key, value, warnings). A file is read when
+    a build first asks for one of its parts, and a part is decoded when a build first asks for it
+    under the key it was stored with (a build that reuses its whole result decodes nothing else,
+    and imports no model of the inputs)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._parts: dict[Any, tuple[str, Any, list[Problem]]] = {}
         self._stored: dict[str, Any] = {}  # name → the file's entry, not decoded yet
         self._used: set = set()  # the names the current build asked for or made
-        self._loaded = False
+        self._loaded: set[str] = set()  # the files read
 
     def start(self) -> None:
         """A build begins: count the parts it uses (the derived pages it does not use are not kept)."""
@@ -50,9 +60,9 @@ class Parts:
 
     def get(self, name: Any, key: str) -> tuple[Any, list[Problem]] | None:
         """The value stored under `key` for part `name`, and its warnings, or None."""
-        if not self._loaded:
-            self._load()
         self._used.add(name)
+        if persisted(name) and file_of(name, key) not in self._loaded:
+            self._load(file_of(name, key))
         known = self._parts.get(name)
         if known is None and name in self._stored:
             known = self._decode(name, key)
@@ -65,19 +75,20 @@ class Parts:
         self._stored.pop(name, None)
         self._parts[name] = (key, value, warnings)
 
-    def _load(self) -> None:
-        """The parts of the last build in another process (.cache/parts.json, see PERSISTED): JSON
+    def _load(self, file: str) -> None:
+        """The parts of the last build in another process kept in `file` (see PERSISTED): JSON
         of a closed list of types (cache.encode), read by files.read_bytes like any input."""
-        self._loaded = True
+        self._loaded.add(file)
         try:
-            raw = read_signed(self.root / PARTS_FILE)  # signed with this user's key: a planted file is ignored
+            raw = read_signed(self.root / file)  # signed with this user's key: a planted file is ignored
             if raw is None:
                 return
             stored = json.loads(raw)
             if stored.get("format") != PARTS_FORMAT or stored.get("root") != str(self.root.resolve()):
                 return
-            self._stored = {name: entry for name, entry in stored["parts"].items()
-                            if persisted(name) and name not in self._parts}
+            for name, entry in stored["parts"].items():
+                if persisted(name) and name not in self._parts and (name == "build") == (file != PARTS_FILE):
+                    self._stored[name] = entry
         except Exception:  # noqa: BLE001  none yet, unreadable, or written by another version: made again
             return
 
@@ -116,25 +127,47 @@ class Parts:
         return False
 
     def save(self, made: set) -> None:
-        """Write the persisted parts when this build made one of them (the derived pages only
-        when this build used them)."""
-        if not any(persisted(name) for name in made):
+        """Write the files of .cache/ that keep a part this build made (the derived pages only
+        when this build used them; a part this build did not ask for, as it was read)."""
+        if "build" in made and "build" in self._parts:
+            self._save_build(*self._parts["build"])
+        if any(persisted(name) and name != "build" for name in made):
+            if PARTS_FILE not in self._loaded:
+                self._load(PARTS_FILE)  # (its other parts, to keep them)
+            names = [*PERSISTED, *sorted(n for n in self._used | set(self._stored)
+                                         if isinstance(n, str) and n.startswith(DERIVED))]
+            parts = {}
+            for name in names:
+                if name == "build":
+                    continue
+                if name in self._parts:
+                    if name not in PERSISTED and name not in self._used:
+                        continue
+                    try:
+                        parts[name] = encode(self._parts[name])
+                    except Unstorable:  # a value of a type the format does not hold: made again next time
+                        continue
+                elif name in self._stored and (name in PERSISTED or name in self._used):
+                    parts[name] = self._stored[name]  # as it was read (not asked for by this build)
+            self._write(PARTS_FILE, parts)
+
+    def _save_build(self, key: str, value: Any, warnings: list[Problem]) -> None:
+        """Keep the whole build's result in its file (the files of other keys are removed)."""
+        try:
+            self._write(BUILD_FILE.format(key=key), {"build": encode((key, value, warnings))})
+        except Unstorable:
             return
-        parts = {}
-        for name in [*PERSISTED, *sorted(n for n in self._used | set(self._stored)
-                                         if isinstance(n, str) and n.startswith(DERIVED))]:
-            if name in self._parts:
-                if name not in PERSISTED and name not in self._used:
-                    continue
+        for old in (self.root / ".cache").glob(Path(BUILD_FILE.format(key="*")).name):
+            if old.name != Path(BUILD_FILE.format(key=key)).name:
                 try:
-                    parts[name] = encode(self._parts[name])
-                except Unstorable:  # a value of a type the format does not hold: made again next time
-                    continue
-            elif name in self._stored and (name in PERSISTED or name in self._used):
-                parts[name] = self._stored[name]  # as it was read (not asked for by this build)
+                    old.unlink()
+                except OSError:  # removed meanwhile by another build, or not ours to remove
+                    pass
+
+    def _write(self, file: str, parts: dict) -> None:
         try:
             data = json.dumps({"format": PARTS_FORMAT, "root": str(self.root.resolve()), "parts": parts},
                               ensure_ascii=False, separators=(",", ":"))
-            write_signed(self.root / PARTS_FILE, data.encode("utf-8"), ".parts-")
+            write_signed(self.root / file, data.encode("utf-8"), ".parts-")
         except OSError:
             pass  # a read-only checkout: the next build makes them again
