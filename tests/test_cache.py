@@ -87,8 +87,10 @@ def test_a_build_of_unchanged_inputs_publishes_the_last_one_again(tmp_path):
     root = new_site(tmp_path, derived=True)
     first = Site(root, allow_placeholders=True).build(tmp_path / "out")
     before = tree(tmp_path / "out")
-    again = Site(root, allow_placeholders=True).build(tmp_path / "out")
+    site = Site(root, allow_placeholders=True)
+    again = site.build(tmp_path / "out")
     assert (again.rendered, again.reused) == (0, sum(first.sections.values()))
+    assert list(site.config.languages) == first.languages  # (the preview reads it): from the parts
     assert tree(tmp_path / "out") == before
     assert [w.format("warning") for w in again.warnings] == [w.format("warning") for w in first.warnings]
     assert again.timings.keys() == {"config", "assets", "write"}  # no content, images or render phase
