@@ -345,7 +345,7 @@ def zimage(label: str, code: Path, root: Path, out: Path, warm: bool, *options: 
         if not warm:
             (root / ".cache" / "sections.marshal").unlink(missing_ok=True)
             # the parts (older checkouts kept them in parts.pickle), and the last build kept whole
-            for parts in ("parts.json", "parts.pickle", *(p.name for p in (root / ".cache").glob("build-*.json"))):
+            for parts in ("parts.json", "parts.pickle", *(p.name for p in (root / ".cache").glob("build-*.marshal"))):
                 (root / ".cache" / parts).unlink(missing_ok=True)
             shutil.rmtree(root / ".cache" / "assets", ignore_errors=True)
 
