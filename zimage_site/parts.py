@@ -160,7 +160,7 @@ class Parts:
             self._write(BUILD_FILE.format(key=key), {"build": encode((key, value, warnings))})
         except Unstorable:
             return
-        for old in (self.root / ".cache").glob(Path(BUILD_FILE.format(key="*")).name):
+        for old in (self.root / ".cache").glob("build-*"):  # (of any key and format)
             if old.name != Path(BUILD_FILE.format(key=key)).name:
                 try:
                     old.unlink()
