@@ -28,6 +28,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
+LAYOUT = "content/data/layout.yaml"
+
+
 def make_site(tmp_path: Path, name: str) -> Path:
     """Copy tests/fixtures/<name> to tmp_path/<name>, adding the project's templates and static files."""
     root = tmp_path / name
@@ -35,7 +38,16 @@ def make_site(tmp_path: Path, name: str) -> Path:
     for folder in ("templates", "static"):
         if not (root / folder).exists():
             shutil.copytree(REPO / folder, root / folder)
+    add_layout(root)
     return root
+
+
+def add_layout(root: Path) -> None:
+    """The project's breakpoints and widths (content/data/layout.yaml), which its stylesheets name,
+    for a site that takes the project's static/ and has no layout of its own."""
+    if not (root / LAYOUT).exists():
+        (root / LAYOUT).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / LAYOUT, root / LAYOUT)
 
 
 # --------------------------------------------------------------------------- the browser
@@ -143,8 +155,13 @@ def apply(root: Path, op: tuple[str, int, int]) -> None:
             text = facts.read_text(encoding="utf-8")
             a, b = "label: {zh: 步数, en: Steps}, source: readme", "label: {zh: 步数, en: Steps}, source: report"
             facts.write_text(text.replace(a, b) if a in text else text.replace(b, a), encoding="utf-8")
-        else:
+        elif n % 2:
             edit(root / "content/data/links.yaml", "", f"\nextra{n}: value {n}\n")
+        else:  # a breakpoint moves: the stylesheet's queries and the images' sizes with it
+            layout = root / LAYOUT
+            text = layout.read_text(encoding="utf-8")
+            a, b = "  wide: 80em", "  wide: 76em"
+            layout.write_text(text.replace(a, b) if a in text else text.replace(b, a), encoding="utf-8")
     elif kind == "templates":
         name = ("blocks/note.html", "sources.html", "base.html", "blocks/figure.html")[which % 4]
         edit(root / "templates" / name, "", f"\n<!-- edit {n} -->\n")
@@ -226,6 +243,7 @@ def new_site(tmp_path: Path, derived: bool = False) -> Path:
     shutil.copytree(FIXTURES / "bilingual", root, dirs_exist_ok=True)
     for folder in ("templates", "static"):
         shutil.copytree(REPO / folder, root / folder)
+    add_layout(root)
     (root / "content/images.yaml").write_text(MANIFEST, encoding="utf-8")
     (root / "content/i18n").mkdir(parents=True, exist_ok=True)
     (root / "content/i18n/zh-Hant.glossary.yaml").write_text("terms:\n  参数: 參數\n", encoding="utf-8")

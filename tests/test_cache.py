@@ -217,10 +217,11 @@ def test_a_build_published_again_measures_stale_facts_against_its_own_day(tmp_pa
                     ("facts.params.checked", "facts.steps.checked", "facts.score.checked")}, seen
 
 
-def test_the_derived_page_is_converted_only_when_its_source_page_or_glossary_changed(tmp_path):
-    """A derived language's converted pages are parts keyed on the source page, the glossary and
-    the engine (OpenCC's version with it): a build that changed only the English page sets up no
-    OpenCC (a new process shows it), one that changed the glossary converts again."""
+def test_the_derived_page_is_converted_only_when_its_source_page_glossary_or_strings_changed(tmp_path):
+    """A derived language's converted pages are parts keyed on the source page, the glossary, the
+    UI strings and the engine (OpenCC's version with it): a build that changed only the English
+    page sets up no OpenCC (a new process shows it); one that changed the glossary, or a UI string
+    given for the derived language only, converts again."""
     import json
     import subprocess
     import sys
@@ -248,3 +249,8 @@ def test_the_derived_page_is_converted_only_when_its_source_page_or_glossary_cha
     (root / "content/i18n/zh-Hant.glossary.yaml").write_text("terms:\n  参数: 參數\n  显存: 顯存\n", encoding="utf-8")
     assert build_in_a_new_process() == [0, True]  # the same sections, converted with the new glossary
     assert "參數與顯存" in (tmp_path / "out/zh-hant/index.html").read_text(encoding="utf-8")
+    # a UI string given for the derived language only: the Chinese page is the same, its conversion is not
+    assert "提示詞（簡體原文）" in (tmp_path / "out/zh-hant/index.html").read_text(encoding="utf-8")
+    edit(root / "templates/i18n/images.yaml", "zh-Hant: 提示詞（簡體原文）", "zh-Hant: 提示詞（原文）")
+    assert build_in_a_new_process()[1] is True
+    assert "提示詞（原文）" in (tmp_path / "out/zh-hant/index.html").read_text(encoding="utf-8")

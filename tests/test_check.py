@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 
 from zimage_site import cli
 from zimage_site.check import check_site, run_checks
@@ -261,8 +262,9 @@ def test_english_alt_text_on_the_chinese_page(copy, capsys):
     line = plant_after_main(page, f'<img src="{src}" alt="A teahouse sign at dusk">')
     code, text = run_cli(capsys, out, root)
     assert code == 1
+    name = yaml.safe_load((root / "site.yaml").read_text(encoding="utf-8"))["languages"]["zh"]["name"]  # the switch's
     assert (f"error: {shown(page, root)}, line {line}: image {src} has alt text in another language on the "
-            "中文 page (zh-CN, written in Han characters): 'A teahouse sign at dusk'") in text
+            f"{name} page (zh-CN, written in Han characters): 'A teahouse sign at dusk'") in text
 
 
 def test_missing_translation(copy, capsys):
@@ -651,7 +653,7 @@ def test_templates_and_python_name_checked_markup_through_the_markup_module():
     from zimage_site import markup
 
     attrs = (markup.FACT_ATTR, markup.FACTS_ATTR, markup.CHECKED_ATTR, markup.PENDING_ATTR, markup.IMAGE_ATTR,
-             markup.AI_LABEL_ATTR)
+             markup.AI_LABEL_ATTR, markup.STRING_ATTR)
     classes = (markup.FACT_CLASS, markup.FACT_SRC_CLASS, markup.SOURCES_CLASS, markup.CHECKED_LINE_CLASS)
     literal = re.compile("|".join(re.escape(n) + r'(?:="|\b(?!-))' for n in attrs) +
                          "|" + "|".join(rf'class="(?:[^"]* )?{re.escape(c)}(?:[ "])' for c in classes) +

@@ -172,10 +172,39 @@ def test_sigkill_at_random_moments_leaves_a_whole_store(tmp_path, tiny_model, mo
     assert sorted(p.name for p in store_dir.iterdir() if p.name.startswith(".")) == []
 
 
+def _run_stopping_after(argv: list[str], log: str, step: int) -> None:  # in the forked process
+    """`_run`, with the process stopping itself (SIGSTOP) after the `step`-th durable step of each
+    image write (zimage_site.images.store.Store.write_steps): the parent kills it there, so that
+    the kill lands at that step on any machine, however fast its disk."""
+    from zimage_site.images.store import Store
+
+    steps = Store.write_steps
+
+    def write(self, *args, **kwargs):
+        entry = None
+        for n, entry in enumerate(steps(self, *args, **kwargs), 1):
+            if n == step:
+                os.kill(os.getpid(), signal.SIGSTOP)
+        return entry
+
+    Store.write = write
+    _run(argv, log)
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rindex(")") + 2] in "Tt"
+
+
 def test_sigkill_while_force_replaces_a_pair_leaves_old_or_new(tmp_path, tiny_model, monkeypatch):
-    """`generate --force` writes a new pair under the old pair's name: killed the moment its new
-    image appears (before or after the new provenance, the commit point), a reader finds the old
-    pair or the new one, whole; the next run finishes or discards the interrupted write."""
+    """`generate --force` writes a new pair under the old pair's name in durable steps: its new
+    image beside the old pair, then its new provenance (the commit point), then the image over the
+    old one, then the provenance. Killed after each of the first three steps, a reader finds the
+    old pair (before the commit) or the new one (after it), whole; the next run finishes or
+    discards the interrupted write."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     ctx = multiprocessing.get_context("forkserver")
@@ -188,36 +217,34 @@ def test_sigkill_while_force_replaces_a_pair_leaves_old_or_new(tmp_path, tiny_mo
     proc.start()
     proc.join(300)
     assert proc.exitcode == 0 and whole(store_dir)["done"] == 2
-    outcomes = {"old": 0, "new": 0, "finished": 0}
-    kills = 0
-    for i in range(3):
+    expected = {1: "old", 2: "new", 3: "new"}  # after the new image, its provenance, the image's rename
+    for step, outcome in expected.items():
         before = {p.name: p.read_bytes() for p in store_dir.glob("*.json")}
-        proc = ctx.Process(target=_run, args=(argv + ["--force", "--only", "img-0"], str(tmp_path / f"f{i}.log")))
+        log = tmp_path / f"f{step}.log"
+        proc = ctx.Process(target=_run_stopping_after,
+                           args=(argv + ["--force", "--only", "img-0"], str(log), step))
         proc.start()
         deadline = time.monotonic() + 240
-        while proc.is_alive() and time.monotonic() < deadline:
-            if any(n.endswith(".png.next") for n in os.listdir(store_dir)):
-                time.sleep((0.0, 0.004, 0.012)[i])  # at once, or a moment later (after the commit, maybe)
-                proc.kill()  # SIGKILL
-                break
+        while proc.is_alive() and not _stopped(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert _stopped(proc.pid), (proc.exitcode, _lines(log))
+        proc.kill()  # SIGKILL, at that step
         proc.join()
-        kills += proc.exitcode == -signal.SIGKILL
-        assert proc.exitcode in (0, -signal.SIGKILL), proc.exitcode
+        assert proc.exitcode == -signal.SIGKILL, proc.exitcode
         seen = whole(store_dir)
-        assert seen["done"] == 2 and seen["tmp"] <= 1
+        assert seen["done"] == 2 and seen["tmp"] == 0
+        assert seen["next"] == {1: 1, 2: 2, 3: 1}[step]  # the .next files the kill left
         (sidecar,) = store_dir.glob("img-0.*.json")
         status = Store(root)._verify("img-0", sidecar.with_suffix(".png"), sidecar)
         is_new = status.entry.sidecar.read_bytes() != before[sidecar.name]
-        outcomes["finished" if proc.exitcode == 0 else "new" if is_new else "old"] += 1
+        assert ("new" if is_new else "old") == outcome, step
         assert before.keys() == {p.name for p in store_dir.glob("*.json")}
-        if i < 2:  # what the next run does first (the last kill is left to the final run)
+        if step < 3:  # what the next run does first (the last kill is left to the final run)
             Store(root).remove_temporary()
             assert whole(store_dir)["next"] == 0
     final = ctx.Process(target=_run, args=(argv, str(tmp_path / "final.log")))
     final.start()
     final.join(300)
     assert final.exitcode == 0
-    print(f"\n--force killed at its new image: {outcomes}")
-    assert kills >= 1 and kills == outcomes["old"] + outcomes["new"], (kills, outcomes)
     assert whole(store_dir) == {"done": 2, "orphan_png": 0, "tmp": 0, "next": 0}
     assert sorted(p.name for p in store_dir.iterdir() if p.name.startswith(".")) == []

@@ -12,6 +12,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
+from helpers import REPO, new_site
 from zimage_site.cli import main
 from zimage_site.site import build_site
 
@@ -94,6 +95,11 @@ def test_facts_link_to_numbered_sources(bilingual):
     refs = [(a.get("href"), a.text) for a in doc.xpath('//sup[@class="fact-src"]/a')]
     # readme is cited first, so it is [1]; the report second
     assert refs[:2] == [("#source-readme", "[1]"), ("#source-readme", "[1]")]
+    # one marker per source and paragraph: "60 亿[1] 参数，只需 8 步" (steps shares params' readme)
+    paragraph = facts[0].getparent()
+    assert [a.get("href") for a in paragraph.xpath('.//sup[@class="fact-src"]/a')] == ["#source-readme"]
+    nxt = facts[1].getnext()
+    assert nxt is None or nxt.tag != "sup", "the second readme fact of the paragraph has no marker of its own"
     assert ("#source-report", "[2]") in refs
     sources = doc.xpath('//ol[@class="sources"]/li')
     assert [(li.get("id"), li.get("value"), li.xpath("a/@href")[0]) for li in sources] == [
@@ -317,6 +323,29 @@ def test_unknown_fact_and_data_keys(built, capsys):
     assert "error: content/zh/01-intro.md, line 10: no data at 'links.nothing' in {data}`links.nothing`" in err
 
 
+def test_the_data_role_reads_the_facts_model_by_the_keys_the_file_writes(site_factory, capsys):
+    """{data}`facts.…` walks the typed facts file (a field by its key in the file, a text in the
+    page's language); other files of content/data/ are read as written; a path to a group of
+    values is an error naming the line."""
+    root = site_factory("bilingual")
+    edit(root / "content/en/01-intro.md", "{data}`links.download.en`",
+         "{data}`links.download.en`, {data}`facts.sources.readme.title`, {data}`facts.facts.score.value`, "
+         "{data}`facts.facts.steps.verdict`")
+    assert main(["build", "--root", str(root)]) == 0, capsys.readouterr().err
+    intro = parse(root / "build/en/index.html").xpath('//section[@id="intro"]')[0].text_content()
+    assert "Model README, 0.8585, verified" in intro
+    before = (root / "build/en/index.html").read_bytes()
+    edit(root / "content/en/01-intro.md", "{data}`facts.facts.score.value`", "{data}`facts.facts.score`")
+    code, out, err = run_cli(capsys, "build", "--root", str(root))
+    assert code == 1 and (root / "build/en/index.html").read_bytes() == before
+    assert err.startswith("error: content/en/01-intro.md, line 10: {data}`facts.facts.score` is a group of values, "
+                          "not a single value\n  fix: point the path at one value"), err
+    edit(root / "content/en/01-intro.md", "{data}`facts.facts.score`", "{data}`facts.facts.score.nope`")
+    code, out, err = run_cli(capsys, "build", "--root", str(root))
+    assert "error: content/en/01-intro.md, line 10: no data at 'facts.facts.score.nope'" in err
+    assert "fix: the path starts with a file of content/data/ (facts, layout, links) then its keys" in err
+
+
 def test_unknown_fact_in_stats_block(built, capsys):
     edit(built / "content/en/01-intro.md", "- fact: score", "- fact: scor")
     code, err = build_broken(capsys, built)
@@ -456,6 +485,68 @@ def test_recursive_yaml_alias_is_an_error(built, capsys):
     code, err = build_broken(capsys, built)
     assert err.startswith("error: content/data/loop.yaml, line 1: an alias (*name) refers to the value that contains it")
 
+
+def test_an_unknown_breakpoint_in_a_stylesheet_names_the_file_the_line_and_the_fix(built, capsys):
+    css = built / "static/css/20-blocks.css"
+    line = css.read_text(encoding="utf-8").count("\n") + 2
+    css.write_text(css.read_text(encoding="utf-8") + "\n@media (--huge) { .x { color: red; } }\n", encoding="utf-8")
+    code, err = build_broken(capsys, built)
+    assert code == 1
+    assert err.startswith(f"error: static/css/20-blocks.css, line {line}: unknown breakpoint (--huge)\n"
+                          "  fix: use one of: --narrow, --phone, --small, --tablet, --desktop, --wide (or --below-<name>), "
+                          "declared in content/data/layout.yaml"), err
+
+
+def test_a_layout_value_that_is_not_a_length_names_the_file_the_line_and_the_fix(built, capsys):
+    layout = built / "content/data/layout.yaml"
+    lines = layout.read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.startswith("  wide: "))
+    group = lines.index("breakpoints:") + 1
+    edit(layout, "  wide: 80em", "  wide: 80px")
+    code, err = build_broken(capsys, built)
+    assert code == 1
+    assert err.startswith(f'error: content/data/layout.yaml, line {line}, key "breakpoints.wide": \'80px\' is not '
+                          "a length in em above 0 (e.g. 60em)\n"), err
+    assert "fix: breakpoints: {small: 40em, tablet: 48em, desktop: 60em, wide: 80em, …}; see docs/content.md" in err
+    edit(layout, "  wide: 80px", "  huge: 80em")
+    code, err = build_broken(capsys, built)
+    assert err.startswith(f'error: content/data/layout.yaml, line {group}, key "breakpoints": wide missing: the '
+                          "images' sizes are made from small, tablet, desktop, wide\n"), err
+
+
+def test_a_breakpoint_moved_in_layout_yaml_moves_the_stylesheet_and_the_image_sizes(tmp_path):
+    """One source: the stylesheet's media queries and widths and the `sizes` of an image change
+    together when layout.yaml changes."""
+    root = new_site(tmp_path)
+
+    def built() -> tuple[str, str]:
+        build_site(root, tmp_path / "out")
+        css = next((tmp_path / "out/assets").glob("site.*.css")).read_text(encoding="utf-8")
+        sources = parse(tmp_path / "out/index.html").xpath('//figure[@data-image="pic-a"]//source')
+        assert sources and len({s.get("sizes") for s in sources}) == 1
+        return css, sources[0].get("sizes")
+
+    css, sizes = built()  # pic-a is the hero: two columns from the desktop breakpoint, 34rem once the page stops growing
+    assert not re.search(r"@media[^{]*\(--", css)  # every breakpoint name replaced by its query
+    assert "@media (min-width: 60em)" in css and "@media (max-width: 59.99em)" in css
+    assert "--wrap: 72rem" in css and "--wrap-wide: 88rem" in css
+    assert sizes == "(min-width: 72rem) 34rem, (min-width: 60em) 47vw, calc(100vw - 2rem)"
+    edit(root / "content/data/layout.yaml", "  desktop: 60em", "  desktop: 62em")
+    edit(root / "content/data/layout.yaml", "  wrap: 72rem", "  wrap: 70rem")
+    css, sizes = built()
+    assert "@media (min-width: 62em)" in css and "@media (max-width: 61.99em)" in css and "60em" not in css
+    assert "--wrap: 70rem" in css and "72rem" not in css
+    assert sizes == "(min-width: 70rem) 33rem, (min-width: 62em) 47vw, calc(100vw - 2rem)"
+
+
+
+def test_the_site_stylesheets_name_their_breakpoints():
+    """static/css writes no width of its own in a media query: each names a breakpoint of
+    content/data/layout.yaml, so that moving one moves every rule and image size that depends on it."""
+    raw = [f"{path.name}:{n}: {line.strip()}" for path in sorted((REPO / "static/css").glob("*.css"))
+           for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+           if (query := re.match(r"\s*@media([^{]*)", line)) and re.search(r"(min|max)-width", query[1])]
+    assert raw == [], "name a breakpoint of content/data/layout.yaml instead: @media (--name) or (--below-name)"
 
 # --------------------------------------------------------------------------- the package's shape
 

@@ -53,13 +53,14 @@ def _problems(root: Path) -> list:
 
 def test_the_real_facts_are_dated_and_classed():
     data = load_data(REPO)
-    assert set(data.classes) == {"stable", "volatile", "reported"}
-    assert data.classes["volatile"]["max_age_days"] == 90
-    assert data.classes["stable"]["label"]["en"] == "Architecture, licence and release dates"
-    assert all(isinstance(s["read"], dt.date) for s in data.sources.values())
-    for key, fact in data.facts.items():
-        assert fact["class"] in data.classes, key
-        assert isinstance(fact["checked"], dt.date) and fact["checked"] <= data.sources[fact["source"]]["read"], key
+    facts = data.facts_file
+    assert set(facts.classes) == {"stable", "volatile", "reported"}
+    assert facts.classes["volatile"].max_age_days == 90
+    assert facts.classes["stable"].label["en"] == "Architecture, licence and release dates"
+    assert all(isinstance(s.read, dt.date) for s in facts.sources.values())
+    for key, fact in facts.facts.items():
+        assert fact.class_ in facts.classes, key
+        assert isinstance(fact.checked, dt.date) and fact.checked <= facts.sources[fact.source].read, key
 
 
 @pytest.mark.parametrize("edit, key, words", [

@@ -24,7 +24,8 @@ from PIL import Image
 from zimage_site import markup
 from zimage_site.errors import Report, SiteError
 from zimage_site.images import ImageCatalog
-from zimage_site.images.catalog import SIZES
+from zimage_site.images.catalog import image_sizes
+from zimage_site.layout import load_layout
 from zimage_site.images.manifest import load_manifest, store_key
 from zimage_site.images.store import Store
 
@@ -272,7 +273,8 @@ def test_stored_images_become_pictures_with_avif_and_webp(tmp_path, env):
     assert len(report) == 0
     assert catalog.counts == {"images": 4, "placeholders": 0}
 
-    hero = lxml_html.fromstring(env("figure", "en", view=images.view("big", "en", hero=True)))
+    layout = load_layout(REPO)  # the site's breakpoints and widths: the hero's `sizes` is made from them
+    hero = lxml_html.fromstring(env("figure", "en", view=images.view("big", "en", hero=True, layout=layout)))
     assert hero.get("data-image") == "big" and hero.get("data-pending") is None
     picture = hero.find(".//picture")
     sources = list(picture.iter("source"))
@@ -284,7 +286,7 @@ def test_stored_images_become_pictures_with_avif_and_webp(tmp_path, env):
         for url, _ in entries:
             assert url.startswith("/repo/img/big.")
             assert (out / url[len("/repo/"):]).is_file()
-        assert source.get("sizes") == SIZES["hero"]
+        assert source.get("sizes") == image_sizes(layout, "hero") and "(min-width: 72rem) 34rem" in image_sizes(layout, "hero")
     img = picture.find(".//img")
     assert img.get("alt") == "A sign reading 茗香"
     assert (img.get("width"), img.get("height")) == ("1344", "768")

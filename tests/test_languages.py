@@ -11,6 +11,7 @@ import lxml.html
 import pytest
 import yaml
 
+from helpers import add_layout
 from zimage_site.derive import Converter, load_glossary
 from zimage_site.errors import ConfigError, SiteError
 from zimage_site.site import build_site
@@ -63,7 +64,7 @@ def test_every_page_lists_the_derived_page(built):
         assert doc.xpath('//link[@rel="alternate"][@hreflang="zh-Hant"]/@href') == \
             ["https://zimage-site.github.io/zh-hant/"]
         switch = doc.xpath('//nav[contains(@class, "lang-switch")]//*[@lang="zh-Hant"]')
-        assert [e.text_content() for e in switch] == ["繁體"]
+        assert [e.text_content() for e in switch] == ["繁體中文"]
     hant = _doc(built / "zh-hant" / "index.html")
     assert hant.xpath('//link[@rel="canonical"]/@href') == ["https://zimage-site.github.io/zh-hant/"]
     assert hant.xpath('//nav[contains(@class, "lang-switch")]//*[@aria-current="page"]/@lang') == ["zh-Hant"]
@@ -114,6 +115,7 @@ def _four_languages(tmp_path: Path) -> Path:
     shutil.copytree(FIXTURES / "bilingual", root)
     shutil.copytree(REPO / "templates", root / "templates")
     shutil.copytree(REPO / "static", root / "static")
+    add_layout(root)
     overlay = FIXTURES / "fourth-language"
     shutil.copytree(overlay / "content", root / "content", dirs_exist_ok=True)
     shutil.copy(overlay / "site.yaml", root / "site.yaml")
@@ -206,7 +208,7 @@ def test_the_language_switch_of_the_derived_page_in_chromium(built, browser):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{base}/zh-hant/")
         assert page.get_attribute("html", "lang") == "zh-Hant"
-        assert page.inner_text(".lang-switch [aria-current=page]") == "繁體"
+        assert page.inner_text(".lang-switch [aria-current=page]") == "繁體中文"
         switch(page, "zh-CN")
         assert page.url == f"{base}/#faq"
         assert page.get_attribute("html", "lang") == "zh-CN"
@@ -232,3 +234,157 @@ def test_a_language_written_by_hand_needs_its_titles(tmp_path):
     (problem,) = exc.value.problems
     assert (problem.key, problem.line, problem.message) == ("languages.fr.description", 24, "missing value")
     assert problem.fix == "add description: … to languages.fr"
+
+
+# -- the language switch: each language by its own name, in its own script, on every page
+
+SWITCH = [("zh-CN", "简体中文"), ("en", "English"), ("zh-Hant", "繁體中文")]  # site.yaml's languages: names
+
+
+def test_the_switch_names_each_language_in_its_own_script(built):
+    """Not "中文" beside "繁體": the Simplified page's name stays Simplified on the derived page
+    (its own lang keeps the converter off it), the Traditional one Traditional on the others."""
+    for page, current in (("index.html", "zh-CN"), ("en/index.html", "en"), ("zh-hant/index.html", "zh-Hant")):
+        doc = _doc(built / page)
+        items = doc.xpath('//nav[contains(@class, "lang-switch")]/*')
+        assert [(e.get("lang"), e.text_content()) for e in items] == SWITCH, page
+        assert [e.get("lang") for e in items if e.get("aria-current") == "page"] == [current], page
+        assert all(e.get("hreflang") == e.get("lang") for e in items if e.tag == "a"), page
+
+
+@pytest.fixture(scope="module")
+def served(built):
+    """The built site over HTTP on 127.0.0.1."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(built)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("width", [390, 360])
+def test_the_switch_fits_a_phone_on_every_page(served, browser, width):
+    """Three names beside the brand on one row of a phone: no name breaks over two lines, nothing
+    overlaps or sticks out; at 390 px the brand's name is whole (below 384 px the logo stands alone)."""
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    try:
+        page = context.new_page()
+        for path in ("/", "/en/", "/zh-hant/"):
+            page.goto(served + path, wait_until="networkidle")
+            box = page.evaluate("""() => {
+                const r = e => e.getBoundingClientRect(), name = document.querySelector('.brand__name');
+                const items = [...document.querySelectorAll('.lang-switch > *')];
+                return {
+                    scroll: document.documentElement.scrollWidth, view: document.documentElement.clientWidth,
+                    lines: items.map(e => Math.round(r(e).height / parseFloat(getComputedStyle(e).lineHeight))),
+                    tops: items.map(e => Math.round(r(e).top)),
+                    first: r(items[0]).left, last: r(items[items.length - 1]).right,
+                    name: name.offsetParent === null ? null : {right: r(name).right, cut: name.scrollWidth > name.clientWidth},
+                };
+            }""")
+            assert box["scroll"] <= box["view"], f"{path} at {width} px scrolls sideways"
+            assert set(box["lines"]) == {1}, f"{path} at {width} px: a language name breaks: {box['lines']}"
+            assert len(set(box["tops"])) == 1 and 0 <= box["first"] and box["last"] <= width, (path, width, box)
+            if width >= 390:
+                assert box["name"] is not None and not box["name"]["cut"], (path, box)
+            if box["name"] is not None:
+                assert box["name"]["right"] <= box["first"], f"{path} at {width} px: the brand runs under the switch"
+    finally:
+        context.close()
+
+
+# -- what a reader in Taiwan or Hong Kong found: mainland wording, and the prompts as sent
+
+# Mainland words of the Simplified sources, as OpenCC alone prints them on the derived page, that a
+# reader in Taipei or Hong Kong stops at; the glossary gives Taiwan's wording.
+MAINLAND = {
+    "踩坑": "踩雷", "催更": "敲碗", "爆顯示記憶體": "顯示記憶體不足", "爆顯存": "顯示記憶體不足", "檔位": "級距",
+    "C 盤": "C 槽", "鑑權": "驗證", "限流": "流量限制", "削峰": "緩衝尖峰流量", "能折騰": "能玩",
+    "關注": "追蹤", "訪問": "連上", "顯式傳參": "明確傳入參數", "直接複用": "直接沿用", "門頭": "店面",
+    "插兜": "插口袋", "哪兒": "哪裡", "全量訓練": "全參數訓練", "這檔": "這個級距", "每一檔": "每個級距",
+}
+
+
+def _prose(doc) -> str:
+    """The text a reader meets (JSON-LD and the readable attributes included), without code and
+    without what is quoted in its own language (the prompts as the model received them)."""
+    for node in doc.xpath("//pre|//code|//style|//script[not(@type='application/ld+json')]"
+                          "|//body//*[@lang and not(ancestor::nav)]"):
+        node.drop_tree()
+    return doc.text_content() + " ".join(doc.xpath("//@alt|//@title|//@aria-label|//meta/@content"))
+
+
+def test_the_derived_page_reads_as_taiwan_writes(built):
+    """None of the mainland words is left in the prose of /zh-hant/, each has Taiwan's word in its
+    place, and the Simplified page keeps its own wording (the glossary is the derived page's)."""
+    hant = _prose(_doc(built / "zh-hant" / "index.html"))
+    left = {word: hant.count(word) for word in MAINLAND if word in hant}
+    assert left == {}, f"mainland wording on /zh-hant/: {left}"
+    assert all(taiwan in hant for taiwan in MAINLAND.values()), [t for t in MAINLAND.values() if t not in hant]
+    # 好折騰 ("hackable") is kept, as the reader judged; a visual contrast in a sentence stays 對比
+    assert "好折騰" in hant and "對比" not in hant
+    zh = _prose(_doc(built / "index.html"))
+    for simplified in ("踩坑", "催更", "爆显存", "档位", "C 盘", "鉴权", "限流", "削峰", "关注"):
+        assert simplified in zh, simplified  # the source says it: the check above is not empty
+
+
+def _prompts(doc):
+    """(label, lang, text, the copy button's text) of every prompt quoted on the page."""
+    found = []
+    for q in doc.xpath("//q[preceding-sibling::*[1][contains(@class, 'zimg__key')]]"):
+        label = q.xpath("preceding-sibling::*[1]")[0].text_content()
+        copy = q.xpath("following::button[contains(@class, 'copy')][1]/@data-copy")
+        found.append((label, q.get("lang"), q.text_content(), copy[0] if copy else None))
+    return found
+
+
+def test_the_derived_page_shows_each_prompt_as_sent_and_says_so(built):
+    """The model received Simplified prompts: /zh-hant/ quotes them unconverted, marked zh-Hans,
+    labelled as the Simplified original; its copy buttons copy what the model received. The
+    Simplified page labels the same prompts plainly, and an English prompt is a plain prompt."""
+    zh = _prompts(_doc(built / "index.html"))
+    hant = _prompts(_doc(built / "zh-hant" / "index.html"))
+    assert len(zh) == len(hant) >= 15
+    han = [(z, h) for z, h in zip(zh, hant) if z[1] == "zh-Hans"]
+    assert len(han) >= 13 and {z[0] for z, _ in han} == {"提示词"}
+    for z, h in han:
+        assert h == ("提示詞（簡體原文）", "zh-Hans", z[2], z[3]), h
+        assert h[3] == h[2]  # the button copies the prompt as quoted, as sent
+    assert any(c in h[2] for _, h in han for c in "这们说为时发这图") # Simplified characters: not converted
+    latin = [h for h in hant if h[1] == "en"]
+    assert latin and {h[0] for h in latin} == {"提示詞"}
+    en = _prompts(_doc(built / "en" / "index.html"))
+    assert {p[1] for p in en} == {"zh-Hans", "en"} and "提示詞（簡體原文）" not in {p[0] for p in en}
+
+
+def test_a_string_given_for_the_derived_language_replaces_the_converted_one():
+    """The converter writes a UI string's own text for the derived language in the element marked
+    with its key, escaped, its content dropped; elsewhere (another language, unmarked) it converts."""
+    from zimage_site.markup import STRING_ATTR
+
+    conv = Converter("s2twp", (), (("sent", "提示詞（簡體原文）<&>"),))
+    page = (f'<p><span class="k" {STRING_ATTR}="sent">提示词<b>粗</b></span> <q lang="zh-Hans">软件</q>'
+            f'<span {STRING_ATTR}="other">软件</span><i lang="en" {STRING_ATTR}="sent">Prompt</i></p>')
+    out = conv.html(f'<html lang="zh-Hant">{page}</html>', "zh-Hant")
+    assert out == ('<html lang="zh-Hant"><p><span class="k" data-string="sent">提示詞（簡體原文）&lt;&amp;&gt;</span>'
+                   ' <q lang="zh-Hans">软件</q><span data-string="other">軟體</span>'
+                   '<i lang="en" data-string="sent">Prompt</i></p></html>')
+
+
+def test_the_strings_given_for_the_derived_language_come_from_templates_i18n(tmp_path):
+    from zimage_site.derive import given_strings
+
+    (tmp_path / "templates" / "i18n").mkdir(parents=True)
+    (tmp_path / "templates" / "i18n" / "a.yaml").write_text(
+        "x: {zh: 甲, en: A, zh-Hant: 甲乙}\ny: {zh: 乙, en: B}\n", encoding="utf-8")
+    assert given_strings(tmp_path, "zh-Hant") == (("x", "甲乙"),)
+    assert given_strings(tmp_path, "fr") == ()
+    assert dict(given_strings(REPO, "zh-Hant"))["image_prompt_sent"] == "提示詞（簡體原文）"

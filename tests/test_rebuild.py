@@ -42,6 +42,7 @@ OPS = st.tuples(st.sampled_from(sorted(KINDS)), st.integers(0, 11), st.integers(
 @example(ops=[(("content", 4, 0), False), (("content", 4, 1), True)])  # sources renumbered after a section
 @example(ops=[(("store", 0, 3), False), (("store", 0, 4), True), (("manifest", 0, 1), False)])
 @example(ops=[(("content", 3, 0), True), (("config", 0, 0), False), (("content", 3, 0), False)])
+@example(ops=[(("data", 2, 0), False), (("data", 2, 2), True)])  # a breakpoint moves (layout.yaml), and back
 def test_a_rebuild_equals_a_full_build(tmp_path_factory, ops):
     tmp = tmp_path_factory.getbasetemp() / "rebuild"
     tmp.mkdir(exist_ok=True)

@@ -1,6 +1,8 @@
 """Static assets: one stylesheet bundle, scripts, and everything else under static/.
 
-CSS (every static/css/*.css in name order, then the Pygments styles) becomes one file,
+CSS (the widths of content/data/layout.yaml as custom properties, every static/css/*.css in
+name order with its breakpoint names replaced by their queries, then the Pygments styles:
+zimage_site/layout.py) becomes one file,
 `assets/site.<hash>.css`, the page's only render-blocking request. Scripts are copied as
 `assets/js/<name>.<hash>.js`. Content hashes in the names let browsers cache them forever.
 """
@@ -16,6 +18,7 @@ from pathlib import Path
 from pygments.formatters import HtmlFormatter
 
 from zimage_site.errors import ContentError, Problem
+from zimage_site.layout import expand_css, load_layout
 
 STATIC_DIR = Path("static")
 CODE_STYLE_LIGHT = "default"
@@ -76,15 +79,17 @@ def build_assets(root: Path, out: Path, base_path: str, *, hash_names: bool = Tr
     target = out / "assets"
     target.mkdir(parents=True, exist_ok=True)
     urls: dict[str, str] = {}
-    css_parts = []
+    layout = load_layout(root)
+    css_parts = [layout.css()] if layout is not None else []
     for path in static_files(root):
         logical = path.relative_to(static).as_posix()
         if logical.startswith("css/") and path.suffix == ".css":
             try:
-                css_parts.append(f"/* {logical} */\n" + path.read_text(encoding="utf-8"))
+                css = path.read_text(encoding="utf-8")
             except UnicodeDecodeError as exc:
                 raise ContentError(Problem(f"the stylesheet is not UTF-8 text ({exc.reason})", file=f"static/{logical}",
                                            fix="save it as UTF-8")) from exc
+            css_parts.append(f"/* {logical} */\n" + expand_css(css, f"static/{logical}", layout))
             continue
         content = path.read_bytes()
         name = _hashed(logical, content) if hash_names and path.suffix in (".js", ".css") else logical

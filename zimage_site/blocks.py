@@ -139,9 +139,9 @@ def stats(b: Block) -> str:
     cards = []
     for i, item in enumerate(b.yaml(list[Stat])):
         key = item.fact
-        if key not in b.page.data.facts:
+        if key not in b.page.data.facts_file.facts:
             raise b.error(f"unknown fact {key!r} in ::: stats", f"add it to content/data/facts.yaml or use one of: "
-                          f"{', '.join(sorted(b.page.data.facts)) or '(none yet)'}", (b.line or 0) + 1 + i)
+                          f"{', '.join(sorted(b.page.data.facts_file.facts)) or '(none yet)'}", (b.line or 0) + 1 + i)
         cards.append(b.page.fact_card(key, item.label))
     return b.render(cards=cards)
 
@@ -197,11 +197,9 @@ def figure(b: Block) -> str:
     image_id = b.arg("image id", sorted(b.page.images.image_ids))
     _require_image(b, image_id)
     hero = b.section.layout == "hero"
-    sizes = None
-    if b.env.get("row"):  # one of several figures in a row: a narrower box
-        from zimage_site.images.catalog import row_sizes
-        sizes = row_sizes(b.env["row"])
-    return b.render(view=b.page.images.view(image_id, b.page.text_lang, hero=hero, sizes=sizes))
+    # (in a row of several figures, b.env["row"]: a narrower box)
+    return b.render(view=b.page.images.view(image_id, b.page.text_lang, hero=hero, row=b.env.get("row") or 0,
+                                            layout=b.page.data.layout))
 
 
 def gallery(b: Block) -> str:
@@ -209,7 +207,7 @@ def gallery(b: Block) -> str:
     ids = b.yaml(list[str])
     for image_id in ids:
         _require_image(b, image_id)
-    return b.render(views=b.page.images.gallery(ids, b.page.text_lang))
+    return b.render(views=b.page.images.gallery(ids, b.page.text_lang, b.page.data.layout))
 
 
 def compare(b: Block) -> str:
@@ -217,7 +215,7 @@ def compare(b: Block) -> str:
     if not b.page.images.has_set(set_id):
         raise b.error(f"unknown comparison set {set_id!r}",
                       f"use a set defined in content/images.yaml: {', '.join(sorted(b.page.images.set_ids)) or '(none yet)'}")
-    return b.render(set=b.page.images.comparison(set_id, b.page.text_lang))
+    return b.render(set=b.page.images.comparison(set_id, b.page.text_lang, b.page.data.layout))
 
 
 def chart(b: Block) -> str:
@@ -228,7 +226,7 @@ def chart(b: Block) -> str:
         raise b.error(f"unknown chart {chart_id!r}", f"use one of the charts of zimage_site/charts.py: {', '.join(sorted(CHARTS))}")
     # a mistake in the series is a ChartDataError naming facts.yaml's line; a missing UI string
     # a ChartStringError naming templates/i18n/charts.yaml: both SiteErrors, raised as they are
-    made = render_chart(chart_id, b.page.data.files.get("facts"), b.page.text_lang, b.page.strings, b.page.jinja,
+    made = render_chart(chart_id, b.page.data.facts_file, b.page.text_lang, b.page.strings, b.page.jinja,
                         b.page.data.lines.get("facts", {}))
     for key in made.facts:  # the facts it shows count as printed (the page's check dates, stale facts)
         b.page.printed(key)

@@ -20,12 +20,15 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field as dataclass_field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, ValidationError
 
 from zimage_site.errors import Problem, SiteError
 from zimage_site.model import NonEmpty, Strict, adapter, check, extra_of, field, line_of, refused, validate
+
+if TYPE_CHECKING:
+    from zimage_site.data import FactsFile, Source
 
 FACTS_FILE = "content/data/facts.yaml"
 
@@ -165,7 +168,7 @@ class ChartSeries:
     fields: dict[str, Any]
     entries: list[dict[str, Any]]
     raw: Mapping[str, Any]                     # the series as written (fact keys, not values)
-    sources: list[Mapping[str, Any]] = dataclass_field(default_factory=list)  # ordered, without duplicates
+    sources: list[Source] = dataclass_field(default_factory=list)  # ordered, without duplicates
     facts: list[str] = dataclass_field(default_factory=list)  # the keys of the facts it shows, without duplicates
     lines: Mapping[str, int] = dataclass_field(default_factory=dict)
     file: str = FACTS_FILE
@@ -186,12 +189,11 @@ class FactResolver:
     with a title and a url), collecting what is wrong as (key path, what, fix); the checks across
     values of charts.py add theirs with `fail`."""
 
-    def __init__(self, facts_file: Any):
+    def __init__(self, facts_file: FactsFile):
         self.problems: list[tuple[str, str, str]] = []
         self.keys: dict[str, None] = {}  # the facts read, in order
-        facts_file = facts_file if isinstance(facts_file, Mapping) else {}
-        self.facts = facts_file.get("facts") if isinstance(facts_file.get("facts"), Mapping) else {}
-        self.sources = facts_file.get("sources") if isinstance(facts_file.get("sources"), Mapping) else {}
+        self.facts = facts_file.facts
+        self.sources = facts_file.sources
 
     def fail(self, path: str, what: str, fix: str) -> None:
         self.problems.append((path, what, fix))
@@ -214,30 +216,26 @@ class FactResolver:
             self.fail(where, f"unknown fact {key!r}", f"{hint}add {key} under facts: with value, source and verdict, "
                                                        "or use the key of an existing fact")
             return None
-        if not isinstance(fact, Mapping):
-            self.fail(f"facts.{key}", "expected a mapping with value:, source:, verdict:", "see docs/content.md")
-            return None
         self.keys[key] = None
-        value = fact.get("value")
+        value = fact.value
         for spec in FACT_KINDS[kind]:
             try:
                 adapter(spec.type).validate_python(value, strict=True)
             except ValidationError:
                 self.fail(f"facts.{key}.value", spec.what.format(where=where, found=_kind_of(value)), spec.fix)
                 return None
-        source_key = fact.get("source")
-        source = self.sources.get(source_key) if isinstance(source_key, str) else None
-        if not isinstance(source, Mapping) or not source.get("url") or not source.get("title"):
+        source_key = fact.source
+        if source_key not in self.sources:
             known = ", ".join(map(str, self.sources)) or "(none yet)"
             self.fail(f"facts.{key}.source", f"the chart links the source of every value it shows, "
-                      f"and {source_key!r} is not a source with a title and a url",
+                      f"and {source_key!r} is not a source",
                       f"name one of the sources: {known}")
             return None
         used.append(source_key)
         return value
 
 
-def read_series(chart_id: str, spec: SeriesSpec, facts_file: Any, lines: Mapping[str, int] | None = None,
+def read_series(chart_id: str, spec: SeriesSpec, facts_file: FactsFile, lines: Mapping[str, int] | None = None,
                 check: Callable[[ChartSeries, FactResolver], None] | None = None) -> ChartSeries:
     """The series of `spec` in facts.yaml (`lines`: its key paths' lines) validated by its model,
     every fact key resolved, checked across values by `check`; ChartDataError lists what is wrong."""
@@ -254,8 +252,7 @@ def read_series(chart_id: str, spec: SeriesSpec, facts_file: Any, lines: Mapping
             raise error([Problem(what, file=FACTS_FILE, line=line_of(lines, key, None), key=key, fix=fix)
                          for key, what, fix in problems])
 
-    all_series = facts_file.get("series") if isinstance(facts_file, Mapping) else None
-    raw = all_series.get(spec.name) if isinstance(all_series, Mapping) else None
+    raw = facts_file.series.get(spec.name)
     if raw is None:
         raise_if([(path, "the series is missing",
                    f"add series: {spec.name}: with {', '.join(spec.model.model_fields)} (see the other series)")])

@@ -26,13 +26,16 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from zimage_site.chart_series import (FACTS_FILE, ArchitectureSeries, ArenaSeries, ChartDataError, ChartSeries,
                                       FactResolver, SeriesSpec, SizeSeries, read_series)
 from zimage_site.errors import Problem, SiteError
+
+if TYPE_CHECKING:
+    from zimage_site.data import FactsFile
 
 __all__ = ["CHARTS", "FACTS_FILE", "STRINGS_FILE", "Chart", "ChartDataError", "ChartStringError", "render_chart"]
 
@@ -82,9 +85,9 @@ class ChartSpec:
     check: Callable[[ChartSeries, FactResolver], None] | None = None  # checks across entries
 
 
-def render_chart(chart_id: str, facts_file: Any, lang: str, strings: Mapping[str, str], jinja,
+def render_chart(chart_id: str, facts_file: FactsFile, lang: str, strings: Mapping[str, str], jinja,
                  lines: Mapping[str, int] | None = None) -> Chart:
-    """The chart `chart_id` in `lang`, from the content of facts.yaml (`lines`: the line of each
+    """The chart `chart_id` in `lang`, from facts.yaml (its model; `lines`: the line of each
     key path of it, for the errors). Raises ChartDataError when its series cannot be drawn,
     ChartStringError when a UI string is missing."""
     if chart_id not in CHARTS:  # the ::: chart block checks the id first, naming the section's line

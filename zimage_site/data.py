@@ -1,10 +1,13 @@
 """Data files (`content/data/*.yaml`): one home for every structured value, facts above all.
 
-All files are readable from content (`{data}` role) and templates (`data.<file>.<key>`).
 `facts.yaml` is a `FactsFile` model (zimage_site/model.py): every fact names a source that exists
 and an allowed verdict, so that the page can link every number it prints to where it comes from.
-`Data.model` is the typed file; `Data.files["facts"]` is its mapping view (every field, by the key
-the file writes) for templates, the `{data}` role and the charts.
+`layout.yaml` is a `Layout` (zimage_site/layout.py): the breakpoints and widths that the
+stylesheet and the images' `sizes` share. The code reads both through their models
+(`Data.facts_file`, `Data.layout`); the other files are kept as read. All of them are readable
+from content (`{data}` role) and templates (`data.<file>.<key>`) through `Data.files`, the one
+generic view: it maps each file's name to its model or its value (a path into a model reads its
+fields, by the key the file writes).
 
 Facts are dated. `classes:` declares, once, how long a fact of each volatility class stays
 trustworthy (`max_age_days`); each fact names its `class:` and the day it was last verified
@@ -23,7 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+from pydantic import BaseModel
+
 from zimage_site.errors import ContentError, Problem, Report, SiteError, rel
+from zimage_site.layout import Layout, layout_of
 from zimage_site.model import (Localized, Strict, check, field, line_of, localized_problems, one_of,
                                valid_parts, validate_all)
 from zimage_site.yamlfile import load_yaml
@@ -122,8 +128,8 @@ class Stale:
     max_age: int     # what the class allows
 
     def problem(self, data: "Data") -> Problem:
-        source = data.sources.get(self.source, {})
-        url = source.get("url") if isinstance(source, dict) else None
+        source = data.facts_file.sources.get(self.source)
+        url = source.url if source is not None else None
         return Problem(
             f'fact "{self.key}" (source "{self.source}") was last checked {self.age} days ago '
             f"({self.checked.isoformat()}); {self.cls} facts are trusted for {self.max_age} days",
@@ -146,69 +152,62 @@ def text(value: Any, lang: str) -> str:
 def missing_texts(data: "Data", languages: list[str]) -> list[Problem]:
     """A warning for each localized text of facts.yaml that lacks one of `languages` (those of
     site.yaml written by hand), or names a language site.yaml does not declare."""
-    if data.model is None:
-        return []
-
     def missing(path: str, lang: str) -> tuple[str, str]:
         _, key, name = path.rsplit(".", 2)
         return (f"the {name} of {key!r} has no {lang} text; the {lang} page prints it empty",
                 f"add {lang}: … to {name}: (every language of site.yaml)")
 
-    model = data.model
+    model = data.facts_file
     problems = localized_problems({"classes": model.classes or {}, "sources": model.sources, "facts": model.facts},
                                   languages, FACTS_FILE, data.lines.get("facts", {}), missing=missing, key_at_text=True)
     return problems
 
 
+def _no_facts() -> FactsFile:
+    return FactsFile.model_construct(classes=None, sources={}, facts={}, series={})
+
+
 @dataclass
 class Data:
-    files: dict[str, Any] = dataclasses.field(default_factory=dict)  # each file's data, by name (`data.<file>`)
-    lines: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
-    model: FactsFile | None = None  # facts.yaml, typed (files["facts"] is its mapping view)
+    facts_file: FactsFile = dataclasses.field(default_factory=_no_facts)  # facts.yaml (empty without one)
+    layout: Layout | None = None  # layout.yaml
+    other: dict[str, Any] = dataclasses.field(default_factory=dict)  # every other file's data, by name
+    lines: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)  # each file's key paths' lines
 
     @property
-    def sources(self) -> dict[str, dict]:
-        return self.files.get("facts", {}).get("sources", {})
-
-    @property
-    def facts(self) -> dict[str, dict]:
-        return self.files.get("facts", {}).get("facts", {})
-
-    @property
-    def classes(self) -> dict[str, dict]:
-        """The volatility classes (`classes:`); empty when facts are not dated."""
-        classes = self.files.get("facts", {}).get("classes")
-        return classes if isinstance(classes, dict) else {}
-
-    def checked(self, key: str) -> dt.date | None:
-        """When the fact was last verified against its source, if the data says."""
-        self.facts[key]  # (KeyError for an unknown fact)
-        return self.model.facts[key].checked if self.model is not None else None
+    def files(self) -> dict[str, Any]:
+        """Each file by name, as its model (facts, layout) or as read: `data.<file>` of templates
+        and the `{data}` role, which name any file of content/data/ and any key in it."""
+        files: dict[str, Any] = dict(self.other)
+        if "facts" in self.lines:
+            files["facts"] = self.facts_file
+        if self.layout is not None:
+            files["layout"] = self.layout
+        return dict(sorted(files.items()))
 
     def require_dated(self, key: str) -> Problem | None:
         """What is missing for the fact to be printed: once the data declares classes, a printed
         fact has a class and a check date."""
-        if not self.classes or self.model is None:
+        classes = self.facts_file.classes
+        if not classes:
             return None
-        fact = self.model.facts[key]
+        fact = self.facts_file.facts[key]
         missing = [name for name, value in (("class", fact.class_), ("checked", fact.checked)) if value is None]
         if not missing:
             return None
         lines = self.lines.get("facts", {})
         return Problem(f'fact "{key}" is printed on the page but has no {" and no ".join(m + ":" for m in missing)}',
                        file=FACTS_FILE, line=lines.get(f"facts.{key}"), key=f"facts.{key}",
-                       fix=f"verify it against its source, then add class: ({', '.join(self.classes)}) and "
+                       fix=f"verify it against its source, then add class: ({', '.join(classes)}) and "
                            "checked: YYYY-MM-DD (the day you verified it); see docs/content.md")
 
     def stale_facts(self, keys: Any, today: dt.date) -> list[Stale]:
         """The facts among `keys` (the printed ones) whose check is older than their class allows,
         in the order given."""
         found: list[Stale] = []
-        if self.model is None:
-            return found
-        classes = self.model.classes or {}
+        classes = self.facts_file.classes or {}
         for key in dict.fromkeys(keys):
-            fact = self.model.facts.get(key)
+            fact = self.facts_file.facts.get(key)
             cls = classes.get(fact.class_ or "") if fact is not None else None
             if cls is None or fact.checked is None:
                 continue
@@ -218,10 +217,16 @@ class Data:
         return found
 
     def lookup(self, dotted: str) -> Any:
-        """`facts.facts.turbo_params.value` → the value; KeyError when absent."""
+        """`facts.facts.turbo_params.value` → the value; KeyError when absent. A model's fields
+        are named by the key the file writes (`class`)."""
         node: Any = self.files
         for part in dotted.split("."):
-            if isinstance(node, dict) and part in node:
+            if isinstance(node, BaseModel):
+                names = {info.alias or name: name for name, info in type(node).model_fields.items()}
+                if part not in names:
+                    raise KeyError(dotted)
+                node = getattr(node, names[part])
+            elif isinstance(node, dict) and part in node:
                 node = node[part]
             elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
                 node = node[int(part)]
@@ -232,9 +237,7 @@ class Data:
     def fact_display(self, key: str, lang: str) -> str:
         """The fact as the page prints it: its number (`display`, the number as written in that
         language, or else `value`) followed by its `unit`: "512 个 token", "512 tokens"."""
-        fact = self.model.facts[key] if self.model is not None else None
-        if fact is None:
-            raise KeyError(key)
+        fact = self.facts_file.facts[key]
         if fact.display is not None:
             number = text(fact.display, lang)
         else:
@@ -258,14 +261,19 @@ def load_data(root: Path, report: Report | None = None) -> Data:
         except SiteError as exc:
             problems.extend(exc.problems)
             continue
-        data.files[path.stem] = value
         data.lines[path.stem] = lines
-    if "facts" in data.files:
-        shown = rel(folder / "facts.yaml", root)
-        data.model, found = _validate_facts(data.files["facts"], data.lines["facts"], shown)
-        problems.extend(found)
-        if data.model is not None:  # the mapping view of templates and the {data} role: every field, typed
-            data.files["facts"] = data.model.model_dump(by_alias=True)
+        if path.stem == "facts":
+            model, found = _validate_facts(value, lines, shown)
+            problems.extend(found)
+            if model is not None:
+                data.facts_file = model
+        elif path.stem == "layout":
+            try:
+                data.layout = layout_of(value, lines)
+            except SiteError as exc:
+                problems.extend(exc.problems)
+        else:
+            data.other[path.stem] = value
     if problems:
         raise ContentError(problems)
     return data

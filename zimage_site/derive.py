@@ -9,6 +9,12 @@ whole: text and the human-readable attributes only. Code (`<pre>`, `<code>`), sc
 JSON-LD, URLs, ids, anchors and any element that declares its own `lang` (a prompt quoted as it
 was written, the language switch) are left as they are, so links and anchors of the source page
 keep working on the derived one.
+
+A UI string may give the derived language a text of its own (templates/i18n: a text under the
+derived language's code beside those of the languages written by hand): where a template marks the
+string's element with its key (markup.STRING_ATTR), the converter writes that text in place of the
+converted one. The source page shows its own text; only the derived page says, for instance, that a
+prompt is the Simplified original.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 
 from zimage_site.errors import ConfigError, Problem
 from zimage_site.files import read_bytes
+from zimage_site.markup import STRING_ATTR
 from zimage_site.model import NonEmpty, Strict, field, validate
 
 # A text given for the derived language itself (site.yaml's title of zh-Hant) is marked with these
@@ -27,16 +35,21 @@ from zimage_site.model import NonEmpty, Strict, field, validate
 KEEP_START, KEEP_END = "\ue000", "\ue001"
 _KEPT = re.compile(f"{KEEP_START}(.*?){KEEP_END}", re.S)
 
+# the UI strings of the site (render.I18N_DIR), read here for the texts given to a derived language
+STRINGS_DIR = "templates/i18n"
+
 GLOSSARY_FIX = 'a mapping terms: {SOURCE TERM: CONVERTED TERM}, e.g. terms: {参数: 參數, 显存: 顯存}'
 
 
 @dataclass(frozen=True)
 class Converter:
     """OpenCC with a glossary: the glossary's terms are cut out of the text first and replaced as
-    written; OpenCC converts the text between them."""
+    written; OpenCC converts the text between them. `strings`: the UI strings given for the derived
+    language ({key: text}), written in the elements marked with their key."""
 
     profile: str
     terms: tuple[tuple[str, str], ...] = ()
+    strings: tuple[tuple[str, str], ...] = ()
 
     def text(self, value: str) -> str:
         if not value or value.isascii():
@@ -63,23 +76,32 @@ class Converter:
         when <html> has it, else the parts marked with it, as on the 404 page), except code,
         scripts other than JSON-LD and styles (see the module's docstring)."""
         out: list[str] = []
-        stack: list[tuple[str, bool]] = [("", False)]  # open elements: (name, converted)
+        # open elements: (name, converted, replaced: the content of a UI string given for the language)
+        stack: list[tuple[str, bool, bool]] = [("", False, False)]
         convert_attrs = lambda m: m.group(1) + self.text(m.group(2)) + '"'
+        given = dict(self.strings)
         for match in _TOKEN.finditer(page):
             token = match.group()
             if match.group("text") is not None:
-                out.append(self.text(token) if stack[-1][1] else token)
+                if not stack[-1][2]:
+                    out.append(self.text(token) if stack[-1][1] else token)
                 continue
             name = (match.group("name") or "").lower()
             if not name:  # a comment, a doctype, a lone <
-                out.append(token)
+                out.append(token if not stack[-1][2] else "")
                 continue
             if token.startswith("</"):
                 for depth in range(len(stack) - 1, 0, -1):
                     if stack[depth][0] == name:
+                        if stack[depth - 1][2]:  # inside a replaced element: dropped with its content
+                            token = ""
                         del stack[depth:]
                         break
                 out.append(token)
+                continue
+            if stack[-1][2]:  # an element inside a replaced one
+                if name not in _VOID and not token.endswith("/>"):
+                    stack.append((name, False, True))
                 continue
             converted = stack[-1][1]
             lang = _LANG.search(token)
@@ -88,8 +110,12 @@ class Converter:
             if name in _KEEP or (name == "script" and "application/ld+json" not in token):
                 converted = False
             out.append(_ATTR.sub(convert_attrs, token) if converted or (lang and lang.group(1) == locale) else token)
+            key = _STRING.search(token) if converted else None
+            replaced = bool(key) and key.group(1) in given
+            if replaced:
+                out.append(escape(given[key.group(1)], quote=False))
             if name not in _VOID and not token.endswith("/>"):
-                stack.append((name, converted))
+                stack.append((name, converted, replaced))
         return "".join(out)
 
 
@@ -102,6 +128,7 @@ _KEEP = frozenset({"pre", "code", "kbd", "samp", "style", "textarea"})
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
                    "wbr"})
 _LANG = re.compile(r'\slang="([^"]*)"')
+_STRING = re.compile(rf'\s{STRING_ATTR}="([^"]*)"')
 
 
 @lru_cache(maxsize=None)
@@ -147,8 +174,27 @@ def load_glossary(root: Path, name: str | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(terms.items()))
 
 
+def given_strings(root: Path, code: str) -> tuple[tuple[str, str], ...]:
+    """The UI strings of templates/i18n that give the derived language `code` a text of its own
+    (the files are checked when the strings are loaded: render.load_strings)."""
+    from zimage_site.yamlfile import parse_yaml
+
+    found: dict[str, str] = {}
+    folder = root / STRINGS_DIR
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        shown = f"{STRINGS_DIR}/{path.name}"
+        text = read_bytes(root, path, shown, error=ConfigError).decode("utf-8", errors="replace")
+        if code not in text:  # most files give it nothing: not parsed
+            continue
+        raw, _ = parse_yaml(text, shown, error=ConfigError)
+        for key, texts in raw.items() if isinstance(raw, dict) else ():
+            if isinstance(texts, dict) and isinstance(texts.get(code), str) and texts[code].strip():
+                found[str(key)] = texts[code]
+    return tuple(sorted(found.items()))
+
+
 def converter(root: Path, language) -> Converter:
-    return Converter(language.convert, load_glossary(root, language.glossary))
+    return Converter(language.convert, load_glossary(root, language.glossary), given_strings(root, language.code))
 
 
 def derive_language(root: Path, language, source):

@@ -51,7 +51,7 @@ FEEDS: dict[str, frozenset[str]] = {
     "config": frozenset({"config", "sections", "strings", "catalog", "assets", "images", "html", "pages"}),
     "glossary": frozenset({"config", "pages"}),  # a derived language's titles, and its converted page
     "content": frozenset({"sections", "html/own", "pages"}),
-    "data": frozenset({"data", "html", "pages"}),
+    "data": frozenset({"data", "assets", "html", "pages"}),  # assets: layout.yaml's breakpoints and widths
     "strings": frozenset({"strings", "html", "pages"}),
     "templates": frozenset({"templates", "html", "pages"}),
     "static": frozenset({"assets", "pages"}),  # html is keyed on the asset URLs, which "assets" derives

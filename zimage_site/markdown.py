@@ -22,6 +22,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 from mdit_py_plugins.myst_role import myst_role_plugin
+from pydantic import BaseModel
 
 from zimage_site.blocks import BLOCKS, render_block, unknown_block
 from zimage_site.errors import Problem, Report, SiteError
@@ -226,12 +227,13 @@ class MarkdownRenderer:
         section: Section = env["section"]
         name, key = tok.meta.get("name"), tok.content.strip()
         if name in ("fact", "checked"):
-            if key not in page.data.facts:
+            facts = page.data.facts_file.facts
+            if key not in facts:
                 raise SiteError(Problem(
                     f"unknown fact {key!r} in {{{name}}}`{key}`", file=section.file, line=line,
-                    fix=f"add it to content/data/facts.yaml or use one of: {', '.join(sorted(page.data.facts)) or '(none yet)'}"))
+                    fix=f"add it to content/data/facts.yaml or use one of: {', '.join(sorted(facts)) or '(none yet)'}"))
             undated = page.data.require_dated(key)
-            if undated is None and name == "checked" and page.data.checked(key) is None:
+            if undated is None and name == "checked" and facts[key].checked is None:
                 undated = Problem(f'fact "{key}" has no checked: date in content/data/facts.yaml',
                                   fix=f"add checked: YYYY-MM-DD to facts.{key}, the day you verified it against its source")
             if undated is not None:
@@ -244,8 +246,8 @@ class MarkdownRenderer:
                 raise SiteError(Problem(
                     f"no data at {key!r} in {{data}}`{key}`", file=section.file, line=line,
                     fix=f"the path starts with a file of content/data/ ({', '.join(sorted(page.data.files)) or 'none yet'}) then its keys, e.g. facts.facts.turbo_params.value")) from exc
-            if isinstance(value, (dict, list)):
-                raise SiteError(Problem(f"{{data}}`{key}` is a {type(value).__name__}, not a single value",
+            if isinstance(value, (dict, list, BaseModel)):
+                raise SiteError(Problem(f"{{data}}`{key}` is a group of values, not a single value",
                                         file=section.file, line=line, fix="point the path at one value"))
         else:
             raise SiteError(Problem(f"unknown role {{{name}}}", file=section.file, line=line,
@@ -261,7 +263,14 @@ class MarkdownRenderer:
             return str(escape(text(page.data.lookup(key), page.text_lang)))
         if tok.meta["name"] == "checked":
             return str(page.checked_html(key))
-        return str(page.fact_html(key))
+        # one footnote marker per source and paragraph (list item, table cell, heading): a fact
+        # whose source an earlier fact of the same run already cites is printed without its own
+        facts = page.data.facts_file.facts
+        source = facts[key].source
+        cited = any(t.type == "myst_role" and t.meta.get("name") == "fact"
+                    and (earlier := facts.get(t.content.strip())) is not None and earlier.source == source
+                    for t in tokens[:idx])
+        return str(page.fact_html(key, cite=not cited))
 
     def _render_fence(self, tokens, idx, options, env) -> str:
         tok = tokens[idx]

@@ -33,6 +33,11 @@ PENDING_ATTR = "data-pending"
 # The visible "AI-generated" label inside the figure of a generated image (`<span data-ai-label>`).
 AI_LABEL_ATTR = "data-ai-label"
 
+# A UI string that a derived language gives a text of its own (templates/i18n `zh-Hant: …`): its
+# element carries the string's key (`<span data-string="image_prompt_sent">`), and the converter of
+# the derived page writes that text in its place (zimage_site/derive.py).
+STRING_ATTR = "data-string"
+
 # The element of the live preview's error page that holds the build error.
 BUILD_ERROR_ID = "zimage-site-build-error"
 

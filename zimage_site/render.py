@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
-from zimage_site.data import Data, text
+from zimage_site.data import Data, Fact, text
 from zimage_site import markup
 from zimage_site.errors import Problem, Report, SiteError, TemplateError, rel
 from zimage_site.fragments import SectionState
@@ -208,8 +208,8 @@ class Citations:
         return self.order.setdefault(source_id, len(self.order) + 1)
 
     def sources(self, data: Data, lang: str) -> list[Source]:
-        return [Source(n, sid, text(data.sources[sid]["title"], lang), data.sources[sid]["url"])
-                for sid, n in self.order.items()]
+        sources = data.facts_file.sources
+        return [Source(n, sid, text(sources[sid].title, lang), sources[sid].url) for sid, n in self.order.items()]
 
 
 # The markup of an inline fact and of its citation, with the names the checks rely on (markup.py)
@@ -276,16 +276,16 @@ class PageContext:
         return {name: urls[self.text_lang] for name, urls in self.config.links.items()}
 
     def cite(self, source_id: str) -> Markup:
-        source = self.data.sources[source_id]
+        source = self.data.facts_file.sources[source_id]
         self.state.cited.setdefault(source_id)
         # escape() as Markup.format would, without its formatter (a hot path: every {fact})
         return Markup(f'{_CITE_OPEN}{escape(source_id)}" '
-                      f'title="{escape(text(source["title"], self.text_lang))}">[{self.citations.number(source_id)}]</a></sup>')
+                      f'title="{escape(text(source.title, self.text_lang))}">[{self.citations.number(source_id)}]</a></sup>')
 
-    def printed(self, key: str) -> dict:
+    def printed(self, key: str) -> Fact:
         """The fact `key`, recorded as printed by the section rendering now; a fact the page
         prints must be dated once the data declares volatility classes."""
-        fact = self.data.facts[key]
+        fact = self.data.facts_file.facts[key]
         if key not in self.state.facts:
             undated = self.data.require_dated(key)
             if undated is not None:
@@ -293,16 +293,17 @@ class PageContext:
             self.state.facts[key] = None
         return fact
 
-    def fact_html(self, key: str) -> Markup:
+    def fact_html(self, key: str, cite: bool = True) -> Markup:
+        """The fact as printed, followed by its footnote marker (`cite=False`: the marker of its
+        source already stands earlier in the same paragraph)."""
         fact = self.printed(key)
         value = escape(self.data.fact_display(key, self.text_lang))
-        return Markup(f'{_FACT_OPEN}{escape(key)}">{value}</span>{self.cite(fact["source"])}')
+        return Markup(f'{_FACT_OPEN}{escape(key)}">{value}</span>{self.cite(fact.source) if cite else ""}')
 
     def checked_html(self, key: str) -> Markup:
         """The day the fact was last checked, in the page's language: `<time datetime="…"
         data-checked="KEY">6 December 2026</time>` (the {checked} role)."""
-        self.printed(key)
-        day = self.data.checked(key)
+        day = self.printed(key).checked
         if day is None:
             raise SiteError(Problem(f'fact "{key}" has no checked: date', file="content/data/facts.yaml",
                                     key=f"facts.{key}.checked", fix="add checked: YYYY-MM-DD"))
@@ -312,8 +313,9 @@ class PageContext:
     def checked_range(self) -> tuple[Any, Any] | None:
         """The oldest and newest check dates of the facts the page prints (its sections, rendered
         or from the cache), or None when none is dated."""
+        facts = self.data.facts_file.facts
         days = [day for key in dict.fromkeys(k for s in self.sections for k in s.facts)
-                if key in self.data.facts and (day := self.data.checked(key)) is not None]
+                if key in facts and (day := facts[key].checked) is not None]
         return (min(days), max(days)) if days else None
 
     def checked_line(self) -> Markup:
@@ -335,11 +337,11 @@ class PageContext:
         return {
             "key": key,
             "value": self.data.fact_display(key, self.text_lang),
-            "label": label or text(fact.get("label"), self.text_lang),
-            "note": text(fact.get("note"), self.text_lang) if fact.get("note") else "",
-            "as_of": str(fact.get("as_of") or ""),
-            "verdict": fact["verdict"],
-            "cite": self.cite(fact["source"]),
+            "label": label or text(fact.label, self.text_lang),
+            "note": text(fact.note, self.text_lang) if fact.note else "",
+            "as_of": str(fact.as_of or ""),
+            "verdict": fact.verdict,
+            "cite": self.cite(fact.source),
         }
 
     def sources(self) -> list[Source]:

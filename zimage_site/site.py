@@ -380,11 +380,12 @@ class Site:
 
     def convert(self, inputs: Fingerprint, config: Config, code: str, name: str, html: str) -> str:
         """The page `name` (index.html, 404.html) of the derived language `code`, converted from
-        `html` (derive.py): a part keyed on the page, the language's profile and glossary, and the
-        engine (OpenCC's version with it), so OpenCC is set up only when a page must be converted."""
+        `html` (derive.py): a part keyed on the page, the language's profile and glossary, the UI
+        strings (a text given for the derived language replaces the converted one) and the engine
+        (OpenCC's version with it), so OpenCC is set up only when a page must be converted."""
         language = config.languages[code]
-        key = digest("derived", html, language.locale, language.convert or "", language.glossary or "",
-                     inputs.kinds["glossary"], inputs.kinds["engine"])
+        key = digest("derived", code, html, language.locale, language.convert or "", language.glossary or "",
+                     inputs.kinds["glossary"], inputs.kinds["strings"], inputs.kinds["engine"])
 
         def make() -> str:
             from zimage_site.derive import converter

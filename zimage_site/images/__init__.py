@@ -6,7 +6,7 @@ The engine uses:
     catalog.counts   # {"images": …, "placeholders": …}
     images = catalog.prepare(base_path, report, allow_placeholders=not strict)   # the images phase
     images.files     # what the writer puts in the output folder
-    images.view(id, lang, hero=False) / images.gallery(ids, lang) / images.comparison(set_id, lang)
+    images.view(id, lang, hero=False, layout=…) / images.gallery(ids, lang, layout) / images.comparison(set_id, lang, layout)
     generate_missing(root, report)   # `zimage-site build --generate`
 
 Nothing here imports torch or diffusers; generation (`zimage_site.images.generate`) imports them

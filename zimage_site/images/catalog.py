@@ -25,6 +25,7 @@ from zimage_site.images.manifest import MANIFEST, ImageSpec, Manifest, load_mani
 from zimage_site.images.store import Entry, Store
 from zimage_site.images.variants import MIME, Source, VariantCache, VariantSet, published_name
 from zimage_site.images.xmp import ImageLabel
+from zimage_site.layout import Layout, css_length
 from zimage_site.writer import OutputFile
 
 if TYPE_CHECKING:
@@ -33,29 +34,38 @@ if TYPE_CHECKING:
 GENERATE_HINT = "pip install '.[generate]' && zimage-site generate"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
-# `sizes` for each place an image is shown, matching static/css (measured in Chromium from 360 to
-# 1440 px: tests/test_page_states.py checks that no image loads wider than its box needs).
-SIZES = {
-    "hero": "(min-width: 72rem) 34rem, (min-width: 60em) 47vw, calc(100vw - 2rem)",
-    # wide screens: the column beside the prose; 60em and up: at most 52rem
-    "figure": "(min-width: 80em) calc(min(100vw, 88rem) - 49.5rem), (min-width: 60em) 52rem, calc(100vw - 2rem)",
-    # wide screens: five columns across the page; phones: one row that scrolls sideways
-    "gallery": ("(min-width: 80em) calc((min(100vw, 88rem) - 8rem) / 5), "
-                "(min-width: 60em) calc((min(100vw, 72rem) - 6.5rem) / 3), "
-                "(min-width: 48em) calc(50vw - 2.5rem), min(84vw - 1.7rem, 19rem)"),
-}
+def image_sizes(layout: Layout | None, context: str, n: int = 1) -> str:
+    """`sizes` of an image shown in `context` (hero, figure, gallery; row and compare: one of `n`),
+    made from the breakpoints and widths of content/data/layout.yaml, which the stylesheet uses
+    too (measured in Chromium from 360 to 1440 px: tests/test_page_states.py checks that no image
+    loads wider than its box needs). Phones: the page's width less the smallest gutters (1rem).
+    Without a layout file the browser assumes the viewport's width."""
+    if layout is None:
+        return "100vw"
+    wide, desktop, tablet, small = (layout.media(name) for name in ("wide", "desktop", "tablet", "small"))
+    wrap, wrap_wide, gutters = layout.rem("wrap"), layout.rem("wrap_wide"), 2 * layout.rem("gutter_max")
 
+    def rem(width: float) -> str:
+        return css_length(width, "rem")
 
-def row_sizes(n: int) -> str:
-    """`sizes` of a figure in a row of `n` figures (blocks that follow each other, static/css/30-compact.css)."""
-    return (f"(min-width: 80em) calc((min(100vw, 88rem) - {4 + n - 1}rem) / {n}), "
-            f"(min-width: 60em) calc((min(100vw, 72rem) - {4 + n - 1}rem) / {n}), "
-            "(min-width: 48em) calc(50vw - 2.5rem), min(86vw - 1.75rem, 20rem)")
+    page, page_wide = f"min(100vw, {rem(wrap)})", f"min(100vw, {rem(wrap_wide)})"  # the page's content box, gutters included
 
-
-def _compare_sizes(n: int) -> str:
-    # narrow screens show one image at a time (tabs); wider ones the whole set side by side
-    return f"(min-width: 60em) {39 / n:.1f}rem, (min-width: 40em) calc((100vw - 6rem) / {n}), calc(100vw - 4rem)"
+    if context == "hero":  # two columns once the page stops growing
+        return f"(min-width: {rem(wrap)}) {rem((wrap - gutters) / 2)}, {desktop} 47vw, calc(100vw - 2rem)"
+    if context == "gallery":  # wide: five columns (gaps of 1rem); phones: one row that scrolls sideways
+        return (f"{wide} calc(({page_wide} - {rem(gutters + 4)}) / 5), "
+                f"{desktop} calc(({page} - {rem(gutters + 2.5)}) / 3), "
+                f"{tablet} calc(50vw - 2.5rem), min(84vw - 1.7rem, 19rem)")
+    if context == "row":  # one of `n` figures in a row (blocks that follow each other, 30-compact.css)
+        return (f"{wide} calc(({page_wide} - {rem(gutters + n - 1)}) / {n}), "
+                f"{desktop} calc(({page} - {rem(gutters + n - 1)}) / {n}), "
+                f"{tablet} calc(50vw - 2.5rem), min(86vw - 1.75rem, 20rem)")
+    if context == "compare":  # narrow screens show one image at a time (tabs); wider ones the set side by side
+        return f"{desktop} {39 / n:.1f}rem, {small} calc((100vw - 6rem) / {n}), calc(100vw - 4rem)"
+    # a figure: on wide screens the column beside the prose (the smaller measure leaves the wider
+    # column; 2.5rem: the gap before it); from the desktop breakpoint at most 52rem
+    beside = gutters + layout.rem("measure_wide_latin") + 2.5
+    return f"{wide} calc({page_wide} - {rem(beside)}), {desktop} 52rem, calc(100vw - 2rem)"
 
 
 # Test images (provenance `"test_fixture": true`) are refused by every build, except inside
@@ -305,9 +315,10 @@ class Images:
     def counts(self) -> dict:
         return self.catalog.counts
 
-    def view(self, image_id: str, lang: str, *, hero: bool = False, sizes: str | None = None,
-             context: str = "figure") -> ImageView:
-        """Everything `templates/blocks/figure.html` needs for one image in one language."""
+    def view(self, image_id: str, lang: str, *, hero: bool = False, layout: Layout | None = None, row: int = 0,
+             context: str = "figure", sizes: str | None = None) -> ImageView:
+        """Everything `templates/blocks/figure.html` needs for one image in one language (`row`:
+        one of so many figures in a row; `layout`: the site's, for the `sizes` attribute)."""
         spec = self.catalog.manifest.images[image_id]
         part = self.parts[image_id]
         languages = self.languages
@@ -344,7 +355,7 @@ class Images:
             "model": prov.get("model") if entry is not None else None,
             "model_revision": prov.get("model_revision") if entry is not None else None,
             "show_prompt": True,
-            "sizes": sizes or SIZES.get(context, SIZES["figure"]),
+            "sizes": sizes or image_sizes(layout, "row" if row and not hero else context, row),
             "loading": "eager" if hero else "lazy",
             "decoding": None if hero else "async",
             "fetchpriority": "high" if hero else None,
@@ -358,16 +369,16 @@ class Images:
                        f"url({part['preview']}) center / cover no-repeat"))
         return ImageView(**view)
 
-    def gallery(self, image_ids: list[str], lang: str) -> list[ImageView]:
+    def gallery(self, image_ids: list[str], lang: str, layout: Layout | None = None) -> list[ImageView]:
         """The views of a gallery block."""
-        return [self.view(i, lang, context="gallery") for i in image_ids]
+        return [self.view(i, lang, context="gallery", layout=layout) for i in image_ids]
 
-    def comparison(self, set_id: str, lang: str) -> ComparisonView:
+    def comparison(self, set_id: str, lang: str, layout: Layout | None = None) -> ComparisonView:
         """Everything `templates/blocks/compare.html` needs for one comparison set."""
         s = self.catalog.manifest.sets[set_id]
         n = len(s.image_ids)
         varies_prompt = s.varies == "prompt"
-        items = [replace(self.view(i, lang, context="compare", sizes=_compare_sizes(n)), show_prompt=varies_prompt)
+        items = [replace(self.view(i, lang, context="compare", sizes=image_sizes(layout, "compare", n)), show_prompt=varies_prompt)
                  for i in s.image_ids]
         first = items[0] if items else None
         return ComparisonView(

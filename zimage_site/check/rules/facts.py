@@ -53,13 +53,14 @@ def check(site: BuiltSite) -> None:
 
 
 def _check_checked(site: BuiltSite, page: Page, data: Data) -> None:
+    facts = data.facts_file.facts
     for ref in page.checked:
-        if ref.key not in data.facts:
+        if ref.key not in facts:
             site.error("fact", f'the check date marked {markup.CHECKED_ATTR}="{ref.key}" is of no fact in '
                                f"{FACTS_FILE}", file=page.display, line=ref.line,
                        fix=f"every date on the page comes from {FACTS_FILE}")
             continue
-        day = data.checked(ref.key)
+        day = facts[ref.key].checked
         if day is None:
             continue  # reported by _check_dates
         printed = site.page_date(page, day)
@@ -72,21 +73,22 @@ def _check_checked(site: BuiltSite, page: Page, data: Data) -> None:
 def _check_dates(site: BuiltSite, data: Data) -> None:
     """Every printed fact is dated (once the data declares classes); count the printed facts by
     class and report those whose check is older than their class allows."""
+    facts, classes = data.facts_file.facts, data.facts_file.classes or {}
     printed: dict[str, tuple[str, int]] = {}
     for page in site.pages.values():
         refs = [(r.key, r.line) for r in page.facts] + [(r.key, r.line) for r in page.checked] + page.chart_facts
         for key, line in refs:
-            if key in data.facts:
+            if key in facts:
                 printed.setdefault(key, (page.display, line))
-    if not data.classes:
+    if not classes:
         return
     for key, (file, line) in printed.items():
         undated = data.require_dated(key)
         if undated is not None:
             site.result.findings.append(Finding("error", "fact", undated, key))
-    counts = {cls: [0, 0] for cls in data.classes}
+    counts = {cls: [0, 0] for cls in classes}
     for key in printed:
-        cls = data.facts[key].get("class")
+        cls = facts[key].class_
         if cls in counts:
             counts[cls][0] += 1
     for stale in data.stale_facts(printed, site.today):
@@ -108,8 +110,8 @@ def _check_values(site: BuiltSite, page: Page, data: Data) -> None:
     language = site.language_of(page)
     lang = language.text_lang if language is not None else (page.lang or "").split("-")[0].lower()
     for ref in page.facts:
-        if ref.key not in data.facts:
-            close = difflib.get_close_matches(ref.key, list(data.facts), n=1)
+        if ref.key not in data.facts_file.facts:
+            close = difflib.get_close_matches(ref.key, list(data.facts_file.facts), n=1)
             site.error("fact", f'the number marked {markup.FACT_ATTR}="{ref.key}" is not in {FACTS_FILE}',
                        file=page.display, line=ref.line,
                        fix=(f"did you mean {close[0]}? " if close else "") +
@@ -132,7 +134,7 @@ def _check_citations(site: BuiltSite, page: Page, data: Data) -> None:
                                f"list (#{prefix}ID)", file=page.display, line=src.line,
                        fix=f"fact links read {_LINK}[n]</a>")
             continue
-        if src.source not in data.sources:
+        if src.source not in data.facts_file.sources:
             site.error("fact", f'the source "{src.source}" is not in {FACTS_FILE}', file=page.display,
                        line=src.line, fix=f"add it under sources: in {FACTS_FILE}")
         item = listed.get(src.source)
@@ -146,10 +148,10 @@ def _check_citations(site: BuiltSite, page: Page, data: Data) -> None:
                 site.error("fact", f"the source link reads {src.label} but #{prefix}{src.source} is "
                                    f"entry {item.index} of the list (line {item.line})",
                            file=page.display, line=src.line, fix="number source links by list position")
-        fact = data.facts.get(src.fact or "")
-        if isinstance(fact, dict) and fact.get("source") and fact["source"] != src.source:
+        fact = data.facts_file.facts.get(src.fact or "")
+        if fact is not None and fact.source != src.source:
             site.error("fact", f'fact "{src.fact}" cites #{prefix}{src.source}, the data says its '
-                               f'source is "{fact["source"]}"', file=page.display, line=src.line,
+                               f'source is "{fact.source}"', file=page.display, line=src.line,
                        fix="rebuild the site; the link must name the fact's own source")
 
 
@@ -163,15 +165,15 @@ def _check_source_list(site: BuiltSite, page: Page, data: Data) -> None:
         if item.source in seen:
             site.error("fact", f'the source "{item.source}" is listed twice', file=page.display, line=item.line)
         seen.add(item.source)
-        source = data.sources.get(item.source)
-        if not isinstance(source, dict):
+        source = data.facts_file.sources.get(item.source)
+        if source is None:
             site.error("fact", f'the source list names "{item.source}", which is not in {FACTS_FILE}',
                        file=page.display, line=item.line, fix=f"add it under sources: in {FACTS_FILE}")
             continue
         if not item.url:
             site.error("fact", f'the source "{item.source}" in the list has no link', file=page.display,
-                       line=item.line, fix=f"link it to {source.get('url')}")
-        elif source.get("url") and item.url != source["url"]:
+                       line=item.line, fix=f"link it to {source.url}")
+        elif item.url != source.url:
             site.error("fact", f'the source "{item.source}" links to {item.url}, the data says '
-                               f"{source['url']}", file=page.display, line=item.line,
+                               f"{source.url}", file=page.display, line=item.line,
                        fix=f"rebuild the site; sources are linked from {FACTS_FILE} only")
