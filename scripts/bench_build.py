@@ -8,11 +8,14 @@ Prints, for the same synthetic Markdown (1 file and --files files per language, 
 by default a varied corpus: no two sections alike, in prose, headings, lists, tables, notes, and
 code in ten languages, so that no memo of the engine hides what highlighting or parsing costs):
 
-- zimage-site cold (no rendered sections in .cache/; compiled templates kept), the same cold build
+- zimage-site cold (no rendered sections and no parts in .cache/; compiled templates kept), the same cold build
   with `--processes 1` (no fork pool: whether the pool pays) and warm (nothing changed since the
   last build), and with --compare-with DIR the same builds of another checkout
   of zimage-site (e.g. `git worktree add /tmp/base <commit>`), whose templates it uses, after a
-  check that both outputs are byte-identical (a difference stops the run and names the files);
+  check that both outputs are byte-identical (a difference stops the run and names the files).
+  A checkout from before a change of the site files' format (one that cannot build this
+  checkout's site.yaml and data) builds its own site files instead, its real site included, and
+  the outputs are not compared (the header says so);
 - a bare single-process markdown-it-py + Jinja2 script (front matter, the same plugins, Pygments
   for code, one page per language): the floor a Python generator can hope for;
 - Hugo, when `hugo` is on the PATH (Debian: apt-get install hugo);
@@ -252,20 +255,21 @@ HUGO_HOME = """<!doctype html><html lang="{{ .Site.Language.Lang }}"><title>{{ .
 """
 
 
-def synthetic_site(target: Path, files: int, templates: Path, corpus: str = "varied") -> Path:
-    """The real site's config, static files and data, `templates`, and N sections per language."""
+def synthetic_site(target: Path, files: int, templates: Path, corpus: str = "varied", site: Path = REPO) -> Path:
+    """The config, static files and data of the real site in checkout `site`, `templates`, and N
+    sections per language."""
+    import yaml
+
     target.mkdir(parents=True)
     for name in ("site.yaml", "static"):
-        src = REPO / name
+        src = site / name
         (shutil.copytree if src.is_dir() else shutil.copyfile)(src, target / name)
     shutil.copytree(templates, target / "templates")
-    shutil.copytree(REPO / "content/data", target / "content/data")
-    if (REPO / "content/i18n").is_dir():  # the glossary of a derived language
-        shutil.copytree(REPO / "content/i18n", target / "content/i18n")
-    sys.path.insert(0, str(REPO))
-    from zimage_site.data import load_data
-
-    facts = sorted(load_data(REPO).facts)
+    shutil.copytree(site / "content/data", target / "content/data")
+    if (site / "content/i18n").is_dir():  # the glossary of a derived language
+        shutil.copytree(site / "content/i18n", target / "content/i18n")
+    # the fact keys, read as plain YAML (the checkout's own engine may read them differently)
+    facts = sorted(yaml.safe_load((site / "content/data/facts.yaml").read_text(encoding="utf-8"))["facts"])
     for lang, words in TEXT.items():
         folder = target / "content" / lang
         folder.mkdir(parents=True)
@@ -274,8 +278,6 @@ def synthetic_site(target: Path, files: int, templates: Path, corpus: str = "var
                     SECTION.format(n=n, next=n % files + 1, fact=facts[0], **words))
             (folder / f"{n:04d}.md").write_text(text, encoding="utf-8")
     # the same work as the bare script: the two written languages (no page derived from another)
-    import yaml
-
     site_yaml = target / "site.yaml"
     config = yaml.safe_load(site_yaml.read_text(encoding="utf-8"))
     config["languages"] = {code: lang for code, lang in config["languages"].items() if "from" not in lang}
@@ -342,6 +344,9 @@ def zimage(label: str, code: Path, root: Path, out: Path, warm: bool, *options: 
     def forget() -> None:
         if not warm:
             (root / ".cache" / "sections.marshal").unlink(missing_ok=True)
+            # the parts (older checkouts kept them in parts.pickle), and the last build kept whole
+            for parts in ("parts.json", "parts.pickle", *(p.name for p in (root / ".cache").glob("build-*.marshal"))):
+                (root / ".cache" / parts).unlink(missing_ok=True)
             shutil.rmtree(root / ".cache" / "assets", ignore_errors=True)
 
     return Command(label, [sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out),
@@ -371,9 +376,11 @@ def main() -> None:
         rows: dict[str, dict[int, Command]] = {}
         extra: list[Command] = []
         codes = [("zimage-site", REPO)] + ([("before", args.compare_with.resolve())] if args.compare_with else [])
+        own_inputs = args.compare_with is not None and not _builds(args.compare_with.resolve(), tmp, args.corpus)
         for files in (1, args.files):
             for name, code in codes:
-                root = synthetic_site(tmp / f"{name}-{files}", files, code / "templates", args.corpus)
+                site = code if own_inputs else REPO
+                root = synthetic_site(tmp / f"{name}-{files}", files, code / "templates", args.corpus, site)
                 out = tmp / f"out-{name}-{files}"
                 subprocess.run([sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out", str(out)],
                                env={**os.environ, "PYTHONPATH": str(code)}, check=True, capture_output=True,
@@ -392,12 +399,9 @@ def main() -> None:
                 site = hugo_site(source, tmp / f"hugo-{files}")
                 rows.setdefault("Hugo", {})[files] = Command(
                     f"hugo {files}", [hugo, "--quiet", "-s", str(site), "-d", str(tmp / f"out-hugo-{files}")])
-        real = tmp / "real"
-        real.mkdir()
-        for name in ("site.yaml", "content", "templates", "static", "images"):
-            src = REPO / name
-            (shutil.copytree if src.is_dir() else shutil.copyfile)(src, real / name)
-        real_builds = [zimage(f"{name} real site, warm", code, real if name == "zimage-site" else _copy(real, tmp / f"real-{name}", code),
+        real = _real_site(REPO, tmp / "real")
+        real_builds = [zimage(f"{name} real site, warm", code, real if name == "zimage-site" else
+                              _real_site(code, tmp / f"real-{name}") if own_inputs else _copy(real, tmp / f"real-{name}", code),
                               tmp / f"out-real-{name}", True) for name, code in codes]
         for command in real_builds:
             command.before = None
@@ -409,7 +413,10 @@ def main() -> None:
         for command in commands:  # a round to warm the file cache and .cache/
             command.run()
             command.clear()
-        if args.compare_with:  # the same sources give the same output, byte for byte
+        if own_inputs:
+            identical = (f"; {args.compare_with} builds its own site files (this checkout's do not build with "
+                         "it), so the outputs are not compared")
+        elif args.compare_with:  # the same sources give the same output, byte for byte
             for files in (1, args.files):
                 now, before = _tree(tmp / f"out-zimage-site-{files}"), _tree(tmp / f"out-before-{files}")
                 if now != before:
@@ -457,6 +464,30 @@ def main() -> None:
                   f"{command.cpu * 1000:.0f} ms = {command.cpu / floor.cpu:.2f} × ({floor.cpu * 1000:.0f} ms)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _real_site(code: Path, target: Path) -> Path:
+    """A copy of the real site of checkout `code` (its inputs only, no .cache/)."""
+    target.mkdir()
+    for name in ("site.yaml", "content", "templates", "static", "images"):
+        src = code / name
+        if src.exists():
+            (shutil.copytree if src.is_dir() else shutil.copyfile)(src, target / name)
+    return target
+
+
+def _builds(code: Path, tmp: Path, corpus: str) -> bool:
+    """Whether checkout `code` builds this checkout's site files (config, data, static) with its
+    own templates. A checkout from before a change of their format does not: then each checkout
+    builds its own site files, and the outputs cannot be compared."""
+    root = synthetic_site(tmp / "probe", 1, code / "templates", corpus)
+    try:
+        return subprocess.run([sys.executable, "-m", "zimage_site", "build", "--root", str(root), "--out",
+                               str(tmp / "probe-out")], env={**os.environ, "PYTHONPATH": str(code)},
+                              capture_output=True, cwd=tempfile.gettempdir()).returncode == 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(tmp / "probe-out", ignore_errors=True)
 
 
 def _tree(folder: Path) -> dict[str, bytes]:

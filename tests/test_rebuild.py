@@ -1,7 +1,8 @@
 """A rebuild is a full build: random sequences of edits, additions and deletions of every kind of
 input (inputs.KINDS), each followed by a rebuild that reuses what it can (in memory, or from the
 .cache/ of an earlier process) and by a cold build of a copy of the same sources; both must give the
-same output byte for byte, the same warnings, or the same errors.
+same output byte for byte, the same warnings, or the same errors. A build in a new process that
+follows, with nothing changed, publishes the rebuild's result again: the same again.
 
 ZIMAGE_SLOW=1 runs many more examples.
 """
@@ -62,4 +63,8 @@ def test_a_rebuild_equals_a_full_build(tmp_path_factory, ops):
             different = [name for name in warm[1] if warm[1][name] != cold[1][name]]
             assert not different, (op, different)
             assert warm[2] == cold[2], op
+        # nothing changed since: a later process publishes the same result again (or the same errors)
+        again = outcome(Site(root, allow_placeholders=True), tmp / f"out-again-{step}")
+        assert again == warm, op
         shutil.rmtree(tmp / f"out-{step}", ignore_errors=True)
+        shutil.rmtree(tmp / f"out-again-{step}", ignore_errors=True)

@@ -8,7 +8,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from zimage_site.anchors import Anchor, broken_anchors
 from zimage_site.config import Config
@@ -39,6 +39,9 @@ class Inputs:
     assets: dict[str, str]  # asset URLs by logical name
     report: Report
     inject_html: str = ""  # the live preview's reload script
+    # (language, page name, HTML) → the page converted for a derived language (Site.convert keeps
+    # each in the parts; None: derive.converter, each time)
+    convert: Callable[[str, str, str], str] | None = None
 
     def page_context(self, lang: str) -> PageContext:
         return PageContext(lang=lang, config=self.config, data=self.content.data, images=self.images,
@@ -61,23 +64,28 @@ def assemble(made: Inputs, pages: list[PageContext], sections: list[list[Section
                             json_ld=structured_data(page, faq), live_reload=made.inject_html)
         language = config.languages[page.lang]
         if language.source:
-            from zimage_site.derive import converter
-
-            html = converter(made.root, language).html(html, language.locale)
+            html = _convert(made, page.lang, "index.html", html)
         out.append(Page(language.path + "index.html", html))
     default = made.page_context(config.default_language)
     others = [made.page_context(code) for code in config.languages if code != config.default_language]
     not_found = default.partial("404.html", alternates=alternates(config), live_reload=made.inject_html, other=others)
     for other in others:  # the derived languages' parts of the page (marked with their lang)
-        language = config.languages[other.lang]
-        if language.source:
-            from zimage_site.derive import converter
-
-            not_found = converter(made.root, language).html(not_found, language.locale)
+        if config.languages[other.lang].source:
+            not_found = _convert(made, other.lang, "404.html", not_found)
     out.append(Page("404.html", not_found))
     out.append(Page("sitemap.xml", sitemap(config, _lastmod())))
     out.append(Page("robots.txt", robots(config)))
     return out
+
+
+def _convert(made: Inputs, code: str, name: str, html: str) -> str:
+    """The page `name` of `code`, a derived language, converted from its source's `html`."""
+    if made.convert is not None:
+        return made.convert(code, name, html)
+    from zimage_site.derive import converter
+
+    language = made.config.languages[code]
+    return converter(made.root, language).html(html, language.locale)
 
 
 def check_anchors(sections: list[SectionHTML]) -> None:

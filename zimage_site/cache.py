@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import marshal
 import os
-from functools import lru_cache
+import sys
 import tempfile
+from functools import lru_cache
 from pathlib import Path
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING
 
 from zimage_site.errors import Problem
-from zimage_site.fragments import Link, Question, SectionHTML
+
+if TYPE_CHECKING:
+    from zimage_site.fragments import SectionHTML
 
 CACHE_FILE = ".cache/sections.marshal"
 _FORMAT = 2
@@ -144,6 +146,8 @@ class SectionCache:
         if entry is None:
             self.misses += 1
             return None
+        from zimage_site.fragments import Link, Question, SectionHTML  # (a build that renders nothing needs none)
+
         try:
             lead, rest, links, ids, faq, cites, warnings, facts = entry
             html = SectionHTML(meta, str(lead), str(rest), links=tuple(Link(str(t), l) for t, l in links),
@@ -227,7 +231,7 @@ def encode(value):
     if t.__module__.startswith("zimage_site.") and "<locals>" not in t.__qualname__ and isinstance(value, dict):
         return {"$": "mapping", "type": f"{t.__module__}:{t.__qualname__}",  # a dict of its own (model.Localized)
                 "v": [[encode(k), encode(v)] for k, v in value.items()]}
-    if t.__module__.startswith("zimage_site.") and "<locals>" not in t.__qualname__ and isinstance(value, BaseModel):
+    if t.__module__.startswith("zimage_site.") and "<locals>" not in t.__qualname__ and _is_model(value):
         return {"$": "model", "type": f"{t.__module__}:{t.__qualname__}",  # a model of zimage_site/model.py
                 "v": {name: encode(getattr(value, name)) for name in type(value).model_fields}}
     if t.__module__.startswith("zimage_site.") and "<locals>" not in t.__qualname__:
@@ -237,6 +241,18 @@ def encode(value):
             return {"$": "object", "type": f"{t.__module__}:{t.__qualname__}",
                     "v": {k: encode(v) for k, v in fields.items()}}
     raise Unstorable(f"{t.__module__}.{t.__qualname__}")
+
+
+def _is_model(value) -> bool:
+    """Whether `value` is a pydantic model (without importing pydantic: while it is not imported,
+    nothing is one)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(value, pydantic.BaseModel)
+
+
+def _is_model_class(cls: type) -> bool:
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and issubclass(cls, pydantic.BaseModel)
 
 
 def decode(data):
@@ -286,6 +302,8 @@ def decode(data):
             raise ValueError(f"not a kind of mapping: {data.get('type')!r}")
         return cls({decode(k): decode(x) for k, x in v})
     if tag == "model":
+        from pydantic import BaseModel
+
         cls = _known_class(data.get("type"))
         if not issubclass(cls, BaseModel):
             raise ValueError(f"not a model: {data.get('type')!r}")
@@ -293,7 +311,7 @@ def decode(data):
         return cls.model_construct(**{name: decode(x) for name, x in v.items() if name in cls.model_fields})
     if tag == "object":
         cls = _known_class(data.get("type"))
-        if issubclass(cls, BaseModel):  # written before the class became a model: made again
+        if _is_model_class(cls):  # written before the class became a model: made again
             raise ValueError(f"a model stored as a plain object: {data.get('type')!r}")
         obj = object.__new__(cls)  # no __init__, no code of the file's choosing: its fields, set
         for name, x in v.items():
@@ -305,8 +323,6 @@ def decode(data):
 @lru_cache(maxsize=None)
 def _known_class(name) -> type:
     """A class of zimage_site's own modules, by "module:qualname"."""
-    import sys
-
     import importlib
     import re
 

@@ -16,6 +16,12 @@ in `.cache/` across processes (parts.py for the parts YAML parsing makes, cache.
 rendered sections). This module only orchestrates: the asset store is asset_store.py, the
 rendering of sections render_sections.py, page assembly assemble.py.
 
+A build whose inputs did not change at all (the same digests of every kind, the same options)
+publishes again what the last one published: its pages, warnings and files are a part too
+(`Built`, keyed on every kind: inputs.FEEDS's "pages"), so such a build reads no YAML, imports no
+model, template or Markdown library, and converts nothing. What depends on the day (stale facts)
+is checked anew, and the files it publishes from .cache/ are checked as in any build.
+
 `build_site(...)` is the one-call form used by the CLI and the tests.
 """
 
@@ -23,25 +29,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from zimage_site.assemble import Content, Inputs, assemble
+# Only what every build needs is imported here: a build that publishes its last result again
+# (nothing changed) imports none of the phases' modules (pydantic, Jinja, YAML).
 from zimage_site.asset_store import Assets, AssetStore
 from zimage_site.cache import SectionCache
-from zimage_site.config import Config, load_config
-from zimage_site.content import CONTENT_DIR, Section, load_sections, parse_section
-from zimage_site.data import missing_texts, load_data
 from zimage_site.errors import ContentError, Problem, Report, SiteError
 from zimage_site.files import read_bytes
-from zimage_site.fragments import Page
-from zimage_site.inputs import Fingerprint, fingerprint
-from zimage_site.parts import Parts
-from zimage_site.render import load_strings, make_environment
-from zimage_site.writer import writing
+from zimage_site.inputs import Fingerprint, digest, fingerprint
+from zimage_site.parts import DERIVED, Parts
+from zimage_site.writer import OutputFile, writing
+
+if TYPE_CHECKING:
+    from zimage_site.assemble import Content
+    from zimage_site.config import Config
+    from zimage_site.content import Section
+    from zimage_site.fragments import Page
 
 
 @dataclass
@@ -67,6 +77,25 @@ class BuildResult:
                 f"({self.placeholders} placeholders), {n} warning{'s' * (n != 1)} in {self.seconds:.2f} s → {self.out}")
 
 
+@dataclass
+class Built:
+    """What a build published, kept (the part "build") to be published again by a build whose
+    inputs and options are all the same. Its stale-fact warnings depend on the day: they are not
+    kept, but the facts that may become stale are (`dated`), and checked again."""
+
+    languages: list[str]
+    sections: dict[str, int]          # sections per language
+    counts: dict[str, int]            # the images phase's counts (images, placeholders)
+    pages: list[tuple[str, str]]      # (path, text) of every page
+    asset_key: str                    # the asset store's folder (checked, and its files published)
+    base_path: str
+    asset_urls: dict[str, str]
+    images: list[OutputFile]          # the image files published (from .cache/variants/)
+    warnings: list[Problem]           # the warnings before the stale facts' ones
+    later: list[Problem]              # and after them
+    dated: list[tuple[str, dt.date, int]]  # printed facts with a check date: key, checked, days trusted
+
+
 class Site:
     def __init__(self, root: Path, *, base_url: str | None = None, strict: bool = False,
                  allow_placeholders: bool = False, hash_assets: bool = True, inject_html: str = "",
@@ -81,13 +110,31 @@ class Site:
         self.processes = processes  # None: a pool of os.cpu_count() when there are many sections; 1: none
         self.report = Report()
         self.timings: dict[str, float] = {}
-        # What the last build loaded (for the CLI, serve and the tests)
-        self.config: Config
+        # What the last build loaded (for the CLI, serve and the tests; `config` is read from the
+        # parts when the build published its last result again)
+        self._config: Config | None = None
+        self._inputs: Fingerprint | None = None
         self.sections: dict[str, list[Section]] = {}
         self.images = None
         self.parts = Parts(self.root)  # the parts of earlier builds
         self.section_cache = SectionCache(self.root)
         self.asset_store = AssetStore(self.root)
+
+    @property
+    def config(self) -> Config:
+        """The configuration of the last build."""
+        if self._config is None and self._inputs is not None:
+            known = self.parts.get("config", self._inputs.key("config"))
+            if known is not None:
+                self._config = known[0]
+            else:
+                from zimage_site.config import load_config
+
+                config = load_config(self.root, Report())
+                self._config = config.with_base_url(self.base_url) if self.base_url else config
+        if self._config is None:
+            raise AttributeError("config: no build has run")
+        return self._config
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -122,8 +169,19 @@ class Site:
         self.report = Report()
         self.timings = {}
         self._made: set = set()
+        self.parts.start()
         with self.phase("config"):
             inputs = fingerprint(self.root, self.base_url or "")
+            self._inputs = inputs
+            key = self.build_key(inputs)
+            known = self.parts.get("build", key)
+        if known is not None:
+            result = self.publish_again(known[0], inputs, out, start)
+            if result is not None:
+                return result
+            self.report = Report()
+        self._config = None
+        with self.phase("config"):
             config = self.load_config(inputs)
         with self.phase("content"):
             content = self.load_content(inputs, config)
@@ -132,7 +190,7 @@ class Site:
         with self.phase("assets"):
             assets = self.load_assets(inputs, config)
         with self.phase("render"):
-            pages, rendered = self.render(inputs, config, content, images, assets)
+            pages, rendered, printed, stale_at = self.render(inputs, config, content, images, assets)
         with self.phase("write"), writing(out, self.root) as writer:
             for page in pages:
                 writer.text(page.path, page.text)
@@ -141,8 +199,9 @@ class Site:
             writer.text(".nojekyll", "")
             self._enforce_strict()
         self.section_cache.save()
-        self.parts.save(self._made)
         counts = images.counts
+        self._keep(key, inputs, config, content.data, assets, images, pages, printed, stale_at)
+        self.parts.save(self._made)
         return BuildResult(out=out, languages=list(config.languages),
                            sections={lang: len(s) for lang, s in self.sections.items()},
                            images=counts.get("images", 0), placeholders=counts.get("placeholders", 0),
@@ -150,18 +209,82 @@ class Site:
                            timings=dict(self.timings), rendered=rendered,
                            reused=sum(map(len, self.sections.values())) - rendered)
 
+    # -- a build of inputs that did not change
+    def build_key(self, inputs: Fingerprint) -> str:
+        """The key of the whole build: every kind of input (FEEDS's "pages") and every option
+        that changes what it publishes (not `processes`, nor `today`: see `publish_again`)."""
+        catalog = sys.modules.get("zimage_site.images.catalog")  # test images: only once it is imported
+        test_images = bool(catalog is not None and catalog._TEST_IMAGES.get())
+        return inputs.key("pages", self.base_url or "", str(self.strict), str(self.allow_placeholders),
+                          str(self.hash_assets), self.inject_html, str(test_images),
+                          os.environ.get("SOURCE_DATE_EPOCH", ""))
+
+    def _keep(self, key: str, inputs: Fingerprint, config: Config, data, assets: Assets, images,
+              pages: list[Page], printed: list[str], stale_at: tuple[int, int]) -> None:
+        """Keep what this build published (the part "build"), for a build of the same inputs:
+        its warnings but those of stale facts (`stale_at`: where they are in the list), and the
+        printed facts that can become stale (every one with a class and a check date)."""
+        before, after = stale_at
+        warnings = self.report.warnings
+        dated = [(s.key, s.checked, s.max_age) for s in data.stale_facts(printed, dt.date.max)]
+        built = Built(languages=list(config.languages), sections={lang: len(s) for lang, s in self.sections.items()},
+                      counts=dict(images.counts), pages=[(page.path, page.text) for page in pages],
+                      asset_key=self._assets_key(inputs, config), base_path=config.base_path,
+                      asset_urls=dict(assets.urls), images=list(images.files), warnings=warnings[:before],
+                      later=warnings[after:], dated=dated)
+        self.parts.put("build", key, built, [])
+        self._made.add("build")
+
+    def publish_again(self, built: Built, inputs: Fingerprint, out: Path, start: float) -> BuildResult | None:
+        """Publish what the last build of the same inputs published (None: it cannot be, e.g. a
+        file it published from .cache/ is gone; the build then runs in full). The stale facts are
+        measured against today, the asset folder is checked as in every build."""
+        inputs.refuse(built.languages)
+        today = self.today or dt.date.today()
+        stale: list[Problem] = []
+        # from two days before the limit data.stale_facts applies (age > days trusted), it decides
+        if any((today - checked).days >= days - 1 for _, checked, days in built.dated):
+            known = self.parts.get("data", inputs.key("data"))
+            if known is None:
+                return None
+            data = known[0]
+            stale = [s.problem(data) for s in data.stale_facts([k for k, _, _ in built.dated], today)]
+        if not all(Path(item.source).is_file() for item in built.images):
+            return None  # .cache/variants/ was emptied
+        with self.phase("assets"):
+            assets = self.part("assets", built.asset_key,
+                               lambda: self.asset_store.assets(built.asset_key, built.base_path, self.hash_assets))
+        if assets.urls != built.asset_urls:
+            return None
+        for warning in [*built.warnings, *stale, *built.later]:
+            self.report.warn(warning)
+        with self.phase("write"), writing(out, self.root) as writer:
+            for path, text in built.pages:
+                writer.text(path, text)
+            writer.files(assets.files)
+            writer.files(built.images)
+            writer.text(".nojekyll", "")
+            self._enforce_strict()
+        self.images = None
+        return BuildResult(out=out, languages=list(built.languages), sections=dict(built.sections),
+                           images=built.counts.get("images", 0), placeholders=built.counts.get("placeholders", 0),
+                           warnings=list(self.report.warnings), seconds=time.perf_counter() - start,
+                           timings=dict(self.timings), rendered=0, reused=sum(built.sections.values()))
+
     # -- config
     def load_config(self, inputs: Fingerprint) -> Config:
+        from zimage_site.config import load_config
+
         def make() -> Config:
             config = load_config(self.root, self.report)
             if self.base_url:
                 config = config.with_base_url(self.base_url)
             return config
 
-        self.config = self.part("config", inputs.key("config"), make)
-        inputs.refuse(list(self.config.languages))
-        self._check_static_files(self.config)
-        return self.config
+        config = self._config = self.part("config", inputs.key("config"), make)
+        inputs.refuse(list(config.languages))
+        self._check_static_files(config)
+        return config
 
     def _check_static_files(self, config: Config) -> None:
         problems = [Problem(f"static/{name} does not exist", file="site.yaml", key=key, line=config.lines.get(key),
@@ -173,6 +296,11 @@ class Site:
 
     # -- content
     def load_content(self, inputs: Fingerprint, config: Config) -> "Content":
+        from zimage_site.assemble import Content
+        from zimage_site.content import CONTENT_DIR, Section, load_sections, parse_section
+        from zimage_site.data import load_data, missing_texts
+        from zimage_site.render import load_strings, make_environment
+
         # the languages written by hand; a derived language reads its source's sections and strings
         languages = [code for code, lang in config.languages.items() if not lang.source]
         data = self.part("data", inputs.key("data"), lambda: load_data(self.root, self.report))
@@ -222,24 +350,49 @@ class Site:
 
     # -- assets
     def load_assets(self, inputs: Fingerprint, config: Config) -> Assets:
-        key = inputs.key("assets", config.base_path, str(self.hash_assets))
+        key = self._assets_key(inputs, config)
         return self.part("assets", key, lambda: self.asset_store.assets(key, config.base_path, self.hash_assets))
+
+    def _assets_key(self, inputs: Fingerprint, config: Config) -> str:
+        return inputs.key("assets", config.base_path, str(self.hash_assets))
 
     # -- render
     def render(self, inputs: Fingerprint, config: Config, content: Content, images,
-               assets: Assets) -> tuple[list[Page], int]:
-        """Render every page; return them and the number of sections rendered (not reused)."""
+               assets: Assets) -> tuple[list[Page], int, list[str], tuple[int, int]]:
+        """Render every page; return them, the number of sections rendered (not reused), the
+        facts the sections print, and where the stale facts' warnings are in the report."""
+        from zimage_site.assemble import Inputs, assemble
         from zimage_site.render_sections import render_pages
 
-        made = Inputs(self.root, config, content, images, assets.urls, self.report, self.inject_html)
+        made = Inputs(self.root, config, content, images, assets.urls, self.report, self.inject_html,
+                      convert=lambda code, name, html: self.convert(inputs, config, code, name, html))
         base_key = inputs.key("html", json.dumps(assets.urls, sort_keys=True))
         self.section_cache.start()
         # a derived page renders its source's sections in its source's language (the same HTML,
         # from the cache): derive.py converts the whole page afterwards
         jobs = [(made.page_context(lang), content.sections[lang]) for lang in config.languages]
         rendered_sections, rendered = render_pages(jobs, base_key, inputs, self.section_cache, self.processes)
-        self._warn_stale(content.data, [key for sections in rendered_sections for s in sections for key in s.facts])
-        return assemble(made, [page for page, _ in jobs], rendered_sections), rendered
+        printed = [key for sections in rendered_sections for s in sections for key in s.facts]
+        before = len(self.report.warnings)
+        self._warn_stale(content.data, printed)
+        stale_at = (before, len(self.report.warnings))
+        return assemble(made, [page for page, _ in jobs], rendered_sections), rendered, printed, stale_at
+
+    def convert(self, inputs: Fingerprint, config: Config, code: str, name: str, html: str) -> str:
+        """The page `name` (index.html, 404.html) of the derived language `code`, converted from
+        `html` (derive.py): a part keyed on the page, the language's profile and glossary, the UI
+        strings (a text given for the derived language replaces the converted one) and the engine
+        (OpenCC's version with it), so OpenCC is set up only when a page must be converted."""
+        language = config.languages[code]
+        key = digest("derived", code, html, language.locale, language.convert or "", language.glossary or "",
+                     inputs.kinds["glossary"], inputs.kinds["strings"], inputs.kinds["engine"])
+
+        def make() -> str:
+            from zimage_site.derive import converter
+
+            return converter(self.root, language).html(html, language.locale)
+
+        return self.part(f"{DERIVED}{code}:{name}", key, make)
 
     def _warn_stale(self, data, printed: list[str]) -> None:
         """A printed fact whose check is older than its class allows is a warning (made anew by
