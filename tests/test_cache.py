@@ -250,7 +250,7 @@ def test_the_derived_page_is_converted_only_when_its_source_page_glossary_or_str
     assert build_in_a_new_process() == [0, True]  # the same sections, converted with the new glossary
     assert "參數與顯存" in (tmp_path / "out/zh-hant/index.html").read_text(encoding="utf-8")
     # a UI string given for the derived language only: the Chinese page is the same, its conversion is not
-    assert "提示詞（簡體原文）" in (tmp_path / "out/zh-hant/index.html").read_text(encoding="utf-8")
-    edit(root / "templates/i18n/images.yaml", "zh-Hant: 提示詞（簡體原文）", "zh-Hant: 提示詞（原文）")
+    assert "提示詞（簡體中文原文）" in (tmp_path / "out/zh-hant/index.html").read_text(encoding="utf-8")
+    edit(root / "templates/i18n/images.yaml", "zh-Hant: 提示詞（簡體中文原文）", "zh-Hant: 提示詞（原文）")
     assert build_in_a_new_process()[1] is True
     assert "提示詞（原文）" in (tmp_path / "out/zh-hant/index.html").read_text(encoding="utf-8")

@@ -17,6 +17,8 @@ from zimage_site.errors import ConfigError, SiteError
 from zimage_site.site import build_site
 
 REPO = Path(__file__).resolve().parent.parent
+# the comments of highlighted code (Pygments' classes of Comment, Comment.Single, .Multiline, .Special)
+COMMENTS = "//pre//span[@class='c' or @class='c1' or @class='cm' or @class='cs']"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 pytest.importorskip("opencc", reason="needs the pip package opencc (a dependency of the project)")
@@ -50,9 +52,12 @@ def test_the_derived_page_is_traditional_chinese_with_the_glossary(built):
         node.drop_tree()
     rest = hant.text_content()
     assert not [c for c in "这们说为时发数据图参显开线" if c in rest]
-    # code, ids, links and anchors are those of the Chinese page
-    code = lambda d: [e.text_content() for e in d.xpath("//pre|//code")]
-    assert code(_doc(built / "zh-hant" / "index.html")) == code(zh)
+    # code (its comments aside: converted), ids, links and anchors are those of the Chinese page
+    def code(d):
+        for comment in d.xpath(COMMENTS):
+            comment.drop_tree()
+        return [e.text_content() for e in d.xpath("//pre|//code")]
+    assert code(_doc(built / "zh-hant" / "index.html")) == code(_doc(built / "index.html"))
     assert _doc(built / "zh-hant" / "index.html").xpath("//@id") == zh.xpath("//@id")
     zh_links = [h for h in zh.xpath("//main//@href")]
     assert _doc(built / "zh-hant" / "index.html").xpath("//main//@href") == zh_links
@@ -310,16 +315,27 @@ MAINLAND = {
     "C 盤": "C 槽", "鑑權": "驗證", "限流": "流量限制", "削峰": "緩衝尖峰流量", "能折騰": "能玩",
     "關注": "追蹤", "訪問": "連上", "顯式傳參": "明確傳入參數", "直接複用": "直接沿用", "門頭": "店面",
     "插兜": "插口袋", "哪兒": "哪裡", "全量訓練": "全參數訓練", "這檔": "這個級距", "每一檔": "每個級距",
+    # a second reading: 本地 of one's own machine, 按 of "according to", colloquialisms, terms
+    "本地": "本機", "按顯示記憶體": "依顯示記憶體", "按下表": "依下表", "按設定": "依設定", "按需": "視需要",
+    "按權重": "依權重", "按 bf16": "依 bf16", "按呼叫方": "依呼叫方", "是否按": "是否依照", "按 Elo": "依 Elo",
+    "沒法": "沒辦法", "好折騰": "可玩性高", "省心": "最省事", "的坑": "先避開的雷", "體量": "規模更大",
+    "批量": "大量產出", "榜單與生態": "排行榜與生態系", "門控": "閘控", "條形圖": "長條圖", "首幀": "開場畫面",
+    "吊銷": "撤銷", "驅動、": "驅動程式、", "可擴展": "可擴充", "公眾號": "社群貼文封面", "主圖": "節慶主視覺",
+    "瞭解": "了解", "窗臺": "窗台", "平臺": "平台", "映象": "鏡像", "跳到正文": "跳到主要內容",
 }
+# what is said once, at its first use: 魔搭 is ModelScope, 卸載 is offloading (not "uninstall")
+FIRST_USE = {"魔搭（ModelScope）": 1, "卸載（offload）": 1}
 
 
 def _prose(doc) -> str:
-    """The text a reader meets (JSON-LD and the readable attributes included), without code and
-    without what is quoted in its own language (the prompts as the model received them)."""
+    """The text a reader meets (JSON-LD, the readable attributes and the comments of code included),
+    without code and without what is quoted in its own language (the prompts as the model received
+    them)."""
+    comments = " ".join(c.text_content() for c in doc.xpath(COMMENTS))
     for node in doc.xpath("//pre|//code|//style|//script[not(@type='application/ld+json')]"
                           "|//body//*[@lang and not(ancestor::nav)]"):
         node.drop_tree()
-    return doc.text_content() + " ".join(doc.xpath("//@alt|//@title|//@aria-label|//meta/@content"))
+    return doc.text_content() + " ".join(doc.xpath("//@alt|//@title|//@aria-label|//meta/@content")) + comments
 
 
 def test_the_derived_page_reads_as_taiwan_writes(built):
@@ -329,10 +345,12 @@ def test_the_derived_page_reads_as_taiwan_writes(built):
     left = {word: hant.count(word) for word in MAINLAND if word in hant}
     assert left == {}, f"mainland wording on /zh-hant/: {left}"
     assert all(taiwan in hant for taiwan in MAINLAND.values()), [t for t in MAINLAND.values() if t not in hant]
-    # 好折騰 ("hackable") is kept, as the reader judged; a visual contrast in a sentence stays 對比
-    assert "好折騰" in hant and "對比" not in hant
+    assert {said: hant.count(said) for said in FIRST_USE} == FIRST_USE
+    # a visual contrast in a sentence stays 對比; 按 "press" is not a mainland word, but none is left
+    assert "對比" not in hant and "按" not in hant.replace("按下", "").replace("按鈕", "")
     zh = _prose(_doc(built / "index.html"))
-    for simplified in ("踩坑", "催更", "爆显存", "档位", "C 盘", "鉴权", "限流", "削峰", "关注"):
+    for simplified in ("踩坑", "催更", "爆显存", "档位", "C 盘", "鉴权", "限流", "削峰", "关注", "本地", "按显存",
+                       "好折腾", "门控", "吊销", "公众号", "了解", "跳到正文"):
         assert simplified in zh, simplified  # the source says it: the check above is not empty
 
 
@@ -356,13 +374,13 @@ def test_the_derived_page_shows_each_prompt_as_sent_and_says_so(built):
     han = [(z, h) for z, h in zip(zh, hant) if z[1] == "zh-Hans"]
     assert len(han) >= 13 and {z[0] for z, _ in han} == {"提示词"}
     for z, h in han:
-        assert h == ("提示詞（簡體原文）", "zh-Hans", z[2], z[3]), h
+        assert h == ("提示詞（簡體中文原文）", "zh-Hans", z[2], z[3]), h
         assert h[3] == h[2]  # the button copies the prompt as quoted, as sent
     assert any(c in h[2] for _, h in han for c in "这们说为时发这图") # Simplified characters: not converted
     latin = [h for h in hant if h[1] == "en"]
     assert latin and {h[0] for h in latin} == {"提示詞"}
     en = _prompts(_doc(built / "en" / "index.html"))
-    assert {p[1] for p in en} == {"zh-Hans", "en"} and "提示詞（簡體原文）" not in {p[0] for p in en}
+    assert {p[1] for p in en} == {"zh-Hans", "en"} and "提示詞（簡體中文原文）" not in {p[0] for p in en}
 
 
 def test_a_string_given_for_the_derived_language_replaces_the_converted_one():
@@ -370,11 +388,11 @@ def test_a_string_given_for_the_derived_language_replaces_the_converted_one():
     with its key, escaped, its content dropped; elsewhere (another language, unmarked) it converts."""
     from zimage_site.markup import STRING_ATTR
 
-    conv = Converter("s2twp", (), (("sent", "提示詞（簡體原文）<&>"),))
+    conv = Converter("s2twp", (), (("sent", "提示詞（簡體中文原文）<&>"),))
     page = (f'<p><span class="k" {STRING_ATTR}="sent">提示词<b>粗</b></span> <q lang="zh-Hans">软件</q>'
             f'<span {STRING_ATTR}="other">软件</span><i lang="en" {STRING_ATTR}="sent">Prompt</i></p>')
     out = conv.html(f'<html lang="zh-Hant">{page}</html>', "zh-Hant")
-    assert out == ('<html lang="zh-Hant"><p><span class="k" data-string="sent">提示詞（簡體原文）&lt;&amp;&gt;</span>'
+    assert out == ('<html lang="zh-Hant"><p><span class="k" data-string="sent">提示詞（簡體中文原文）&lt;&amp;&gt;</span>'
                    ' <q lang="zh-Hans">软件</q><span data-string="other">軟體</span>'
                    '<i lang="en" data-string="sent">Prompt</i></p></html>')
 
@@ -387,4 +405,56 @@ def test_the_strings_given_for_the_derived_language_come_from_templates_i18n(tmp
         "x: {zh: 甲, en: A, zh-Hant: 甲乙}\ny: {zh: 乙, en: B}\n", encoding="utf-8")
     assert given_strings(tmp_path, "zh-Hant") == (("x", "甲乙"),)
     assert given_strings(tmp_path, "fr") == ()
-    assert dict(given_strings(REPO, "zh-Hant"))["image_prompt_sent"] == "提示詞（簡體原文）"
+    assert dict(given_strings(REPO, "zh-Hant"))["image_prompt_sent"] == "提示詞（簡體中文原文）"
+
+
+def test_the_comments_of_code_are_converted_and_copied_as_shown():
+    """In highlighted code (real Pygments) the comments are the page's prose and are converted, with
+    the glossary; the code, its strings (a prompt stays as sent), a preprocessor line and a hashbang
+    are not. The copy button copies the code as shown; a prompt's copy button copies it as sent."""
+    from html import escape
+
+    from zimage_site.markdown import highlight
+
+    conv = Converter("s2twp", (("显存", "顯示記憶體"), ("“", "「"), ("”", "」")))
+    python = ('#!/usr/bin/env python\nimport torch  # 从魔搭下载，显存够大见“常见问题”\n'
+              'prompt = "一只猫，软件"  # 软件\n"""文档字符串"""\n')
+    c = '#include "软件.h"\n/* 软件\n   数据 */\nint x = 1; // 软件\n'
+    page = ""
+    for source, lang in ((python, "python"), (c, "c")):
+        code, known = highlight(source, lang)
+        assert known
+        page += (f'<div class="code"><button class="copy" data-copy="{escape(source)}" data-copied="已复制">复制</button>'
+                 f'<pre class="highlight"><code>{code}</code></pre></div>')
+    page += '<button class="copy" data-copy="一只猫，软件 # 软件">复制提示词</button>'  # a prompt: as sent
+    out = conv.html(f'<html lang="zh-Hant"><body>{page}</body></html>', "zh-Hant")
+    doc = lxml.html.fromstring(out)
+    blocks = doc.xpath("//div[@class='code']")
+    shown = [b.xpath("string(.//pre)") for b in blocks]
+    assert shown[0] == ('#!/usr/bin/env python\nimport torch  # 從魔搭下載，顯示記憶體夠大見「常見問題」\n'
+                        'prompt = "一只猫，软件"  # 軟體\n"""文档字符串"""\n')
+    assert shown[1] == '#include "软件.h"\n/* 軟體\n   資料 */\nint x = 1; // 軟體\n'
+    assert [b.xpath("string(.//button/@data-copy)") for b in blocks] == shown  # copy = shown
+    assert [b.xpath("string(.//button/@data-copied)") for b in blocks] == ["已複製", "已複製"]
+    assert doc.xpath("//body/button/@data-copy") == ["一只猫，软件 # 软件"]
+    # a page in another language: its code and comments as written
+    other = conv.html(f'<html lang="zh-CN"><body>{page}</body></html>', "zh-Hant")
+    assert other == f'<html lang="zh-CN"><body>{page}</body></html>'
+
+
+def test_the_derived_page_copies_its_code_as_shown(built):
+    """On /zh-hant/ the comments of the code blocks are Traditional Chinese (the glossary applied)
+    and each copy button copies its block as shown; the Chinese page's comments are its own."""
+    hant, zh = _doc(built / "zh-hant" / "index.html"), _doc(built / "index.html")
+    comments = [c.text_content() for c in hant.xpath(COMMENTS)]
+    assert comments and len(comments) == len(zh.xpath(COMMENTS))
+    assert not [c for c in comments if any(s in c for s in "从载缓显装")], comments
+    text = " ".join(comments)
+    assert "從魔搭下載到本機快取" in text and "中國大陸" in text and "「常見問題」" in text
+    assert "从魔搭下载到本地缓存" in " ".join(c.text_content() for c in zh.xpath(COMMENTS))
+    for page in (hant, zh):
+        blocks = page.xpath("//div[@class='code']")
+        assert blocks and all(b.xpath("string(.//button/@data-copy)") == b.xpath("string(.//pre)") for b in blocks)
+    # the prompts in the code's strings stay as sent
+    strings = lambda d: [s.text_content() for s in d.xpath("//pre//span[starts-with(@class, 's')]")]
+    assert strings(hant) == strings(zh) and any("一只橘猫" in s for s in strings(hant))

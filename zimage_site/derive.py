@@ -10,6 +10,11 @@ JSON-LD, URLs, ids, anchors and any element that declares its own `lang` (a prom
 was written, the language switch) are left as they are, so links and anchors of the source page
 keep working on the derived one.
 
+The comments of highlighted code are prose of the page too: the comment tokens Pygments marks
+(`<span class="c1">` inside `<pre>`: _comment_classes) are converted like text, and a copy button
+whose `data-copy` holds that code copies it as shown; the code itself, its strings (a prompt in
+a string stays as sent) and commands are left as they are.
+
 A UI string may give the derived language a text of its own (templates/i18n: a text under the
 derived language's code beside those of the languages written by hand): where a template marks the
 string's element with its key (markup.STRING_ATTR), the converter writes that text in place of the
@@ -22,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
 from zimage_site.errors import ConfigError, Problem
@@ -74,17 +79,26 @@ class Converter:
         """Convert the text of an HTML page made by the engine: the text and the readable
         attributes of the elements in `locale` (from the nearest `lang` attribute: the whole page
         when <html> has it, else the parts marked with it, as on the 404 page), except code,
-        scripts other than JSON-LD and styles (see the module's docstring)."""
+        scripts other than JSON-LD and styles, whose comments only are converted (see the
+        module's docstring)."""
         out: list[str] = []
-        # open elements: (name, converted, replaced: the content of a UI string given for the language)
-        stack: list[tuple[str, bool, bool]] = [("", False, False)]
+        # open elements: (name, converted, replaced: the content of a UI string given for the
+        # language, in the locale: the text around them is the language's)
+        stack: list[tuple[str, bool, bool, bool]] = [("", False, False, False)]
         convert_attrs = lambda m: m.group(1) + self.text(m.group(2)) + '"'
         given = dict(self.strings)
+        # the code of each <pre> whose comments were converted: {as written: as shown}
+        blocks: dict[str, str] = {}
+        code: tuple[list[str], list[str]] | None = None  # the text of the open <pre>: (as written, as shown)
         for match in _TOKEN.finditer(page):
             token = match.group()
             if match.group("text") is not None:
                 if not stack[-1][2]:
-                    out.append(self.text(token) if stack[-1][1] else token)
+                    shown = self.text(token) if stack[-1][1] else token
+                    out.append(shown)
+                    if code is not None:
+                        code[0].append(token)
+                        code[1].append(shown)
                 continue
             name = (match.group("name") or "").lower()
             if not name:  # a comment, a doctype, a lone <
@@ -97,26 +111,47 @@ class Converter:
                             token = ""
                         del stack[depth:]
                         break
+                if name == "pre" and code is not None and not any(entry[0] == "pre" for entry in stack):
+                    written, shown = (unescape("".join(part)).strip("\n") for part in code)
+                    if written != shown:
+                        blocks[written] = shown
+                    code = None
                 out.append(token)
                 continue
             if stack[-1][2]:  # an element inside a replaced one
                 if name not in _VOID and not token.endswith("/>"):
-                    stack.append((name, False, True))
+                    stack.append((name, False, True, False))
                 continue
-            converted = stack[-1][1]
+            converted, in_locale = stack[-1][1], stack[-1][3]
             lang = _LANG.search(token)
             if lang:
-                converted = lang.group(1) == locale
+                converted = in_locale = lang.group(1) == locale
             if name in _KEEP or (name == "script" and "application/ld+json" not in token):
                 converted = False
+            elif in_locale and name == "span" and any(entry[0] in _CODE for entry in stack):
+                classes = _CLASS.search(token)
+                converted = bool(classes) and not _comment_classes().isdisjoint(classes.group(1).split())
+            if name == "pre" and in_locale and code is None:
+                code = ([], [])
             out.append(_ATTR.sub(convert_attrs, token) if converted or (lang and lang.group(1) == locale) else token)
             key = _STRING.search(token) if converted else None
             replaced = bool(key) and key.group(1) in given
             if replaced:
                 out.append(escape(given[key.group(1)], quote=False))
             if name not in _VOID and not token.endswith("/>"):
-                stack.append((name, converted, replaced))
-        return "".join(out)
+                stack.append((name, converted, replaced, in_locale))
+        html = "".join(out)
+        if not blocks:
+            return html
+
+        def copy_as_shown(match: re.Match) -> str:
+            value = unescape(match.group(2))
+            written = value.strip("\n")
+            if written not in blocks:
+                return match.group()
+            return match.group(1) + escape(value.replace(written, blocks[written], 1)) + '"'
+
+        return _COPY.sub(copy_as_shown, html)
 
 
 _TOKEN = re.compile(r"<!--.*?-->|<![^>]*>|</?(?P<name>[A-Za-z][A-Za-z0-9:-]*)(?:\"[^\"]*\"|'[^']*'|[^'\">])*>"
@@ -125,10 +160,24 @@ _TOKEN = re.compile(r"<!--.*?-->|<![^>]*>|</?(?P<name>[A-Za-z][A-Za-z0-9:-]*)(?:
 _ATTR = re.compile(r'(\s(?:alt|title|aria-label|aria-description|content|placeholder|data-copied|data-failed)=")'
                    r'([^"]*)"')
 _KEEP = frozenset({"pre", "code", "kbd", "samp", "style", "textarea"})
+_CODE = frozenset({"pre", "code"})  # highlighted code, whose comment tokens are converted
+# the code a copy button copies (templates/blocks/code.html), made to copy the code as shown
+_COPY = re.compile(r'(\sdata-copy=")([^"]*)"')
+_CLASS = re.compile(r'\sclass="([^"]*)"')
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
                    "wbr"})
 _LANG = re.compile(r'\slang="([^"]*)"')
 _STRING = re.compile(rf'\s{STRING_ATTR}="([^"]*)"')
+
+
+@lru_cache(maxsize=1)
+def _comment_classes() -> frozenset[str]:
+    """The classes Pygments gives the comments of highlighted code (markdown.highlight): comments,
+    single-line, multiline and special ones; not Comment.Preproc and Comment.PreprocFile (#include:
+    code), nor Comment.Hashbang (#!/usr/bin/env: a command)."""
+    from pygments.token import STANDARD_TYPES, Comment
+
+    return frozenset(STANDARD_TYPES[t] for t in (Comment, Comment.Single, Comment.Multiline, Comment.Special))
 
 
 @lru_cache(maxsize=None)
