@@ -128,10 +128,7 @@ class Site:
             if known is not None:
                 self._config = known[0]
             else:
-                from zimage_site.config import load_config
-
-                config = load_config(self.root, Report())
-                self._config = config.with_base_url(self.base_url) if self.base_url else config
+                self._config = self._read_config(Report())
         if self._config is None:
             raise AttributeError("config: no build has run")
         return self._config
@@ -272,16 +269,15 @@ class Site:
                            timings=dict(self.timings), rendered=0, reused=sum(built.sections.values()))
 
     # -- config
-    def load_config(self, inputs: Fingerprint) -> Config:
+    def _read_config(self, report: Report) -> Config:
+        """site.yaml, with the --base-url given to the build."""
         from zimage_site.config import load_config
 
-        def make() -> Config:
-            config = load_config(self.root, self.report)
-            if self.base_url:
-                config = config.with_base_url(self.base_url)
-            return config
+        config = load_config(self.root, report)
+        return config.with_base_url(self.base_url) if self.base_url else config
 
-        config = self._config = self.part("config", inputs.key("config"), make)
+    def load_config(self, inputs: Fingerprint) -> Config:
+        config = self._config = self.part("config", inputs.key("config"), lambda: self._read_config(self.report))
         inputs.refuse(list(config.languages))
         self._check_static_files(config)
         return config
