@@ -1,5 +1,5 @@
 """The parts of a build, kept between builds: in memory for the builds of one `Site` (the live
-preview), and on disk (`.cache/parts.json`, `.cache/build.json`) for the parts that only YAML
+preview), and on disk (`.cache/parts.json`, `.cache/build-<key>.marshal`) for the parts that only YAML
 parsing makes, the converted pages of a derived language and the whole build's result.
 
 A part is a value made under a key (the digests of the inputs that feed it, `inputs.FEEDS`) with
